@@ -294,12 +294,19 @@ void to_septets(std::u32string_view text, const gsm_tables& t, std::vector<std::
   }
 }
 
-// Packs septets after `fill` zero bits; pads 7 spare bits with CR as
-// TS 23.038 6.1.2.3.1 asks, so that they are not read as '@'.
-void pack_septets(std::span<const std::uint8_t> septets, std::size_t fill,
+// Packs septets after `fill` zero bits. Where the last octet would leave 7
+// spare bits, they are filled with CR (TS 23.038 6.1.2.3.1) so that they
+// are not read as '@'. Where the text itself ends in CR (or '@') exactly on
+// an octet boundary, a receiver cannot tell it from padding, so one more CR
+// follows when `room` octets allow it (the spec's <CR><CR> rule).
+void pack_septets(std::span<const std::uint8_t> septets, std::size_t fill, std::size_t room,
                   std::vector<std::uint8_t>& out) {
-  const std::size_t bits = fill + septets.size() * 7;
-  std::size_t octets = (bits + 7) / 8;
+  std::size_t bits = fill + septets.size() * 7;
+  const bool ambiguous_end = !septets.empty() && bits % 8 == 0 &&
+                             (septets.back() == 0x0D || septets.back() == 0x00) &&
+                             bits / 8 + 1 <= room;
+  if (ambiguous_end) bits += 7;
+  const std::size_t octets = (bits + 7) / 8;
   const std::size_t first = out.size();
   out.resize(first + octets, 0);
   std::size_t bit = fill;
@@ -310,7 +317,7 @@ void pack_septets(std::span<const std::uint8_t> septets, std::size_t fill,
     bit += 7;
   };
   for (std::uint8_t s : septets) put(s);
-  if (octets * 8 - bits == 7) put(0x0D);
+  if (ambiguous_end || octets * 8 - bits == 7) put(0x0D);
 }
 
 std::size_t fill_bits_after(std::size_t udh) noexcept { return (7 - (udh * 8) % 7) % 7; }
@@ -330,7 +337,7 @@ void put_text(std::vector<std::uint8_t>& b, std::u32string_view part, const choi
       to_septets(part, ch.tables, scratch);
       if (o.packing == gsm7_packing::packed) {
         p.fill_bits = static_cast<std::uint8_t>(udh ? fill_bits_after(udh) : 0);
-        pack_septets(scratch, p.fill_bits, b);
+        pack_septets(scratch, p.fill_bits, sms_octets - udh, b);
       } else {
         b.insert(b.end(), scratch.begin(), scratch.end());
       }
@@ -662,20 +669,26 @@ void septets_to_utf8(std::span<const std::uint8_t> septets, const gsm_tables& t,
   }
 }
 
+// `last_part`: this part ends the text (not a full middle part of a
+// concatenated message, whose last septet is always real).
 void unpack_septets(std::span<const std::uint8_t> octets, std::size_t fill,
-                    std::optional<std::size_t> count, std::vector<std::uint8_t>& out) {
+                    std::optional<std::size_t> count, bool last_part,
+                    std::vector<std::uint8_t>& out) {
   const std::size_t bits = octets.size() * 8;
   std::size_t n = bits > fill ? (bits - fill) / 7 : 0;
   if (count) n = std::min(n, *count);
+  const std::size_t first = out.size();
   for (std::size_t k = 0; k < n; ++k) {
     const std::size_t bit = fill + 7 * k, o = bit / 8, shift = bit % 8;
     unsigned v = octets[o] >> shift;
     if (shift > 1 && o + 1 < octets.size()) v |= unsigned{octets[o + 1]} << (8 - shift);
     out.push_back(static_cast<std::uint8_t>(v & 0x7F));
   }
-  // Without a septet count, 7 spare bits at the end are padding (CR, or
-  // zeros from encoders that ignore 6.1.2.3.1), not a character.
-  if (!count && n > 0 && bits - fill == n * 7 && (out.back() == 0x0D || out.back() == 0x00))
+  // Without a septet count, a last septet that ends exactly on the octet
+  // boundary may be 7 bits of padding: CR as TS 23.038 6.1.2.3.1 asks, or
+  // zeros from encoders that ignore it. Either is dropped, never shown.
+  if (!count && last_part && n > 0 && out.size() > first && bits - fill == n * 7 &&
+      (out.back() == 0x0D || out.back() == 0x00))
     out.pop_back();
 }
 
@@ -719,7 +732,8 @@ std::error_code extract_units(std::span<const std::uint8_t> sm, bool udhi,
       const std::size_t udh_septets = udhi ? (udh.length * 8 + fill) / 7 : 0;
       n = *septets > udh_septets ? *septets - udh_septets : 0;
     }
-    unpack_septets(body, fill, n, units);
+    const bool last_part = !udh.concatenated || udh.seqnum == udh.total;
+    unpack_septets(body, fill, n, last_part, units);
   } else {
     units.insert(units.end(), body.begin(), body.end());
   }

@@ -1,0 +1,57 @@
+#!/usr/bin/env bash
+# README command 2: install what is missing, build, and run every test:
+#   1. Release build, warnings as errors, all tests (ctest);
+#   2. Debug build with AddressSanitizer + UndefinedBehaviorSanitizer, all tests;
+#   3. libFuzzer targets (clang) run for a bounded time from the seed corpus.
+# Environment: SMPPD_FUZZ_SECONDS (default 60 per target), SMPPD_SKIP_SANITIZE=1,
+# SMPPD_SKIP_FUZZ=1 to shorten a local run.
+set -euo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+"$root/scripts/install-deps.sh"
+out=${SMPPD_BUILD_ROOT:-$root/build}
+fuzz_seconds=${SMPPD_FUZZ_SECONDS:-60}
+failed=0
+started=$SECONDS
+
+step() { printf '\n==> %s (%ds)\n' "$*" $((SECONDS - started)); }
+
+step "release build"
+"$root/scripts/build.sh" "$out" -DCMAKE_BUILD_TYPE=Release
+step "release tests"
+(cd "$out" && ctest --output-on-failure --timeout 300) || failed=1
+
+if [[ ${SMPPD_SKIP_SANITIZE:-0} != 1 ]]; then
+  step "ASan+UBSan build"
+  "$root/scripts/build.sh" "$out-asan" -DCMAKE_BUILD_TYPE=Debug -DSMPPD_SANITIZE=ON \
+    -DSMPPD_BENCH=OFF
+  step "ASan+UBSan tests"
+  (cd "$out-asan" && ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
+    UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+    ctest --output-on-failure --timeout 600) || failed=1
+fi
+
+if [[ ${SMPPD_SKIP_FUZZ:-0} != 1 ]]; then
+  step "fuzz build (clang, libFuzzer)"
+  CXX=clang++ "$root/scripts/build.sh" "$out-fuzz" -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+    -DSMPPD_FUZZ=ON -DSMPPD_BENCH=OFF -DSMPPD_TESTS=ON
+  for target in pdu_decoder_fuzz text_decoder_fuzz; do
+    step "fuzz $target for ${fuzz_seconds}s"
+    corpus=$(mktemp -d)
+    seeds="$root/tests/fuzz/corpus/${target%%_*}"
+    if ! "$out-fuzz/bin/$target" -max_total_time="$fuzz_seconds" -timeout=10 -rss_limit_mb=2048 \
+      -print_final_stats=1 "$corpus" "$seeds" >"$out-fuzz/$target.log" 2>&1; then
+      failed=1
+      tail -50 "$out-fuzz/$target.log"
+    else
+      grep -E 'stat::number_of_executed_units|Done' "$out-fuzz/$target.log" | tail -2
+    fi
+    rm -rf "$corpus"
+  done
+fi
+
+step "done"
+if ((failed)); then
+  echo "test.sh: FAILED" >&2
+  exit 1
+fi
+echo "test.sh: all tests passed"
