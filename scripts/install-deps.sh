@@ -13,15 +13,20 @@ packages=(
   tshark nodejs npm
 )
 
+# One dpkg-query for all packages keeps the "nothing to do" case fast.
+declare -A installed=()
+while read -r name state; do
+  [[ $state == installed ]] && installed[$name]=1
+done < <(dpkg-query -W -f='${Package} ${db:Status-Status}\n' "${packages[@]}" 2>/dev/null || true)
+
 missing=()
 for p in "${packages[@]}"; do
-  status=$(dpkg-query -W -f='${Status}' "$p" 2>/dev/null || true)
-  if [[ $status != "install ok installed" ]]; then
-    # nodejs may come from another repository that already bundles npm.
-    if [[ $p == npm ]] && command -v npm >/dev/null 2>&1; then continue; fi
-    if [[ $p == nodejs ]] && command -v node >/dev/null 2>&1; then continue; fi
-    missing+=("$p")
+  [[ -n ${installed[$p]:-} ]] && continue
+  # Node.js may come from another repository that bundles npm.
+  if [[ $p == npm || $p == nodejs ]] && command -v node >/dev/null && command -v npm >/dev/null; then
+    continue
   fi
+  missing+=("$p")
 done
 
 if ((${#missing[@]})); then

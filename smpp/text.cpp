@@ -177,23 +177,71 @@ std::size_t unit_cost(text_encoding e, const gsm_tables& t, char32_t c) noexcept
   return 1;
 }
 
-// Number of SMS for `text`, splitting only between characters.
-std::size_t count_segments(std::u32string_view text, text_encoding e, const gsm_tables& t,
-                           long_message_method m, std::size_t& units) {
-  const std::size_t national = national_ie_octets(t);
+std::size_t fill_bits_after(std::size_t udh) noexcept { return (7 - (udh * 8) % 7) % 7; }
+
+// Packed GSM-7 whose last septet is CR or '@' and ends exactly on an octet
+// boundary reads the same as shorter text plus 7 bits of padding
+// (TS 23.038 6.1.2.3.1), so such a part must not end there: a final part
+// takes one more CR after it, any other part ends one character earlier.
+bool ambiguous_end(char32_t last, std::size_t fill, std::size_t septets) noexcept {
+  return (last == U'\r' || last == U'@') && (fill + 7 * septets) % 8 == 0;
+}
+
+struct part_range {
+  std::size_t begin = 0, end = 0, units = 0;
+};
+
+struct segment_plan {
+  text_encoding encoding = text_encoding::gsm7;
+  gsm_tables tables;
+  long_message_method method = long_message_method::udh8;
+  bool packed = false;  // GSM-7 packed into short_message
+};
+
+// Splits `text` into the SMS it becomes, only between characters, and
+// returns how many; `units` gets the units of the whole text. With
+// `ranges`, also records where each PDU's text begins and ends (one range
+// for the payload method). Counting and sending share this one function so
+// that what is billed is what is sent.
+std::size_t plan_segments(std::u32string_view text, const segment_plan& p, std::size_t& units,
+                          std::vector<part_range>* ranges) {
+  const std::size_t national = national_ie_octets(p.tables);
   units = 0;
-  for (char32_t c : text) units += unit_cost(e, t, c);
-  if (units <= budget(e, udh_octets(false, m, national))) return 1;
-  const std::size_t per_part = multipart_budget(e, m, national);
-  std::size_t parts = 1, used = 0;
-  for (char32_t c : text) {
-    const std::size_t u = unit_cost(e, t, c);
-    if (used + u > per_part) {
-      ++parts;
-      used = 0;
-    }
-    used += u;
+  for (char32_t c : text) units += unit_cost(p.encoding, p.tables, c);
+  const std::size_t single_udh = udh_octets(false, p.method, national);
+  const std::size_t single_fill = single_udh ? fill_bits_after(single_udh) : 0;
+  const bool single_extra =
+      p.packed && !text.empty() && ambiguous_end(text.back(), single_fill, units);
+  if (units + single_extra <= budget(p.encoding, single_udh)) {
+    if (ranges) ranges->push_back({0, text.size(), units});
+    return 1;
   }
+  const std::size_t per_part = multipart_budget(p.encoding, p.method, national);
+  // The UDH each part really carries: SAR parts have only the national IEs.
+  const std::size_t part_udh = p.method == long_message_method::sar
+                                   ? udh_octets(false, p.method, national)
+                                   : udh_octets(true, p.method, national);
+  const std::size_t part_fill = part_udh ? fill_bits_after(part_udh) : 0;
+  std::size_t parts = 0, begin = 0;
+  while (begin < text.size()) {
+    std::size_t end = begin, used = 0;
+    while (end < text.size()) {
+      const std::size_t u = unit_cost(p.encoding, p.tables, text[end]);
+      if (used + u > per_part) break;
+      used += u;
+      ++end;
+    }
+    if (p.packed && end - begin > 1 && ambiguous_end(text[end - 1], part_fill, used) &&
+        (end < text.size() || used + 1 > per_part)) {
+      --end;
+      used -= 1;
+    }
+    ++parts;
+    if (ranges && p.method != long_message_method::payload) ranges->push_back({begin, end, used});
+    begin = end;
+  }
+  if (ranges && p.method == long_message_method::payload)
+    ranges->push_back({0, text.size(), units});
   return parts;
 }
 
@@ -248,7 +296,9 @@ std::optional<choice> best_gsm(std::u32string_view text, const encode_options& o
       std::size_t at = 0;
       if (!fits_gsm(text, t, o.dc0, at)) continue;
       choice c{text_encoding::gsm7, t, 0, 0};
-      c.segments = count_segments(text, text_encoding::gsm7, t, o.long_messages, c.units);
+      const segment_plan plan{text_encoding::gsm7, t, o.long_messages,
+                              o.packing == gsm7_packing::packed && o.dc0 == dc0_charset::gsm7};
+      c.segments = plan_segments(text, plan, c.units, nullptr);
       const auto ies = [](const choice& x) { return national_ie_octets(x.tables); };
       if (!best || c.segments < best->segments ||
           (c.segments == best->segments && ies(c) < ies(*best)))
@@ -296,16 +346,15 @@ void to_septets(std::u32string_view text, const gsm_tables& t, std::vector<std::
 
 // Packs septets after `fill` zero bits. Where the last octet would leave 7
 // spare bits, they are filled with CR (TS 23.038 6.1.2.3.1) so that they
-// are not read as '@'. Where the text itself ends in CR (or '@') exactly on
-// an octet boundary, a receiver cannot tell it from padding, so one more CR
-// follows when `room` octets allow it (the spec's <CR><CR> rule).
-void pack_septets(std::span<const std::uint8_t> septets, std::size_t fill, std::size_t room,
+// are not read as '@'; where a final part ends in CR or '@' exactly on an
+// octet boundary, one more CR follows (the spec's <CR><CR> rule;
+// plan_segments left room for it).
+void pack_septets(std::span<const std::uint8_t> septets, std::size_t fill, bool final_part,
                   std::vector<std::uint8_t>& out) {
   std::size_t bits = fill + septets.size() * 7;
-  const bool ambiguous_end = !septets.empty() && bits % 8 == 0 &&
-                             (septets.back() == 0x0D || septets.back() == 0x00) &&
-                             bits / 8 + 1 <= room;
-  if (ambiguous_end) bits += 7;
+  const bool extra_cr = final_part && !septets.empty() && bits % 8 == 0 &&
+                        (septets.back() == 0x0D || septets.back() == 0x00);
+  if (extra_cr) bits += 7;
   const std::size_t octets = (bits + 7) / 8;
   const std::size_t first = out.size();
   out.resize(first + octets, 0);
@@ -317,14 +366,12 @@ void pack_septets(std::span<const std::uint8_t> septets, std::size_t fill, std::
     bit += 7;
   };
   for (std::uint8_t s : septets) put(s);
-  if (ambiguous_end || octets * 8 - bits == 7) put(0x0D);
+  if (extra_cr || octets * 8 - bits == 7) put(0x0D);
 }
 
-std::size_t fill_bits_after(std::size_t udh) noexcept { return (7 - (udh * 8) % 7) % 7; }
-
 void put_text(std::vector<std::uint8_t>& b, std::u32string_view part, const choice& ch,
-              const encode_options& o, std::size_t udh, std::vector<std::uint8_t>& scratch,
-              encoded_part& p) {
+              const encode_options& o, std::size_t udh, bool final_part,
+              std::vector<std::uint8_t>& scratch, encoded_part& p) {
   switch (ch.encoding) {
     case text_encoding::gsm7:
       if (o.dc0 != dc0_charset::gsm7) {
@@ -337,7 +384,7 @@ void put_text(std::vector<std::uint8_t>& b, std::u32string_view part, const choi
       to_septets(part, ch.tables, scratch);
       if (o.packing == gsm7_packing::packed) {
         p.fill_bits = static_cast<std::uint8_t>(udh ? fill_bits_after(udh) : 0);
-        pack_septets(scratch, p.fill_bits, sms_octets - udh, b);
+        pack_septets(scratch, p.fill_bits, final_part, b);
       } else {
         b.insert(b.end(), scratch.begin(), scratch.end());
       }
@@ -515,7 +562,7 @@ std::error_code encode_text(std::string_view utf8, const encode_options& o, enco
       }
     }
     ch = choice{e, {}, 0, 0};
-    ch->segments = count_segments(src, e, {}, o.long_messages, ch->units);
+    ch->segments = plan_segments(src, {e, {}, o.long_messages, false}, ch->units, nullptr);
   }
 
   out.encoding = ch->encoding;
@@ -534,39 +581,31 @@ std::error_code encode_text(std::string_view utf8, const encode_options& o, enco
     return text_errc::too_many_parts;
   }
 
+  thread_local std::vector<part_range> ranges;
+  ranges.clear();
+  const segment_plan plan{ch->encoding, ch->tables, o.long_messages,
+                          ch->encoding == text_encoding::gsm7 &&
+                              o.packing == gsm7_packing::packed && o.dc0 == dc0_charset::gsm7};
+  std::size_t units = 0;
+  plan_segments(src, plan, units, &ranges);
   const std::size_t national = national_ie_octets(ch->tables);
-  const bool concat = ch->segments > 1;
-  const bool one_pdu = !concat || o.long_messages == long_message_method::payload;
-  const bool udh_concat = concat && (o.long_messages == long_message_method::udh8 ||
-                                     o.long_messages == long_message_method::udh16);
-  const std::size_t per_part = concat && !one_pdu
-                                   ? multipart_budget(ch->encoding, o.long_messages, national)
-                                   : SIZE_MAX;
-  const std::size_t total = one_pdu ? 1 : ch->segments;
-
-  std::size_t begin = 0, seq = 0;
-  while (begin < src.size() || seq == 0) {
-    std::size_t end = begin, used = 0;
-    while (end < src.size()) {
-      const std::size_t u = unit_cost(ch->encoding, ch->tables, src[end]);
-      if (used + u > per_part) break;
-      used += u;
-      ++end;
-    }
-    ++seq;
+  const bool udh_concat = ranges.size() > 1 && (o.long_messages == long_message_method::udh8 ||
+                                                o.long_messages == long_message_method::udh16);
+  for (std::size_t i = 0; i < ranges.size(); ++i) {
+    const part_range& r = ranges[i];
     encoded_part p;
-    p.sar_seqnum = static_cast<std::uint8_t>(seq);
+    p.sar_seqnum = static_cast<std::uint8_t>(i + 1);
     p.udh_offset = static_cast<std::uint32_t>(out.bytes.size());
-    put_udh(out.bytes, udh_concat, o.long_messages, ch->tables, out.reference, total, seq,
-            national);
+    put_udh(out.bytes, udh_concat, o.long_messages, ch->tables, out.reference, ranges.size(),
+            i + 1, national);
     p.udh_size = static_cast<std::uint32_t>(out.bytes.size() - p.udh_offset);
     p.text_offset = static_cast<std::uint32_t>(out.bytes.size());
-    put_text(out.bytes, src.substr(begin, end - begin), *ch, o, p.udh_size, septets, p);
+    put_text(out.bytes, src.substr(r.begin, r.end - r.begin), *ch, o, p.udh_size,
+             i + 1 == ranges.size(), septets, p);
     p.text_size = static_cast<std::uint32_t>(out.bytes.size() - p.text_offset);
-    p.units = static_cast<std::uint32_t>(used);
-    p.characters = static_cast<std::uint32_t>(end - begin);
+    p.units = static_cast<std::uint32_t>(r.units);
+    p.characters = static_cast<std::uint32_t>(r.end - r.begin);
     out.parts.push_back(p);
-    begin = end;
   }
   return {};
 }
@@ -669,11 +708,8 @@ void septets_to_utf8(std::span<const std::uint8_t> septets, const gsm_tables& t,
   }
 }
 
-// `last_part`: this part ends the text (not a full middle part of a
-// concatenated message, whose last septet is always real).
 void unpack_septets(std::span<const std::uint8_t> octets, std::size_t fill,
-                    std::optional<std::size_t> count, bool last_part,
-                    std::vector<std::uint8_t>& out) {
+                    std::optional<std::size_t> count, std::vector<std::uint8_t>& out) {
   const std::size_t bits = octets.size() * 8;
   std::size_t n = bits > fill ? (bits - fill) / 7 : 0;
   if (count) n = std::min(n, *count);
@@ -687,7 +723,7 @@ void unpack_septets(std::span<const std::uint8_t> octets, std::size_t fill,
   // Without a septet count, a last septet that ends exactly on the octet
   // boundary may be 7 bits of padding: CR as TS 23.038 6.1.2.3.1 asks, or
   // zeros from encoders that ignore it. Either is dropped, never shown.
-  if (!count && last_part && n > 0 && out.size() > first && bits - fill == n * 7 &&
+  if (!count && n > 0 && out.size() > first && bits - fill == n * 7 &&
       (out.back() == 0x0D || out.back() == 0x00))
     out.pop_back();
 }
@@ -732,8 +768,7 @@ std::error_code extract_units(std::span<const std::uint8_t> sm, bool udhi,
       const std::size_t udh_septets = udhi ? (udh.length * 8 + fill) / 7 : 0;
       n = *septets > udh_septets ? *septets - udh_septets : 0;
     }
-    const bool last_part = !udh.concatenated || udh.seqnum == udh.total;
-    unpack_septets(body, fill, n, last_part, units);
+    unpack_septets(body, fill, n, units);
   } else {
     units.insert(units.end(), body.begin(), body.end());
   }
