@@ -10,7 +10,7 @@ packages=(
   libconcurrentqueue-dev librocksdb-dev libyaml-cpp-dev prometheus-cpp-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   clang libclang-rt-14-dev
-  tshark nodejs npm
+  tshark nodejs npm python3
 )
 
 # One dpkg-query for all packages keeps the "nothing to do" case fast.

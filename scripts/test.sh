@@ -10,6 +10,8 @@ root=$(cd "$(dirname "$0")/.." && pwd)
 "$root/scripts/install-deps.sh"
 out=${SMPPD_BUILD_ROOT:-$root/build}
 fuzz_seconds=${SMPPD_FUZZ_SECONDS:-60}
+# The interop checks must run here: install-deps.sh installed their tools.
+export SMPPD_REQUIRE_INTEROP=1
 failed=0
 started=$SECONDS
 
