@@ -298,7 +298,7 @@ class sizer {
     });
   }
   void unsuccess_smes(const wire_list<unsuccess_sme>& list) noexcept {
-    if (list.size() > max_list) return fail("no_unsuccess");
+    if (list.size() > 255) return fail("no_unsuccess");
     n_ += 1;
     list.for_each([&](const unsuccess_sme& u) {
       n_ += 2 + 4;
@@ -714,16 +714,42 @@ command_id nack_command_for(const decode_result& r) noexcept {
   return request_known ? static_cast<command_id>(id | 0x80000000u) : command_id::generic_nack;
 }
 
-std::size_t encoded_size(const pdu& p) noexcept {
+namespace {
+
+// SMPP 3.4 4.1.2, 4.1.4, 4.1.6, 4.4.2 and 4.6.2: the body of these
+// responses is not returned when command_status is non-zero. (data_sm_resp
+// keeps its body: its TLVs, delivery_failure_reason above all, explain the
+// failure.)
+bool header_only(const pdu& p) noexcept {
+  if (p.command_status == 0) return false;
+  switch (p.id()) {
+    case command_id::bind_receiver_resp:
+    case command_id::bind_transmitter_resp:
+    case command_id::bind_transceiver_resp:
+    case command_id::submit_sm_resp:
+    case command_id::deliver_sm_resp:
+      return true;
+    default:
+      return false;
+  }
+}
+
+sizer measure(const pdu& p) noexcept {
   sizer s;
-  std::visit([&](const auto& b) { fields(s, as_body(b)); }, p.body);
+  if (!header_only(p)) std::visit([&](const auto& b) { fields(s, as_body(b)); }, p.body);
+  return s;
+}
+
+}  // namespace
+
+std::size_t encoded_size(const pdu& p) noexcept {
+  const sizer s = measure(p);
   return s.ok() ? s.size() : 0;
 }
 
 encode_result encode(const pdu& p, std::span<std::uint8_t> out) noexcept {
   encode_result r;
-  sizer s;
-  std::visit([&](const auto& b) { fields(s, as_body(b)); }, p.body);
+  const sizer s = measure(p);
   if (!s.ok()) {
     r.ec = s.error();
     r.field = s.field();
@@ -739,7 +765,7 @@ encode_result encode(const pdu& p, std::span<std::uint8_t> out) noexcept {
   store32(base + 8, p.command_status);
   store32(base + 12, p.sequence_number);
   writer w(base);
-  std::visit([&](const auto& b) { fields(w, as_body(b)); }, p.body);
+  if (!header_only(p)) std::visit([&](const auto& b) { fields(w, as_body(b)); }, p.body);
   r.size = static_cast<std::size_t>(w.position() - base);
   return r;
 }

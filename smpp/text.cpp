@@ -38,18 +38,27 @@ constexpr std::size_t sms_octets = 140;  // TP-UD
 
 // ---- character lookup ----------------------------------------------------
 
-// Reverse map of one locking table, for the Unicode range the GSM tables
-// use (all below U+2100 except €, handled by the single shift lookup).
+// Reverse map of one locking table: a direct array for the Latin, Greek
+// and Cyrillic ranges where nearly all entries fall, and a short list for
+// the rest (€, ∞, ... in the national tables).
 struct locking_index {
   std::array<std::int16_t, 0x400> septet_of{};  // -1: not in the table
+  std::vector<detail::gsm7_shift_entry> others;
   explicit locking_index(const detail::gsm7_locking_table& t) {
     septet_of.fill(-1);
-    for (std::size_t i = 0; i < t.size(); ++i)
-      if (t[i] != detail::no_char && t[i] < septet_of.size())
+    for (std::size_t i = 0; i < t.size(); ++i) {
+      if (t[i] == detail::no_char) continue;
+      if (t[i] < septet_of.size())
         septet_of[t[i]] = static_cast<std::int16_t>(i);
+      else
+        others.push_back({static_cast<std::uint8_t>(i), t[i]});
+    }
   }
   int find(char32_t c) const noexcept {
-    return c < septet_of.size() ? septet_of[c] : -1;
+    if (c < septet_of.size()) return septet_of[c];
+    for (const auto& e : others)
+      if (e.ch == c) return e.septet;
+    return -1;
   }
 };
 
@@ -461,7 +470,7 @@ std::error_code utf8_decode(std::string_view s, std::u32string& out, std::size_t
     }
     for (std::size_t k = 1; k < len; ++k) {
       if ((p[i + k] & 0xC0) != 0x80) {
-        error_offset = i + k;
+        error_offset = i;  // the sequence that its lead byte announced is broken
         return text_errc::invalid_utf8;
       }
       c = (c << 6) | (p[i + k] & 0x3F);
@@ -694,6 +703,12 @@ void septets_to_utf8(std::span<const std::uint8_t> septets, const gsm_tables& t,
     if (s == esc) {
       if (i + 1 == septets.size()) break;  // a lone escape at the end shows nothing
       const std::uint8_t e = septets[++i] & 0x7F;
+      if (e == esc) {
+        // TS 23.038 6.2.1.1: reserved for a further extension table; shown
+        // as a space until one is defined.
+        out.push_back(' ');
+        continue;
+      }
       char32_t c = detail::no_char;
       for (const auto& x : detail::single_shift_table(t.single))
         if (x.septet == e) c = x.ch;
@@ -708,8 +723,10 @@ void septets_to_utf8(std::span<const std::uint8_t> septets, const gsm_tables& t,
   }
 }
 
+// `middle_part`: a part of a concatenated message other than the last.
 void unpack_septets(std::span<const std::uint8_t> octets, std::size_t fill,
-                    std::optional<std::size_t> count, std::vector<std::uint8_t>& out) {
+                    std::optional<std::size_t> count, bool middle_part,
+                    std::vector<std::uint8_t>& out) {
   const std::size_t bits = octets.size() * 8;
   std::size_t n = bits > fill ? (bits - fill) / 7 : 0;
   if (count) n = std::min(n, *count);
@@ -721,10 +738,11 @@ void unpack_septets(std::span<const std::uint8_t> octets, std::size_t fill,
     out.push_back(static_cast<std::uint8_t>(v & 0x7F));
   }
   // Without a septet count, a last septet that ends exactly on the octet
-  // boundary may be 7 bits of padding: CR as TS 23.038 6.1.2.3.1 asks, or
-  // zeros from encoders that ignore it. Either is dropped, never shown.
+  // boundary may be 7 bits of padding: CR as TS 23.038 6.1.2.3.1 asks, or,
+  // at the end of a message, zeros from encoders that ignore it. A full
+  // middle part has no padding, so a final '@' there is real.
   if (!count && n > 0 && out.size() > first && bits - fill == n * 7 &&
-      (out.back() == 0x0D || out.back() == 0x00))
+      (out.back() == 0x0D || (out.back() == 0x00 && !middle_part)))
     out.pop_back();
 }
 
@@ -768,7 +786,8 @@ std::error_code extract_units(std::span<const std::uint8_t> sm, bool udhi,
       const std::size_t udh_septets = udhi ? (udh.length * 8 + fill) / 7 : 0;
       n = *septets > udh_septets ? *septets - udh_septets : 0;
     }
-    unpack_septets(body, fill, n, units);
+    const bool middle_part = udh.concatenated && udh.seqnum < udh.total;
+    unpack_septets(body, fill, n, middle_part, units);
   } else {
     units.insert(units.end(), body.begin(), body.end());
   }

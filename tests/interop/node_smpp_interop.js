@@ -146,6 +146,9 @@ function check_node_decodes(samples, encoded) {
     actual.command_length = pdu.command_length;
     for (const key of Object.keys(s)) {
       if (key === 'name' || key === 'text') continue;
+      // An error response goes without its body (SMPP 3.4 4.4.2): its empty
+      // fields are simply absent on the wire.
+      if (buffer.length === 16 && s[key] === '') continue;
       expected[key] = s[key];
       actual[key] = from_node(key, pdu[node_names[key] || key]);
     }
@@ -207,8 +210,8 @@ function check_codec_decodes(samples, encoded) {
       fail(`node-smpp encoding ${s.name}`, `node-smpp threw ${e}`);
     }
   }
-  // Not a failure: the body of an error response and the order of TLVs
-  // are the encoder's choice. The fields are what must agree.
+  // Not a failure: the order of TLVs is the encoder's choice. The fields are
+  // what must agree.
   if (differ.length > 0) console.log(`note: octets differ from smpp's for ${differ.join(', ')}`);
   const decoded = run_codec('decode', `${lines.join('\n')}\n`);
   if (decoded.status !== 0) fail('interop_codec decode', `exit status ${decoded.status}`);
