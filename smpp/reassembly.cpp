@@ -1,6 +1,8 @@
 #include "smpp/reassembly.hpp"
 
 #include <algorithm>
+#include <functional>
+#include <string_view>
 
 namespace smpp {
 
@@ -33,6 +35,10 @@ std::optional<reassembled> reassembler::add(std::string_view key,
   }
 
   const id k{std::string(key), ref, total};
+  if (auto done = completed_.find(k); done != completed_.end()) {
+    if (done->second.part_hashes[seq - 1] == hash_units(units)) return std::nullopt;
+    completed_.erase(done);  // same numbers, new content: a new message
+  }
   auto [it, inserted] = pending_.try_emplace(k);
   entry& e = it->second;
   if (inserted) {
@@ -48,8 +54,16 @@ std::optional<reassembled> reassembler::add(std::string_view key,
   ++e.received;
   if (e.received < total) return std::nullopt;
   reassembled r = finish(k, e);
+  completed c{now, {}};
+  for (const auto& part : e.parts) c.part_hashes.push_back(hash_units(*part));
+  completed_.insert_or_assign(k, std::move(c));
   pending_.erase(it);
   return r;
+}
+
+std::size_t reassembler::hash_units(const std::vector<std::uint8_t>& units) noexcept {
+  return std::hash<std::string_view>{}(
+      {reinterpret_cast<const char*>(units.data()), units.size()});
 }
 
 reassembled reassembler::finish(const id& k, const entry& e) {
@@ -70,6 +84,13 @@ std::vector<reassembled> reassembler::expire(clock::time_point now, clock::durat
     } else {
       ++it;
     }
+  }
+  std::erase_if(completed_, [&](const auto& c) { return now - c.second.at >= max_wait; });
+  while (completed_.size() > max_pending_) {
+    auto oldest = std::min_element(completed_.begin(), completed_.end(), [](auto& a, auto& b) {
+      return a.second.at < b.second.at;
+    });
+    completed_.erase(oldest);
   }
   while (pending_.size() > max_pending_) {
     auto oldest = std::min_element(pending_.begin(), pending_.end(), [](auto& a, auto& b) {

@@ -48,14 +48,19 @@ class reassembler {
   // parts belong to (typically source and destination address). Returns
   // the message when this part completed it, at once for a message that
   // was not concatenated, and nothing while parts are missing. A duplicate
-  // part is ignored. On a decoding error nothing is stored.
+  // part is ignored, also when it comes after its message completed (an
+  // SMSC resending a deliver_sm whose resp it missed); a part with the same
+  // numbers but other content starts a new message. All parts are decoded
+  // with the data_coding of the first to arrive. On a decoding error
+  // nothing is stored.
   std::optional<reassembled> add(std::string_view key, std::span<const std::uint8_t> short_message,
                                  bool udhi, std::uint8_t data_coding,
                                  const decode_options& options, std::optional<sar_info> sar,
                                  clock::time_point now, std::error_code& ec);
 
-  // Releases every message whose first part arrived before now - max_wait
-  // (and, past max_pending, the oldest), with what arrived of it.
+  // Releases every message whose first part arrived at least max_wait ago
+  // (and, past max_pending, the oldest), with what arrived of it. Forgets
+  // completed messages after max_wait too.
   std::vector<reassembled> expire(clock::time_point now, clock::duration max_wait);
 
   std::size_t pending() const noexcept { return pending_.size(); }
@@ -71,10 +76,18 @@ class reassembler {
   };
   using id = std::tuple<std::string, std::uint16_t, std::uint8_t>;  // key, reference, total
 
+  // What stays of a completed message, to recognise late duplicates.
+  struct completed {
+    clock::time_point at;
+    std::vector<std::size_t> part_hashes;  // by seqnum - 1
+  };
+
   static reassembled finish(const id& k, const entry& e);
+  static std::size_t hash_units(const std::vector<std::uint8_t>& units) noexcept;
 
   std::size_t max_pending_;
   std::map<id, entry> pending_;
+  std::map<id, completed> completed_;
 };
 
 }  // namespace smpp

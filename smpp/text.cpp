@@ -25,7 +25,6 @@ class text_category_impl final : public std::error_category {
       case text_errc::too_many_parts: return "text needs more than 255 parts";
       case text_errc::unencodable: return "character not representable in the forced encoding";
       case text_errc::invalid_udh: return "malformed user data header";
-      case text_errc::invalid_ucs2: return "malformed UCS-2";
       case text_errc::unsupported_coding: return "data_coding carries no text";
     }
     return "unknown text error";
@@ -534,20 +533,21 @@ std::error_code encode_text(std::string_view utf8, const encode_options& o, enco
     }
   }
   if (!ch) {
-    // Explain what ruled GSM-7 out: the first character no accepted table has.
-    std::size_t at = 0;
-    gsm_tables any;
+    // Explain what ruled GSM-7 out: the first character that no accepted
+    // table has (and, with smart encoding, that no look-alike replaces).
     for (std::size_t i = 0; i < src.size(); ++i) {
-      bool found = fits_gsm(src.substr(i, 1), any, o.dc0, at);
+      const char32_t c = src[i];
+      bool found = gsm_cost(gsm_tables{}, c) != 0 && fits_charset(o.dc0, c);
       for (auto lang : {national_language::turkish, national_language::spanish,
                         national_language::portuguese}) {
         if (found || !(o.national_languages & language_bit(lang)) || o.dc0 != dc0_charset::gsm7)
           continue;
-        found = gsm_cost(gsm_tables{lang, lang}, src[i]) != 0 ||
-                gsm_cost(gsm_tables{national_language::none, lang}, src[i]) != 0;
+        found = gsm_cost(gsm_tables{lang, lang}, c) != 0 ||
+                gsm_cost(gsm_tables{national_language::none, lang}, c) != 0;
       }
+      if (!found && o.smart_encoding && find_look_alike(c)) found = true;
       if (!found) {
-        out.forced_by = src[i];
+        out.forced_by = c;
         out.forced_at = i;
         break;
       }
@@ -579,9 +579,9 @@ std::error_code encode_text(std::string_view utf8, const encode_options& o, enco
   out.locking_shift = ch->tables.locking;
   out.single_shift = ch->tables.single;
   out.method = o.long_messages;
-  out.reference = o.long_messages == long_message_method::udh16
-                      ? o.reference
-                      : static_cast<std::uint16_t>(o.reference & 0xFF);
+  out.reference = o.long_messages == long_message_method::udh8
+                      ? static_cast<std::uint16_t>(o.reference & 0xFF)
+                      : o.reference;
   out.characters = src.size();
   out.units = ch->units;
   out.segments = ch->segments;
@@ -656,8 +656,12 @@ std::error_code parse_udh(std::span<const std::uint8_t> sm, udh_info& out) {
     }
     i += 2 + len;
   }
-  if (out.concatenated && (out.total == 0 || out.seqnum == 0 || out.seqnum > out.total))
-    return text_errc::invalid_udh;
+  // TS 23.040 9.2.3.24.1 / .8: a concatenation IE with impossible numbers
+  // is ignored, not the message.
+  if (out.concatenated && (out.total == 0 || out.seqnum == 0 || out.seqnum > out.total)) {
+    out.concatenated = out.reference16 = false;
+    out.reference = out.total = out.seqnum = 0;
+  }
   // A language we have no table for is read with the default tables, the
   // receiving behaviour TS 23.038 gives for unsupported languages.
   for (auto* l : {&out.single_shift, &out.locking_shift})

@@ -78,8 +78,8 @@ struct encode_options {
   // National language tables the SMSC accepts; used only when they save
   // parts over the default alphabet and UCS-2.
   national_language_set national_languages = 0;
-  // The concatenation reference shared by all parts (8-bit methods use
-  // the low byte).
+  // The concatenation reference shared by all parts (udh8 uses the low
+  // byte; udh16 and sar_msg_ref_num carry all 16 bits).
   std::uint16_t reference = 0;
   // Force one encoding instead of choosing automatically.
   std::optional<text_encoding> force;
@@ -144,7 +144,6 @@ enum class text_errc {
   too_many_parts,        // error_position: parts the text would need
   unencodable,           // error_position: character index
   invalid_udh,           // received UDH is malformed
-  invalid_ucs2,          // odd length or unpaired surrogate in received UCS-2
   unsupported_coding,    // data_coding names no text (binary, compressed)
 };
 const std::error_category& text_category() noexcept;

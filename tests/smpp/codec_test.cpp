@@ -24,6 +24,7 @@
 
 #include "smpp/command_status.hpp"
 #include "smpp/pdu.hpp"
+#include "tests/support/hex.hpp"
 
 // Expected PDUs are written with designated initializers naming only the fields that differ
 // from their defaults. GCC 12 warns about every member such an initializer leaves to its default
@@ -31,6 +32,10 @@
 #pragma GCC diagnostic ignored "-Wmissing-field-initializers"
 
 namespace {
+
+using smppd::test::from_hex;
+using smppd::test::repeat;
+using smppd::test::to_hex;
 
 using namespace std::literals;
 using smpp::codec_errc;
@@ -41,41 +46,7 @@ using smpp::pdu;
 
 // ---- helpers --------------------------------------------------------------
 
-// "00 0A\n ff" -> {0x00, 0x0A, 0xFF}; spaces and newlines are layout.
-std::vector<std::uint8_t> unhex(std::string_view text) {
-  std::vector<std::uint8_t> out;
-  int high = -1;
-  for (char c : text) {
-    if (c == ' ' || c == '\n') continue;
-    int v = -1;
-    if (c >= '0' && c <= '9') v = c - '0';
-    if (c >= 'A' && c <= 'F') v = c - 'A' + 10;
-    if (c >= 'a' && c <= 'f') v = c - 'a' + 10;
-    if (v < 0) {
-      ADD_FAILURE() << "not a hex digit: '" << c << "'";
-      return {};
-    }
-    if (high < 0) {
-      high = v;
-    } else {
-      out.push_back(static_cast<std::uint8_t>((high << 4) | v));
-      high = -1;
-    }
-  }
-  if (high >= 0) ADD_FAILURE() << "odd number of hex digits";
-  return out;
-}
 
-std::string to_hex(std::span<const std::uint8_t> bytes) {
-  static constexpr char digits[] = "0123456789ABCDEF";
-  std::string s;
-  for (std::uint8_t b : bytes) {
-    if (!s.empty()) s += ' ';
-    s += digits[b >> 4];
-    s += digits[b & 0x0F];
-  }
-  return s;
-}
 
 // Rewrites command_length to the buffer's size, keeping the framing consistent after a cut or
 // an appended field.
@@ -429,7 +400,7 @@ TEST(codec, golden_vectors_cover_every_pdu_type) {
 TEST(codec, decodes_every_golden_vector) {
   for (const golden_row& row : golden()) {
     SCOPED_TRACE(row.name);
-    const std::vector<std::uint8_t> bytes = unhex(row.hex);
+    const std::vector<std::uint8_t> bytes = from_hex(row.hex);
     pdu out;
     const smpp::decode_result r = smpp::decode(bytes, out);
     ASSERT_TRUE(r) << r.ec.message() << " at " << r.field << " offset " << r.offset;
@@ -444,7 +415,7 @@ TEST(codec, decodes_every_golden_vector) {
 TEST(codec, encodes_every_golden_vector) {
   for (const golden_row& row : golden()) {
     SCOPED_TRACE(row.name);
-    const std::vector<std::uint8_t> expected = unhex(row.hex);
+    const std::vector<std::uint8_t> expected = from_hex(row.hex);
     std::vector<std::uint8_t> out(expected.size() + 8, 0xAA);
     const smpp::encode_result r = smpp::encode(row.value, out);
     ASSERT_TRUE(r) << r.ec.message() << " at " << r.field;
@@ -457,7 +428,7 @@ TEST(codec, encodes_every_golden_vector) {
 TEST(codec, sizes_every_golden_vector) {
   for (const golden_row& row : golden()) {
     SCOPED_TRACE(row.name);
-    EXPECT_EQ(smpp::encoded_size(row.value), unhex(row.hex).size());
+    EXPECT_EQ(smpp::encoded_size(row.value), from_hex(row.hex).size());
   }
 }
 
@@ -465,7 +436,7 @@ TEST(codec, sizes_every_golden_vector) {
 // contains a non-zero value" (likewise bind_*_resp, 4.1.2, 4.1.4, 4.1.6).
 TEST(codec, encodes_an_error_resp_without_a_body) {
   const golden_row& row = golden_named("submit_sm_resp with ESME_RTHROTTLED and no body");
-  const std::vector<std::uint8_t> expected = unhex(row.hex);
+  const std::vector<std::uint8_t> expected = from_hex(row.hex);
   EXPECT_EQ(smpp::encoded_size(row.value), expected.size());
   EXPECT_EQ(to_hex(encode_to_vector(row.value)), to_hex(expected));
 }
@@ -665,7 +636,7 @@ const std::vector<error_row>& error_rows() {
 TEST(codec, rejects_every_malformed_pdu) {
   for (const error_row& row : error_rows()) {
     SCOPED_TRACE(row.name);
-    const std::vector<std::uint8_t> bytes = unhex(row.hex);
+    const std::vector<std::uint8_t> bytes = from_hex(row.hex);
     pdu out;
     const smpp::decode_result r = smpp::decode(bytes, out);
     ASSERT_FALSE(r);
@@ -685,7 +656,7 @@ TEST(codec, rejects_every_malformed_pdu) {
 }
 
 TEST(codec, reports_the_header_of_an_unknown_command) {
-  const std::vector<std::uint8_t> bytes = unhex("00000010 00000099 00000000 0000002A");
+  const std::vector<std::uint8_t> bytes = from_hex("00000010 00000099 00000000 0000002A");
   pdu out;
   const smpp::decode_result r = smpp::decode(bytes, out);
   EXPECT_EQ(r.ec, make_error_code(codec_errc::unknown_command_id));
@@ -699,7 +670,7 @@ TEST(codec, treats_only_a_lost_frame_as_fatal) {
   for (const error_row& row : error_rows()) {
     SCOPED_TRACE(row.name);
     pdu out;
-    const smpp::decode_result r = smpp::decode(unhex(row.hex), out);
+    const smpp::decode_result r = smpp::decode(from_hex(row.hex), out);
     EXPECT_EQ(smpp::is_fatal(r), row.errc == codec_errc::bad_command_length);
   }
 }
@@ -726,7 +697,7 @@ constexpr cut_row valid_at(std::size_t at) {
 }
 
 void check_every_cut(const golden_row& row, std::span<const cut_row> cuts, command_id nack) {
-  const std::vector<std::uint8_t> full = unhex(row.hex);
+  const std::vector<std::uint8_t> full = from_hex(row.hex);
   for (std::size_t len = smpp::header_size; len < full.size(); ++len) {
     SCOPED_TRACE("cut at " + std::to_string(len));
     std::vector<std::uint8_t> cut(full.begin(), full.begin() + static_cast<std::ptrdiff_t>(len));
@@ -802,7 +773,7 @@ TEST(codec, rejects_every_cut_of_a_bind_transmitter) {
 TEST(codec, survives_every_cut_of_every_golden_vector) {
   for (const golden_row& row : golden()) {
     SCOPED_TRACE(row.name);
-    const std::vector<std::uint8_t> full = unhex(row.hex);
+    const std::vector<std::uint8_t> full = from_hex(row.hex);
     for (std::size_t len = smpp::header_size; len < full.size(); ++len) {
       std::vector<std::uint8_t> cut(full.begin(),
                                     full.begin() + static_cast<std::ptrdiff_t>(len));
@@ -824,7 +795,7 @@ constexpr std::string_view submit_sm_up_to_sm_length =
     "00 00 00 00 00 01 00 00 00";
 
 TEST(codec, rejects_sm_length_255_even_when_the_octets_are_there) {
-  std::vector<std::uint8_t> bytes = unhex(submit_sm_up_to_sm_length);
+  std::vector<std::uint8_t> bytes = from_hex(submit_sm_up_to_sm_length);
   bytes.push_back(255);
   bytes.insert(bytes.end(), 255, 'x');
   fix_command_length(bytes);
@@ -837,7 +808,7 @@ TEST(codec, rejects_sm_length_255_even_when_the_octets_are_there) {
 }
 
 TEST(codec, refuses_more_unknown_tlvs_than_it_can_hold) {
-  std::vector<std::uint8_t> bytes = unhex(submit_sm_up_to_sm_length);
+  std::vector<std::uint8_t> bytes = from_hex(submit_sm_up_to_sm_length);
   bytes.push_back(0);  // sm_length 0
   for (std::size_t i = 0; i < smpp::max_unknown_tlvs; ++i)
     bytes.insert(bytes.end(), {0x14, 0x00, 0x00, 0x00});  // vendor tag 0x1400, length 0
@@ -859,7 +830,7 @@ TEST(codec, refuses_more_unknown_tlvs_than_it_can_hold) {
 
 // Several SMSCs send receipted_message_id without the NUL its C-Octet String type requires.
 TEST(codec, accepts_a_receipted_message_id_without_its_nul) {
-  const std::vector<std::uint8_t> bytes = unhex(
+  const std::vector<std::uint8_t> bytes = from_hex(
       "0000004C 00000005 00000000 00000020"  // header: 76, deliver_sm
       "00 01 01 34343737303039303031323300 01 01 34343737303039303034353600"
       "04 00 00 00 00 01 00 00 00 05 48656C6C6F"
@@ -1073,7 +1044,7 @@ TEST(codec, round_trips_a_pdu_with_every_tlv_set) {
 
 TEST(framing, needs_more_for_every_prefix_of_a_pdu) {
   const std::vector<std::uint8_t> full =
-      unhex(golden_named("submit_sm with message_payload and a vendor TLV 0x1400").hex);
+      from_hex(golden_named("submit_sm with message_payload and a vendor TLV 0x1400").hex);
   for (std::size_t n = 0; n < full.size(); ++n) {
     SCOPED_TRACE("prefix of " + std::to_string(n));
     const std::vector<std::uint8_t> prefix(full.begin(),
@@ -1093,9 +1064,9 @@ TEST(framing, needs_more_for_every_prefix_of_a_pdu) {
 }
 
 TEST(framing, decodes_two_pdus_from_one_read) {
-  std::vector<std::uint8_t> buffer = unhex(golden_named("enquire_link, header only").hex);
+  std::vector<std::uint8_t> buffer = from_hex(golden_named("enquire_link, header only").hex);
   const std::vector<std::uint8_t> second =
-      unhex(golden_named("deliver_sm delivery receipt with receipted_message_id and "
+      from_hex(golden_named("deliver_sm delivery receipt with receipted_message_id and "
                          "message_state").hex);
   buffer.insert(buffer.end(), second.begin(), second.end());
   buffer.insert(buffer.end(), {0x00, 0x00, 0x00});  // the start of a third PDU
@@ -1136,7 +1107,7 @@ TEST(framing, rejects_a_command_length_below_the_header) {
 TEST(framing, rejects_garbage_before_a_valid_pdu) {
   std::vector<std::uint8_t> buffer = {'G', 'E', 'T', ' ', '/', ' ', 'H', 'T', 'T', 'P', '/',
                                       '1', '.', '1', '\r', '\n'};
-  const std::vector<std::uint8_t> valid = unhex(golden_named("enquire_link, header only").hex);
+  const std::vector<std::uint8_t> valid = from_hex(golden_named("enquire_link, header only").hex);
   buffer.insert(buffer.end(), valid.begin(), valid.end());
   const smpp::frame f = smpp::next_frame(buffer);
   EXPECT_EQ(f.status, smpp::frame::state::bad_length);  // 0x47455420 octets
@@ -1144,13 +1115,13 @@ TEST(framing, rejects_garbage_before_a_valid_pdu) {
 }
 
 TEST(framing, rejects_a_command_length_above_the_maximum) {
-  const std::vector<std::uint8_t> len_2000 = unhex("000007D0 00000004 00000000 00000001");
+  const std::vector<std::uint8_t> len_2000 = from_hex("000007D0 00000004 00000000 00000001");
   EXPECT_EQ(smpp::next_frame(len_2000, 1024).status, smpp::frame::state::bad_length);
   EXPECT_EQ(smpp::next_frame(len_2000, 2000).status, smpp::frame::state::need_more);
 
-  const std::vector<std::uint8_t> above_default = unhex("00011171");  // 70001
+  const std::vector<std::uint8_t> above_default = from_hex("00011171");  // 70001
   EXPECT_EQ(smpp::next_frame(above_default).status, smpp::frame::state::bad_length);
-  const std::vector<std::uint8_t> at_default = unhex("00011170");  // 70000
+  const std::vector<std::uint8_t> at_default = from_hex("00011170");  // 70000
   EXPECT_EQ(smpp::next_frame(at_default).status, smpp::frame::state::need_more);
 }
 
