@@ -1,9 +1,9 @@
-// Each PDU body's fields are described once, by a `fields(visitor, body)`
-// function in the order of section 4; three visitors walk that
-// description: `reader` (decode), `sizer` (validate + measure) and
-// `writer` (encode). A field's limits and the command_status it fails
-// with therefore live in exactly one place.
+// Three visitors walk the field description of pdu_fields.hpp: `reader`
+// (decode), `sizer` (validate + measure) and `writer` (encode). A field's
+// limits and the command_status it fails with live in one place.
 #include "smpp/codec.hpp"
+
+#include "smpp/pdu_fields.hpp"
 
 #include <concepts>
 #include <cstring>
@@ -52,41 +52,10 @@ inline void store32(std::uint8_t* p, std::uint32_t v) noexcept {
   p[3] = static_cast<std::uint8_t>(v);
 }
 
-// Limits of one C-Octet String field: maximum size with its NUL, and the
-// status that a value out of range earns.
-struct cstr_limit {
-  const char* name;
-  std::size_t max;
-  command_status status;
-};
-
-// Sizes of section 4. Address fields of data_sm and alert_notification
-// are longer (65) than those of submit_sm (21).
-constexpr cstr_limit system_id_f{"system_id", 16, ESME_RINVSYSID};
-constexpr cstr_limit password_f{"password", 9, ESME_RINVPASWD};
-constexpr cstr_limit system_type_f{"system_type", 13, ESME_RINVSYSTYP};
-constexpr cstr_limit address_range_f{"address_range", 41, ESME_RBINDFAIL};
-constexpr cstr_limit service_type_f{"service_type", 6, ESME_RINVSERTYP};
-constexpr cstr_limit source_addr_f{"source_addr", 21, ESME_RINVSRCADR};
-constexpr cstr_limit source_addr65_f{"source_addr", 65, ESME_RINVSRCADR};
-constexpr cstr_limit destination_addr_f{"destination_addr", 21, ESME_RINVDSTADR};
-constexpr cstr_limit destination_addr65_f{"destination_addr", 65, ESME_RINVDSTADR};
-constexpr cstr_limit esme_addr_f{"esme_addr", 65, ESME_RINVDSTADR};
-constexpr cstr_limit dl_name_f{"dl_name", 21, ESME_RINVDLNAME};
-constexpr cstr_limit message_id_f{"message_id", 65, ESME_RINVMSGID};
-// Absolute or relative time: empty, or exactly 16 characters (7.1.1).
-constexpr cstr_limit schedule_f{"schedule_delivery_time", 17, ESME_RINVSCHED};
-constexpr cstr_limit validity_f{"validity_period", 17, ESME_RINVEXPIRY};
-constexpr cstr_limit final_date_f{"final_date", 17, ESME_RINVSCHED};
-
 constexpr std::size_t max_sm_length = 254;
 constexpr std::size_t max_list = 254;
 
 constexpr bool valid_time(std::string_view v) noexcept { return v.empty() || v.size() == 16; }
-
-// The wire kind of a TLV value, to tell C-Octet Strings from Octet Strings
-// (both are string_view in tlv_set).
-enum class tk { u8, u16, u32, cstr, oct, flag };
 
 bool length_in(std::size_t len, std::size_t lo, std::size_t hi) noexcept {
   return len >= lo && len <= hi;
@@ -173,9 +142,9 @@ class reader {
       if (d.dest_flag == 1) {
         u8(d.dest_addr_ton, "dest_addr_ton");
         u8(d.dest_addr_npi, "dest_addr_npi");
-        cstr(d.address, destination_addr_f);
+        cstr(d.address, field_destination_addr);
       } else if (d.dest_flag == 2) {
-        cstr(d.address, dl_name_f);
+        cstr(d.address, field_dl_name);
       } else {
         p_ -= 1;
         return fail(codec_errc::invalid_field, ESME_RINVDESTFLAG, "dest_flag");
@@ -191,7 +160,7 @@ class reader {
       unsuccess_sme u;
       u8(u.dest_addr_ton, "dest_addr_ton");
       u8(u.dest_addr_npi, "dest_addr_npi");
-      cstr(u.destination_addr, destination_addr_f);
+      cstr(u.destination_addr, field_destination_addr);
       u32(u.error_status_code, "error_status_code");
     }
     if (ok()) list = wire_list<unsuccess_sme>::from_wire(view(start, p_), n);
@@ -208,7 +177,7 @@ class reader {
   case tag_value:                                                                      \
     if (!length_in(len, (lo), (hi)))                                                   \
       return fail(codec_errc::invalid_tlv, ESME_RINVPARLEN, #name);                    \
-    if (!read_tlv_value<tk::kind>(t.name, v, len))                                     \
+    if (!read_tlv_value<tlv_wire_kind::kind>(t.name, v, len))                                     \
       return fail(codec_errc::invalid_tlv, ESME_RINVOPTPARAMVAL, #name);               \
     break;
         SMPP_STANDARD_TLVS(SMPP_TLV_READ)
@@ -228,15 +197,15 @@ class reader {
   static std::string_view view(const std::uint8_t* a, const std::uint8_t* b) noexcept {
     return {reinterpret_cast<const char*>(a), static_cast<std::size_t>(b - a)};
   }
-  template <tk K, class T>
+  template <tlv_wire_kind K, class T>
   static bool read_tlv_value(std::optional<T>& out, const std::uint8_t* v,
                              std::size_t len) noexcept {
-    if constexpr (K == tk::flag) {
+    if constexpr (K == tlv_wire_kind::flag) {
       out = tlv_kind::flag{};
       return true;
-    } else if constexpr (K == tk::cstr) {
+    } else if constexpr (K == tlv_wire_kind::cstr) {
       return read_cstr_tlv(out, view(v, v + len));
-    } else if constexpr (K == tk::oct) {
+    } else if constexpr (K == tlv_wire_kind::oct) {
       out = view(v, v + len);
       return true;
     } else {
@@ -289,9 +258,9 @@ class sizer {
       n_ += 1;
       if (d.dest_flag == 1) {
         n_ += 2;
-        cstr(d.address, destination_addr_f);
+        cstr(d.address, field_destination_addr);
       } else if (d.dest_flag == 2) {
-        cstr(d.address, dl_name_f);
+        cstr(d.address, field_dl_name);
       } else {
         fail("dest_flag");
       }
@@ -302,14 +271,14 @@ class sizer {
     n_ += 1;
     list.for_each([&](const unsuccess_sme& u) {
       n_ += 2 + 4;
-      cstr(u.destination_addr, destination_addr_f);
+      cstr(u.destination_addr, field_destination_addr);
     });
   }
   void tlvs(const tlv_set& t) noexcept {
 #define SMPP_TLV_SIZE(name, tag_value, kind, lo, hi)                   \
   if (t.name) {                                                        \
     std::size_t len = 0;                                               \
-    if (!tlv_value_size<tk::kind>(*t.name, (hi), len)) return fail(#name); \
+    if (!tlv_value_size<tlv_wire_kind::kind>(*t.name, (hi), len)) return fail(#name); \
     if (!length_in(len, (lo), (hi))) return fail(#name);               \
     n_ += 4 + len;                                                     \
   }
@@ -322,14 +291,14 @@ class sizer {
   }
   void end() noexcept {}
 
-  template <tk K, class T>
+  template <tlv_wire_kind K, class T>
   static bool tlv_value_size(const T& v, std::size_t hi, std::size_t& len) noexcept {
-    if constexpr (K == tk::flag) {
+    if constexpr (K == tlv_wire_kind::flag) {
       len = 0;
-    } else if constexpr (K == tk::cstr) {
+    } else if constexpr (K == tlv_wire_kind::cstr) {
       if (v.find('\0') != std::string_view::npos) return false;
       len = v.size() + 1;
-    } else if constexpr (K == tk::oct) {
+    } else if constexpr (K == tlv_wire_kind::oct) {
       len = v.size();
     } else {
       len = hi;
@@ -377,7 +346,7 @@ class writer {
         *p_++ = d.dest_addr_ton;
         *p_++ = d.dest_addr_npi;
       }
-      cstr(d.address, dl_name_f);
+      cstr(d.address, field_dl_name);
     });
   }
   void unsuccess_smes(const wire_list<unsuccess_sme>& list) noexcept {
@@ -385,16 +354,16 @@ class writer {
     list.for_each([&](const unsuccess_sme& u) {
       *p_++ = u.dest_addr_ton;
       *p_++ = u.dest_addr_npi;
-      cstr(u.destination_addr, destination_addr_f);
+      cstr(u.destination_addr, field_destination_addr);
       u32(u.error_status_code, "");
     });
   }
   void tlvs(const tlv_set& t) noexcept {
 #define SMPP_TLV_WRITE(name, tag_value, kind, lo, hi) \
-  if (t.name) write_tlv<tk::kind>(tag_value, *t.name, (hi));
+  if (t.name) write_tlv<tlv_wire_kind::kind>(tag_value, *t.name, (hi));
     SMPP_STANDARD_TLVS(SMPP_TLV_WRITE)
 #undef SMPP_TLV_WRITE
-    for (const raw_tlv& u : t.unknown) write_tlv<tk::oct>(u.tag, u.value, 0);
+    for (const raw_tlv& u : t.unknown) write_tlv<tlv_wire_kind::oct>(u.tag, u.value, 0);
   }
   void end() noexcept {}
 
@@ -403,18 +372,18 @@ class writer {
     if (!v.empty()) std::memcpy(p_, v.data(), v.size());
     p_ += v.size();
   }
-  template <tk K, class T>
+  template <tlv_wire_kind K, class T>
   void write_tlv(std::uint16_t tag, const T& v, std::size_t hi) noexcept {
     store16(p_, tag);
-    if constexpr (K == tk::flag) {
+    if constexpr (K == tlv_wire_kind::flag) {
       store16(p_ + 2, 0);
       p_ += 4;
-    } else if constexpr (K == tk::cstr) {
+    } else if constexpr (K == tlv_wire_kind::cstr) {
       store16(p_ + 2, static_cast<std::uint16_t>(v.size() + 1));
       p_ += 4;
       bytes(v);
       *p_++ = 0;
-    } else if constexpr (K == tk::oct) {
+    } else if constexpr (K == tlv_wire_kind::oct) {
       store16(p_ + 2, static_cast<std::uint16_t>(v.size()));
       p_ += 4;
       bytes(v);
@@ -426,178 +395,6 @@ class writer {
   }
   std::uint8_t* p_;
 };
-
-// ---- the field descriptions (section 4) ----------------------------------
-
-template <class B, class T>
-concept body_of = std::same_as<std::remove_const_t<B>, T>;
-
-template <class V, body_of<empty_body> B>
-void fields(V& v, B&) {
-  v.end();
-}
-
-template <class V, body_of<bind_body> B>
-void fields(V& v, B& b) {
-  v.cstr(b.system_id, system_id_f);
-  v.cstr(b.password, password_f);
-  v.cstr(b.system_type, system_type_f);
-  v.u8(b.interface_version, "interface_version");
-  v.u8(b.addr_ton, "addr_ton");
-  v.u8(b.addr_npi, "addr_npi");
-  v.cstr(b.address_range, address_range_f);
-  v.end();
-}
-
-template <class V, body_of<bind_resp_body> B>
-void fields(V& v, B& b) {
-  v.cstr(b.system_id, system_id_f);
-  v.tlvs(b.tlvs);
-}
-
-template <class V, body_of<outbind_body> B>
-void fields(V& v, B& b) {
-  v.cstr(b.system_id, system_id_f);
-  v.cstr(b.password, password_f);
-  v.end();
-}
-
-template <class V, body_of<sm_body> B>
-void fields(V& v, B& b) {
-  v.cstr(b.service_type, service_type_f);
-  v.u8(b.source_addr_ton, "source_addr_ton");
-  v.u8(b.source_addr_npi, "source_addr_npi");
-  v.cstr(b.source_addr, source_addr_f);
-  v.u8(b.dest_addr_ton, "dest_addr_ton");
-  v.u8(b.dest_addr_npi, "dest_addr_npi");
-  v.cstr(b.destination_addr, destination_addr_f);
-  v.u8(b.esm_class, "esm_class");
-  v.u8(b.protocol_id, "protocol_id");
-  v.u8(b.priority_flag, "priority_flag");
-  v.time(b.schedule_delivery_time, schedule_f);
-  v.time(b.validity_period, validity_f);
-  v.u8(b.registered_delivery, "registered_delivery");
-  v.u8(b.replace_if_present_flag, "replace_if_present_flag");
-  v.u8(b.data_coding, "data_coding");
-  v.u8(b.sm_default_msg_id, "sm_default_msg_id");
-  v.short_message(b.short_message);
-  v.tlvs(b.tlvs);
-}
-
-template <class V, body_of<message_id_body> B>
-void fields(V& v, B& b) {
-  v.cstr(b.message_id, message_id_f);
-  v.end();
-}
-
-template <class V, body_of<submit_multi_body> B>
-void fields(V& v, B& b) {
-  v.cstr(b.service_type, service_type_f);
-  v.u8(b.source_addr_ton, "source_addr_ton");
-  v.u8(b.source_addr_npi, "source_addr_npi");
-  v.cstr(b.source_addr, source_addr_f);
-  v.dest_addresses(b.dest_addresses);
-  v.u8(b.esm_class, "esm_class");
-  v.u8(b.protocol_id, "protocol_id");
-  v.u8(b.priority_flag, "priority_flag");
-  v.time(b.schedule_delivery_time, schedule_f);
-  v.time(b.validity_period, validity_f);
-  v.u8(b.registered_delivery, "registered_delivery");
-  v.u8(b.replace_if_present_flag, "replace_if_present_flag");
-  v.u8(b.data_coding, "data_coding");
-  v.u8(b.sm_default_msg_id, "sm_default_msg_id");
-  v.short_message(b.short_message);
-  v.tlvs(b.tlvs);
-}
-
-template <class V, body_of<submit_multi_resp_body> B>
-void fields(V& v, B& b) {
-  v.cstr(b.message_id, message_id_f);
-  v.unsuccess_smes(b.unsuccess_smes);
-  v.end();
-}
-
-template <class V, body_of<data_sm_body> B>
-void fields(V& v, B& b) {
-  v.cstr(b.service_type, service_type_f);
-  v.u8(b.source_addr_ton, "source_addr_ton");
-  v.u8(b.source_addr_npi, "source_addr_npi");
-  v.cstr(b.source_addr, source_addr65_f);
-  v.u8(b.dest_addr_ton, "dest_addr_ton");
-  v.u8(b.dest_addr_npi, "dest_addr_npi");
-  v.cstr(b.destination_addr, destination_addr65_f);
-  v.u8(b.esm_class, "esm_class");
-  v.u8(b.registered_delivery, "registered_delivery");
-  v.u8(b.data_coding, "data_coding");
-  v.tlvs(b.tlvs);
-}
-
-template <class V, body_of<data_sm_resp_body> B>
-void fields(V& v, B& b) {
-  v.cstr(b.message_id, message_id_f);
-  v.tlvs(b.tlvs);
-}
-
-template <class V, body_of<query_sm_body> B>
-void fields(V& v, B& b) {
-  v.cstr(b.message_id, message_id_f);
-  v.u8(b.source_addr_ton, "source_addr_ton");
-  v.u8(b.source_addr_npi, "source_addr_npi");
-  v.cstr(b.source_addr, source_addr_f);
-  v.end();
-}
-
-template <class V, body_of<query_sm_resp_body> B>
-void fields(V& v, B& b) {
-  v.cstr(b.message_id, message_id_f);
-  v.time(b.final_date, final_date_f);
-  v.u8(b.message_state, "message_state");
-  v.u8(b.error_code, "error_code");
-  v.end();
-}
-
-template <class V, body_of<cancel_sm_body> B>
-void fields(V& v, B& b) {
-  v.cstr(b.service_type, service_type_f);
-  v.cstr(b.message_id, message_id_f);
-  v.u8(b.source_addr_ton, "source_addr_ton");
-  v.u8(b.source_addr_npi, "source_addr_npi");
-  v.cstr(b.source_addr, source_addr_f);
-  v.u8(b.dest_addr_ton, "dest_addr_ton");
-  v.u8(b.dest_addr_npi, "dest_addr_npi");
-  v.cstr(b.destination_addr, destination_addr_f);
-  v.end();
-}
-
-template <class V, body_of<replace_sm_body> B>
-void fields(V& v, B& b) {
-  v.cstr(b.message_id, message_id_f);
-  v.u8(b.source_addr_ton, "source_addr_ton");
-  v.u8(b.source_addr_npi, "source_addr_npi");
-  v.cstr(b.source_addr, source_addr_f);
-  v.time(b.schedule_delivery_time, schedule_f);
-  v.time(b.validity_period, validity_f);
-  v.u8(b.registered_delivery, "registered_delivery");
-  v.u8(b.sm_default_msg_id, "sm_default_msg_id");
-  v.short_message(b.short_message);
-  v.end();
-}
-
-template <class V, body_of<alert_notification_body> B>
-void fields(V& v, B& b) {
-  v.u8(b.source_addr_ton, "source_addr_ton");
-  v.u8(b.source_addr_npi, "source_addr_npi");
-  v.cstr(b.source_addr, source_addr65_f);
-  v.u8(b.esme_addr_ton, "esme_addr_ton");
-  v.u8(b.esme_addr_npi, "esme_addr_npi");
-  v.cstr(b.esme_addr, esme_addr_f);
-  v.tlvs(b.tlvs);
-}
-
-template <class P>
-const typename P::body_type& as_body(const P& p) noexcept {
-  return p;
-}
 
 // Calls f.template operator()<T>() for the variant alternative whose id is
 // `id`; returns false when no alternative has it.
@@ -696,7 +493,7 @@ decode_result decode(std::span<const std::uint8_t> bytes, pdu& out) noexcept {
     if (bytes.size() == header_size && is_response(T::id) && r.header.command_status != 0)
       return;
     reader rd(p, p + bytes.size(), r);
-    fields(rd, static_cast<typename T::body_type&>(body));
+    visit_fields(rd, static_cast<typename T::body_type&>(body));
   });
   if (!known) {
     r.ec = make_error_code(codec_errc::unknown_command_id);
@@ -736,7 +533,7 @@ bool header_only(const pdu& p) noexcept {
 
 sizer measure(const pdu& p) noexcept {
   sizer s;
-  if (!header_only(p)) std::visit([&](const auto& b) { fields(s, as_body(b)); }, p.body);
+  if (!header_only(p)) visit_body(s, p);
   return s;
 }
 
@@ -765,7 +562,7 @@ encode_result encode(const pdu& p, std::span<std::uint8_t> out) noexcept {
   store32(base + 8, p.command_status);
   store32(base + 12, p.sequence_number);
   writer w(base);
-  if (!header_only(p)) std::visit([&](const auto& b) { fields(w, as_body(b)); }, p.body);
+  if (!header_only(p)) visit_body(w, p);
   r.size = static_cast<std::size_t>(w.position() - base);
   return r;
 }

@@ -25,6 +25,7 @@
 
 #include "smpp/codec.hpp"
 #include "smpp/pdu.hpp"
+#include "smpp/pdu_fields.hpp"
 #include "smpp/text.hpp"
 
 namespace {
@@ -95,198 +96,70 @@ class json_array {
 
 // ---- PDU -> JSON ---------------------------------------------------------
 
-// The wire kind of a TLV, to tell a C-Octet String from an Octet String:
-// both are string_view in smpp::tlv_set.
-enum class tk { u8, u16, u32, cstr, oct, flag };
-
-template <tk K, class T>
-void put_tlv(json_object& j, std::string_view name, const T& v) {
-  if constexpr (K == tk::flag) {
-    j.raw(name, "true");
-  } else if constexpr (K == tk::cstr) {
-    j.str(name, v);
-  } else if constexpr (K == tk::oct) {
-    j.hex(name, v);
-  } else {
-    j.num(name, v);
-  }
-}
-
 void put_tlvs(json_object& j, const smpp::tlv_set& t) {
-#define SMPP_TLV_JSON(name, tag, kind, lo, hi) \
-  if (t.name) put_tlv<tk::kind>(j, #name, *t.name);
-  SMPP_STANDARD_TLVS(SMPP_TLV_JSON)
-#undef SMPP_TLV_JSON
-  if (!t.unknown.empty()) {
-    json_array list;
-    for (const smpp::raw_tlv& u : t.unknown) {
-      json_object e;
-      e.num("tag", u.tag);
-      e.hex("value", u.value);
-      list.add(e);
-    }
-    j.raw("unknown_tlvs", list.done());
-  }
-}
-
-void put_body(json_object&, const smpp::empty_body&) {}
-
-void put_body(json_object& j, const smpp::bind_body& b) {
-  j.str("system_id", b.system_id);
-  j.str("password", b.password);
-  j.str("system_type", b.system_type);
-  j.num("interface_version", b.interface_version);
-  j.num("addr_ton", b.addr_ton);
-  j.num("addr_npi", b.addr_npi);
-  j.str("address_range", b.address_range);
-}
-
-void put_body(json_object& j, const smpp::bind_resp_body& b) {
-  j.str("system_id", b.system_id);
-  put_tlvs(j, b.tlvs);
-}
-
-void put_body(json_object& j, const smpp::outbind_body& b) {
-  j.str("system_id", b.system_id);
-  j.str("password", b.password);
-}
-
-void put_body(json_object& j, const smpp::sm_body& b) {
-  j.str("service_type", b.service_type);
-  j.num("source_addr_ton", b.source_addr_ton);
-  j.num("source_addr_npi", b.source_addr_npi);
-  j.str("source_addr", b.source_addr);
-  j.num("dest_addr_ton", b.dest_addr_ton);
-  j.num("dest_addr_npi", b.dest_addr_npi);
-  j.str("destination_addr", b.destination_addr);
-  j.num("esm_class", b.esm_class);
-  j.num("protocol_id", b.protocol_id);
-  j.num("priority_flag", b.priority_flag);
-  j.str("schedule_delivery_time", b.schedule_delivery_time);
-  j.str("validity_period", b.validity_period);
-  j.num("registered_delivery", b.registered_delivery);
-  j.num("replace_if_present_flag", b.replace_if_present_flag);
-  j.num("data_coding", b.data_coding);
-  j.num("sm_default_msg_id", b.sm_default_msg_id);
-  j.hex("short_message", b.short_message);
-  put_tlvs(j, b.tlvs);
-}
-
-void put_body(json_object& j, const smpp::message_id_body& b) {
-  j.str("message_id", b.message_id);
-}
-
-void put_body(json_object& j, const smpp::submit_multi_body& b) {
-  j.str("service_type", b.service_type);
-  j.num("source_addr_ton", b.source_addr_ton);
-  j.num("source_addr_npi", b.source_addr_npi);
-  j.str("source_addr", b.source_addr);
-  json_array list;
-  b.dest_addresses.for_each([&](const smpp::dest_address& d) {
-    json_object e;
-    e.num("dest_flag", d.dest_flag);
-    if (d.dest_flag == 1) {
-      e.num("dest_addr_ton", d.dest_addr_ton);
-      e.num("dest_addr_npi", d.dest_addr_npi);
-      e.str("destination_addr", d.address);
+  json_array unknown;
+  smpp::for_each_tlv(t, [&](std::string_view name, std::uint16_t tag, smpp::tlv_wire_kind kind,
+                            const auto& v) {
+    using V = std::decay_t<decltype(v)>;
+    if constexpr (std::is_same_v<V, smpp::tlv_kind::flag>) {
+      j.raw(name, "true");
+    } else if constexpr (std::is_same_v<V, std::string_view>) {
+      if (name.empty()) {  // a TLV the specification does not define
+        json_object e;
+        e.num("tag", tag);
+        e.hex("value", v);
+        unknown.add(e);
+      } else if (kind == smpp::tlv_wire_kind::cstr) {
+        j.str(name, v);
+      } else {
+        j.hex(name, v);
+      }
     } else {
-      e.str("dl_name", d.address);
+      j.num(name, v);
     }
-    list.add(e);
   });
-  j.raw("dest_addresses", list.done());
-  j.num("esm_class", b.esm_class);
-  j.num("protocol_id", b.protocol_id);
-  j.num("priority_flag", b.priority_flag);
-  j.str("schedule_delivery_time", b.schedule_delivery_time);
-  j.str("validity_period", b.validity_period);
-  j.num("registered_delivery", b.registered_delivery);
-  j.num("replace_if_present_flag", b.replace_if_present_flag);
-  j.num("data_coding", b.data_coding);
-  j.num("sm_default_msg_id", b.sm_default_msg_id);
-  j.hex("short_message", b.short_message);
-  put_tlvs(j, b.tlvs);
+  if (!t.unknown.empty()) j.raw("unknown_tlvs", unknown.done());
 }
 
-void put_body(json_object& j, const smpp::submit_multi_resp_body& b) {
-  j.str("message_id", b.message_id);
-  json_array list;
-  b.unsuccess_smes.for_each([&](const smpp::unsuccess_sme& u) {
-    json_object e;
-    e.num("dest_addr_ton", u.dest_addr_ton);
-    e.num("dest_addr_npi", u.dest_addr_npi);
-    e.str("destination_addr", u.destination_addr);
-    e.num("error_status_code", u.error_status_code);
-    list.add(e);
-  });
-  j.raw("unsuccess_smes", list.done());
-}
-
-void put_body(json_object& j, const smpp::data_sm_body& b) {
-  j.str("service_type", b.service_type);
-  j.num("source_addr_ton", b.source_addr_ton);
-  j.num("source_addr_npi", b.source_addr_npi);
-  j.str("source_addr", b.source_addr);
-  j.num("dest_addr_ton", b.dest_addr_ton);
-  j.num("dest_addr_npi", b.dest_addr_npi);
-  j.str("destination_addr", b.destination_addr);
-  j.num("esm_class", b.esm_class);
-  j.num("registered_delivery", b.registered_delivery);
-  j.num("data_coding", b.data_coding);
-  put_tlvs(j, b.tlvs);
-}
-
-void put_body(json_object& j, const smpp::data_sm_resp_body& b) {
-  j.str("message_id", b.message_id);
-  put_tlvs(j, b.tlvs);
-}
-
-void put_body(json_object& j, const smpp::query_sm_body& b) {
-  j.str("message_id", b.message_id);
-  j.num("source_addr_ton", b.source_addr_ton);
-  j.num("source_addr_npi", b.source_addr_npi);
-  j.str("source_addr", b.source_addr);
-}
-
-void put_body(json_object& j, const smpp::query_sm_resp_body& b) {
-  j.str("message_id", b.message_id);
-  j.str("final_date", b.final_date);
-  j.num("message_state", b.message_state);
-  j.num("error_code", b.error_code);
-}
-
-void put_body(json_object& j, const smpp::cancel_sm_body& b) {
-  j.str("service_type", b.service_type);
-  j.str("message_id", b.message_id);
-  j.num("source_addr_ton", b.source_addr_ton);
-  j.num("source_addr_npi", b.source_addr_npi);
-  j.str("source_addr", b.source_addr);
-  j.num("dest_addr_ton", b.dest_addr_ton);
-  j.num("dest_addr_npi", b.dest_addr_npi);
-  j.str("destination_addr", b.destination_addr);
-}
-
-void put_body(json_object& j, const smpp::replace_sm_body& b) {
-  j.str("message_id", b.message_id);
-  j.num("source_addr_ton", b.source_addr_ton);
-  j.num("source_addr_npi", b.source_addr_npi);
-  j.str("source_addr", b.source_addr);
-  j.str("schedule_delivery_time", b.schedule_delivery_time);
-  j.str("validity_period", b.validity_period);
-  j.num("registered_delivery", b.registered_delivery);
-  j.num("sm_default_msg_id", b.sm_default_msg_id);
-  j.hex("short_message", b.short_message);
-}
-
-void put_body(json_object& j, const smpp::alert_notification_body& b) {
-  j.num("source_addr_ton", b.source_addr_ton);
-  j.num("source_addr_npi", b.source_addr_npi);
-  j.str("source_addr", b.source_addr);
-  j.num("esme_addr_ton", b.esme_addr_ton);
-  j.num("esme_addr_npi", b.esme_addr_npi);
-  j.str("esme_addr", b.esme_addr);
-  put_tlvs(j, b.tlvs);
-}
+// Prints every field of a body, walking the codec's own field description.
+struct json_fields {
+  json_object& j;
+  void u8(std::uint8_t v, const char* name) { j.num(name, v); }
+  void u32(std::uint32_t v, const char* name) { j.num(name, v); }
+  void cstr(std::string_view v, const smpp::cstr_limit& f) { j.str(f.name, v); }
+  void time(std::string_view v, const smpp::cstr_limit& f) { j.str(f.name, v); }
+  void short_message(std::string_view v) { j.hex("short_message", v); }
+  void dest_addresses(const smpp::wire_list<smpp::dest_address>& l) {
+    json_array list;
+    l.for_each([&](const smpp::dest_address& d) {
+      json_object e;
+      e.num("dest_flag", d.dest_flag);
+      if (d.dest_flag == 1) {
+        e.num("dest_addr_ton", d.dest_addr_ton);
+        e.num("dest_addr_npi", d.dest_addr_npi);
+        e.str("destination_addr", d.address);
+      } else {
+        e.str("dl_name", d.address);
+      }
+      list.add(e);
+    });
+    j.raw("dest_addresses", list.done());
+  }
+  void unsuccess_smes(const smpp::wire_list<smpp::unsuccess_sme>& l) {
+    json_array list;
+    l.for_each([&](const smpp::unsuccess_sme& u) {
+      json_object e;
+      e.num("dest_addr_ton", u.dest_addr_ton);
+      e.num("dest_addr_npi", u.dest_addr_npi);
+      e.str("destination_addr", u.destination_addr);
+      e.num("error_status_code", u.error_status_code);
+      list.add(e);
+    });
+    j.raw("unsuccess_smes", list.done());
+  }
+  void tlvs(const smpp::tlv_set& t) { put_tlvs(j, t); }
+  void end() {}
+};
 
 // `text` is the UTF-8 text the short_message (or message_payload) carries,
 // for peers that decode text themselves; empty when the PDU carries none.
@@ -297,11 +170,8 @@ std::string pdu_json(std::string_view name, const smpp::pdu& p, std::string_view
   j.num("command_id", static_cast<std::uint32_t>(p.id()));
   j.num("command_status", p.command_status);
   j.num("sequence_number", p.sequence_number);
-  std::visit(
-      [&](const auto& b) {
-        put_body(j, static_cast<const typename std::decay_t<decltype(b)>::body_type&>(b));
-      },
-      p.body);
+  json_fields fields{j};
+  smpp::visit_body(fields, p);
   if (!text.empty()) j.utf8("text", text);
   return j.done();
 }
