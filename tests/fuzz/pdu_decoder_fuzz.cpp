@@ -21,7 +21,12 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
       if (smpp::encoded_size(p) != e.size) std::abort();
       smpp::pdu q;
       if (!smpp::decode(std::span<const std::uint8_t>(out.data(), e.size), q)) std::abort();
-      if (!(p == q)) std::abort();
+      // An error response is written without its body (SMPP 3.4 4.4.2),
+      // so only its header survives the round trip.
+      const bool body_dropped = e.size == smpp::header_size && f.length != smpp::header_size;
+      if (body_dropped ? p.id() != q.id() || p.command_status != q.command_status
+                       : !(p == q))
+        std::abort();
     } else {
       (void)smpp::nack_command_for(r);
       (void)smpp::is_fatal(r);
