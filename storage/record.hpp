@@ -1,0 +1,83 @@
+// A message as the log stores it, and its versioned binary form.
+//
+// Format, version 1 (all integers LEB128 varints unless noted; strings are
+// a varint length then the octets):
+//   version        1 octet, = 1
+//   id             varint
+//   origin         1 octet (0 api, 1 campaign)
+//   campaign       string      (empty for api)
+//   row            varint      (campaign row; 0 for api)
+//   idempotency    string      (api Idempotency-Key; may be empty)
+//   recipient      string      (E.164)
+//   sender         string
+//   text           string      (UTF-8 as accepted)
+//   queued_us      varint      (microseconds since the Unix epoch)
+//   valid_until_us varint      (0: no deadline)
+//   state          1 octet     (storage::state, derived from the parts)
+//   part_count     varint, then per part:
+//     state 1 octet, attempts varint, smsc string, smsc_message_id string,
+//     submitted_us, resp_us, receipt_us varints, command_status varint,
+//     error_code varint
+// A reader refuses an unknown version or any field running past the end.
+// Values, no threads.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <system_error>
+#include <vector>
+
+#include "storage/state.hpp"
+
+namespace storage {
+
+struct part_record {
+  state st = state::queued;
+  std::uint32_t attempts = 0;
+  std::string smsc;             // the SMSC (account) it went through
+  std::string smsc_message_id;  // as the submit_sm_resp gave it
+  std::int64_t submitted_us = 0, resp_us = 0, receipt_us = 0;  // 0: not yet
+  std::uint32_t command_status = 0;  // of the last resp
+  std::uint32_t error_code = 0;      // from the receipt (err: or network_error_code)
+  bool operator==(const part_record&) const = default;
+};
+
+enum class origin : std::uint8_t { api = 0, campaign = 1 };
+
+struct message_record {
+  std::uint64_t id = 0;
+  storage::origin origin = origin::api;
+  std::string campaign;
+  std::uint64_t row = 0;
+  std::string idempotency_key;
+  std::string recipient;
+  std::string sender;
+  std::string text;
+  std::int64_t queued_us = 0;
+  std::int64_t valid_until_us = 0;
+  state st = state::queued;
+  std::vector<part_record> parts;
+  bool operator==(const message_record&) const = default;
+};
+
+enum class storage_errc {
+  corrupt_record = 1,    // a stored record does not parse
+  unknown_version,       // written by a newer smppd
+  io_error,              // RocksDB reported an I/O or corruption error
+  not_found,
+  backlog_full,          // the writer is behind; try again shortly
+  closed,
+};
+const std::error_category& storage_category() noexcept;
+inline std::error_code make_error_code(storage_errc e) noexcept {
+  return {static_cast<int>(e), storage_category()};
+}
+
+void encode_record(const message_record& r, std::string& out);
+[[nodiscard]] std::error_code decode_record(std::string_view in, message_record& out);
+
+}  // namespace storage
+
+template <>
+struct std::is_error_code_enum<storage::storage_errc> : std::true_type {};
