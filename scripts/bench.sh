@@ -9,3 +9,5 @@ for b in codec_bench text_bench; do
   "$build/bin/$b" --benchmark_repetitions=3 --benchmark_report_aggregates_only=true \
     --benchmark_min_time=1 2>&1 | grep -E '^(Run on|bm_.*_median|-{3})' || true
 done
+echo "--- message log writer (3 runs)"
+for i in 1 2 3; do "$build/bin/log_bench"; done

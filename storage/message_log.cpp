@@ -5,6 +5,9 @@
 #include <rocksdb/options.h>
 #include <rocksdb/write_batch.h>
 
+#include <algorithm>
+#include <array>
+#include <span>
 #include <condition_variable>
 #include <mutex>
 #include <queue>
@@ -66,7 +69,11 @@ struct message_log::impl {
   std::atomic<bool> closing{false};
 
   // Writer thread only.
-  std::unordered_map<std::uint64_t, message_record> open_records;
+  struct cached {
+    message_record record;
+    bool indexed_open = false;  // the open column family holds it now
+  };
+  std::unordered_map<std::uint64_t, cached> open_records;
   std::priority_queue<std::uint64_t, std::vector<std::uint64_t>, std::greater<>> written;
   std::chrono::steady_clock::time_point last_sync = std::chrono::steady_clock::now();
 
@@ -129,12 +136,13 @@ struct message_log::impl {
   // The record an update applies to: one touched earlier (this batch or
   // still open), else the stored one.
   message_record* record_for(std::uint64_t id) {
-    if (auto it = open_records.find(id); it != open_records.end()) return &it->second;
+    if (auto it = open_records.find(id); it != open_records.end()) return &it->second.record;
     std::string value;
     if (!db->Get(rocksdb::ReadOptions(), cfs[cf_messages], id_key(id), &value).ok()) return nullptr;
     message_record r;
     if (decode_record(value, r)) return nullptr;
-    return &open_records.emplace(id, std::move(r)).first->second;
+    const bool open = in_flight(r);
+    return &open_records.emplace(id, cached{std::move(r), open}).first->second.record;
   }
 
   void apply(const part_update& u, rocksdb::WriteBatch& batch) {
@@ -188,25 +196,53 @@ struct message_log::impl {
     store(*r, batch);
   }
 
-  void store(message_record& r, rocksdb::WriteBatch& batch) {
-    std::vector<state> parts;
-    parts.reserve(r.parts.size());
-    for (const auto& p : r.parts) parts.push_back(p.st);
-    r.st = derive_message_state(parts);
-    thread_local std::string value;
-    encode_record(r, value);
-    const std::string key = id_key(r.id);
-    batch.Put(cfs[cf_messages], key, value);
-    // A message with a part that a late receipt may still settle stays
-    // open; unknown parts do not keep it open (recovery has nothing to do
-    // for them).
-    bool open = false;
-    for (const auto& p : r.parts) open = open || !is_terminal(p.st);
-    if (open)
-      batch.Put(cfs[cf_open], key, rocksdb::Slice());
-    else
-      batch.Delete(cfs[cf_open], key);
+  // Records touched in the current batch: each is written once per batch
+  // however many of its events the batch holds.
+  std::vector<std::uint64_t> dirty;
+
+  void store(message_record& r, rocksdb::WriteBatch&) { dirty.push_back(r.id); }
+
+  void write_dirty(rocksdb::WriteBatch& batch) {
+    std::sort(dirty.begin(), dirty.end());
+    dirty.erase(std::unique(dirty.begin(), dirty.end()), dirty.end());
+    for (std::uint64_t id : dirty) write_record(open_records.at(id), batch);
   }
+
+  // Finished messages leave the writer's memory (after their batch is
+  // written; only the batch's records can have finished).
+  void evict_finished() {
+    for (std::uint64_t id : dirty) {
+      auto it = open_records.find(id);
+      if (it != open_records.end() && !in_flight(it->second.record)) open_records.erase(it);
+    }
+    dirty.clear();
+  }
+
+  static bool in_flight(const message_record& r) noexcept {
+    for (const auto& p : r.parts)
+      if (!is_terminal(p.st)) return true;
+    return false;
+  }
+
+  void write_record(cached& c, rocksdb::WriteBatch& batch) {
+    message_record& r = c.record;
+    std::array<state, 255> parts;
+    const std::size_t n = std::min(r.parts.size(), parts.size());
+    for (std::size_t i = 0; i < n; ++i) parts[i] = r.parts[i].st;
+    r.st = derive_message_state(std::span(parts.data(), n));
+    encode_record(r, value_);
+    const std::string key = id_key(r.id);
+    batch.Put(cfs[cf_messages], key, value_);
+    // A message with a part in flight is open; unknown parts do not keep
+    // it open (recovery has nothing to do for them). The index is written
+    // only when that changes.
+    const bool open = in_flight(r);
+    if (open && !c.indexed_open) batch.Put(cfs[cf_open], key, rocksdb::Slice());
+    if (!open && c.indexed_open) batch.Delete(cfs[cf_open], key);
+    c.indexed_open = open;
+  }
+
+  std::string value_;  // encoding buffer, writer thread only
 
   void run() {
     std::vector<event> events(1024);
@@ -222,8 +258,11 @@ struct message_log::impl {
       for (std::size_t i = 0; i < n; ++i) {
         event& e = events[i];
         if (e.is_put) {
-          auto [it, _] = open_records.insert_or_assign(e.record.id, std::move(e.record));
-          store(it->second, batch);
+          // A new message, or one replaced whole: its open entry may or
+          // may not exist, so write it when it is open.
+          const std::uint64_t id = e.record.id;
+          auto [it, _] = open_records.insert_or_assign(id, cached{std::move(e.record), false});
+          store(it->second.record, batch);
           std::uint64_t seen = self.max_id_.load();
           while (it->first > seen && !self.max_id_.compare_exchange_weak(seen, it->first)) {
           }
@@ -231,6 +270,7 @@ struct message_log::impl {
           apply(e.update, batch);
         }
       }
+      write_dirty(batch);
       rocksdb::WriteOptions wo;
       wo.sync = options.sync == sync_policy::always;
       // The events are only acknowledged once written: retry a failing
@@ -240,12 +280,7 @@ struct message_log::impl {
         std::this_thread::sleep_for(std::chrono::milliseconds(100));
       }
       sync_if_due(false);
-      // Finished messages leave the writer's memory.
-      std::erase_if(open_records, [](const auto& kv) {
-        for (const auto& p : kv.second.parts)
-          if (!is_terminal(p.st)) return false;
-        return true;
-      });
+      evict_finished();
       for (std::size_t i = 0; i < n; ++i) written.push(events[i].ticket);
       advance_durable();
       self.counters_.events.fetch_add(n, std::memory_order_relaxed);
@@ -339,6 +374,11 @@ std::optional<part_ref> message_log::find_part(std::string_view smsc, std::strin
                                                static_cast<std::uint8_t>(value[9]))};
   }
   return std::nullopt;
+}
+
+void message_log::compact() {
+  rocksdb::CompactRangeOptions o;
+  for (auto* h : impl_->cfs) impl_->db->CompactRange(o, h, nullptr, nullptr);
 }
 
 std::vector<std::uint64_t> message_log::open_message_ids(std::error_code& ec) const {

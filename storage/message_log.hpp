@@ -111,6 +111,9 @@ class message_log {
                                     id_format receipt_format, std::error_code& ec) const;
   // Messages with a part still in flight, without scanning the log.
   std::vector<std::uint64_t> open_message_ids(std::error_code& ec) const;
+  // Compacts every column family now (RocksDB does it in the background
+  // anyway; for measurements and after large deletions).
+  void compact();
   // The largest message id ever stored (to continue numbering after a restart).
   std::uint64_t max_message_id() const noexcept { return max_id_.load(); }
 
