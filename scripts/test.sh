@@ -34,9 +34,10 @@ fi
 
 if [[ ${SMPPD_SKIP_FUZZ:-0} != 1 ]]; then
   step "fuzz build (clang, libFuzzer)"
-  CXX=clang++ "$root/scripts/build.sh" "$out-fuzz" -DCMAKE_BUILD_TYPE=RelWithDebInfo \
-    -DSMPPD_FUZZ=ON -DSMPPD_BENCH=OFF -DSMPPD_TESTS=ON
-  for target in pdu_decoder_fuzz receipt_fuzz text_decoder_fuzz; do
+  fuzz_targets="pdu_decoder_fuzz text_decoder_fuzz receipt_fuzz"
+  CXX=clang++ SMPPD_TARGETS="$fuzz_targets" "$root/scripts/build.sh" "$out-fuzz" \
+    -DCMAKE_BUILD_TYPE=RelWithDebInfo -DSMPPD_FUZZ=ON -DSMPPD_BENCH=OFF -DSMPPD_TESTS=ON
+  for target in $fuzz_targets; do
     step "fuzz $target for ${fuzz_seconds}s"
     corpus=$(mktemp -d)
     seeds="$root/tests/fuzz/corpus/${target%%_*}"

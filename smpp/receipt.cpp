@@ -8,7 +8,7 @@
 //   - "Text:" capitalised: Appendix B's own example; node-smpp#77.
 //   - sub:/dlvrd:/text: missing: jsmpp#62, jsmpp#67, jasmin#753, jasmin#1239.
 //   - 12-digit dates with seconds: Clickatell (jasmin#70), smppcenter.com.
-//   - 16-character SMPP absolute times ("180711070003912+"): smppex#46.
+//   - 16-character SMPP absolute times ("240115123045104+"): smppex#46.
 //   - "done date:0000000000" and "stat:FAILED": jasmin#447; vumi#897.
 //   - "stat:DELIVERED TO CARRIER" (several words): esendex.us receipt docs.
 //   - "DELIVRD" without "stat:": an operator behind ksmppd#108.
@@ -19,6 +19,8 @@
 //     jasmin#1129, jsmpp#178, jasmin#70, jasmin#535, jasmin#753.
 //   - a UDH before the text (UDHI set on a receipt): ksmppd#63.
 //   - TLVs win over the text: vumi#637, jasmin#427.
+// "submit_date:"/"done_date:" and extra fields such as "nid:" or "mccmnc:"
+// are accepted too, though no sender of them is documented in those sources.
 #include "smpp/receipt.hpp"
 
 #include <cstddef>

@@ -9,28 +9,27 @@
 //       id:IIIIIIIIII sub:SSS dlvrd:DDD submit date:YYMMDDhhmm
 //       done date:YYMMDDhhmm stat:DDDDDDD err:E Text: . . .
 //
-//   key          value                                      field here
+//   key          value                                        field here
 //   id           message_id of the submit_sm_resp (up to 64)  message_id
-//   sub          messages submitted (distribution lists)    submitted
-//   dlvrd        messages delivered                         delivered
-//   submit date  YYMMDDhhmm when the message was submitted  submit_date
-//   done date    YYMMDDhhmm when it reached its state       done_date
-//   stat         final state, 7 letters (DELIVRD, UNDELIV)  stat, state
-//   err          network or SMSC specific error code        err
-//   text         first characters of the message, to end    text
+//   sub          messages submitted (distribution lists)      submitted
+//   dlvrd        messages delivered                           delivered
+//   submit date  YYMMDDhhmm when the message was submitted    submit_date
+//   done date    YYMMDDhhmm when it reached its state         done_date
+//   stat         final state, 7 letters (DELIVRD, UNDELIV)    stat, state
+//   err          network or SMSC specific error code          err
+//   text         first characters of the message, to end      text
 //
-// The text parser is lenient because real SMSCs vary (each rule below
-// has an operator behind it; see receipt.cpp): keys in any case
-// ("Text:"), "submit_date" for "submit date", any run of spaces, fields
-// missing or in another order, extra fields ("nid:", "mccmnc:") skipped,
-// a space after the colon ("err: 0"), dates with seconds (12 digits) or
-// in the 16-character absolute time format of 7.1.1, stat words spelt
-// out ("DELIVERED") or several words long, a bare stat word without
-// "stat:", ids of any alphabet and length, kept as sent (hex, decimal,
-// leading zeros, UUIDs: matching them to submit_sm_resp ids is the
-// caller's per-SMSC policy). A field that does not parse is left empty
-// and named in bad_field; the receipt is kept. Only a receipt without any
-// id fails, because nothing could be reconciled with it.
+// The text parser is lenient because real SMSCs vary (receipt.cpp names
+// who sends what): keys in any case ("Text:"), "submit_date" for "submit
+// date", any run of spaces, fields missing or in another order, extra
+// fields ("nid:", "mccmnc:") skipped, a space after the colon ("err: 0"),
+// dates with seconds (12 digits) or in the 16-character absolute time
+// format of 7.1.1, stat words spelt out ("DELIVERED") or several words
+// long, a bare stat word without "stat:", ids of any alphabet and length,
+// kept as sent (hex, decimal, leading zeros, UUIDs: matching them to
+// submit_sm_resp ids is the caller's per-SMSC policy). A field that does
+// not parse is left empty and named in bad_field; the receipt is kept.
+// Only a receipt without any id fails: nothing could be reconciled with it.
 //
 // The text is read as bytes (receipts are ASCII in practice), never run
 // through GSM 03.38 decoding. Receipt text in UCS-2 (data_coding 8) is not
