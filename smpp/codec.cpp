@@ -420,44 +420,40 @@ const std::error_category& codec_category() noexcept {
 }
 
 std::string_view name(command_id id) noexcept {
-  std::string_view n;
-  with_type(static_cast<std::uint32_t>(id), [&]<class T>() {
-    switch (T::id) {
+  switch (id) {
 #define SMPP_ID_NAME(x) \
   case command_id::x:   \
-    n = #x;             \
-    break;
-      SMPP_ID_NAME(generic_nack)
-      SMPP_ID_NAME(bind_receiver)
-      SMPP_ID_NAME(bind_receiver_resp)
-      SMPP_ID_NAME(bind_transmitter)
-      SMPP_ID_NAME(bind_transmitter_resp)
-      SMPP_ID_NAME(query_sm)
-      SMPP_ID_NAME(query_sm_resp)
-      SMPP_ID_NAME(submit_sm)
-      SMPP_ID_NAME(submit_sm_resp)
-      SMPP_ID_NAME(deliver_sm)
-      SMPP_ID_NAME(deliver_sm_resp)
-      SMPP_ID_NAME(unbind)
-      SMPP_ID_NAME(unbind_resp)
-      SMPP_ID_NAME(replace_sm)
-      SMPP_ID_NAME(replace_sm_resp)
-      SMPP_ID_NAME(cancel_sm)
-      SMPP_ID_NAME(cancel_sm_resp)
-      SMPP_ID_NAME(bind_transceiver)
-      SMPP_ID_NAME(bind_transceiver_resp)
-      SMPP_ID_NAME(outbind)
-      SMPP_ID_NAME(enquire_link)
-      SMPP_ID_NAME(enquire_link_resp)
-      SMPP_ID_NAME(submit_multi)
-      SMPP_ID_NAME(submit_multi_resp)
-      SMPP_ID_NAME(alert_notification)
-      SMPP_ID_NAME(data_sm)
-      SMPP_ID_NAME(data_sm_resp)
+    return #x;
+    SMPP_ID_NAME(generic_nack)
+    SMPP_ID_NAME(bind_receiver)
+    SMPP_ID_NAME(bind_receiver_resp)
+    SMPP_ID_NAME(bind_transmitter)
+    SMPP_ID_NAME(bind_transmitter_resp)
+    SMPP_ID_NAME(query_sm)
+    SMPP_ID_NAME(query_sm_resp)
+    SMPP_ID_NAME(submit_sm)
+    SMPP_ID_NAME(submit_sm_resp)
+    SMPP_ID_NAME(deliver_sm)
+    SMPP_ID_NAME(deliver_sm_resp)
+    SMPP_ID_NAME(unbind)
+    SMPP_ID_NAME(unbind_resp)
+    SMPP_ID_NAME(replace_sm)
+    SMPP_ID_NAME(replace_sm_resp)
+    SMPP_ID_NAME(cancel_sm)
+    SMPP_ID_NAME(cancel_sm_resp)
+    SMPP_ID_NAME(bind_transceiver)
+    SMPP_ID_NAME(bind_transceiver_resp)
+    SMPP_ID_NAME(outbind)
+    SMPP_ID_NAME(enquire_link)
+    SMPP_ID_NAME(enquire_link_resp)
+    SMPP_ID_NAME(submit_multi)
+    SMPP_ID_NAME(submit_multi_resp)
+    SMPP_ID_NAME(alert_notification)
+    SMPP_ID_NAME(data_sm)
+    SMPP_ID_NAME(data_sm_resp)
 #undef SMPP_ID_NAME
-    }
-  });
-  return n;
+  }
+  return {};
 }
 
 frame next_frame(std::span<const std::uint8_t> buf, std::uint32_t max_command_length) noexcept {

@@ -76,6 +76,7 @@ struct message_log::impl {
   std::unordered_map<std::uint64_t, cached> open_records;
   std::priority_queue<std::uint64_t, std::vector<std::uint64_t>, std::greater<>> written;
   std::chrono::steady_clock::time_point last_sync = std::chrono::steady_clock::now();
+  bool unsynced = false;  // batches written since the last fsync
 
   // Guards nothing but the wait in wait_durable().
   std::mutex durable_mutex;
@@ -193,14 +194,14 @@ struct message_log::impl {
         }
         break;
     }
-    store(*r, batch);
+    mark_dirty(r->id);
   }
 
   // Records touched in the current batch: each is written once per batch
   // however many of its events the batch holds.
   std::vector<std::uint64_t> dirty;
 
-  void store(message_record& r, rocksdb::WriteBatch&) { dirty.push_back(r.id); }
+  void mark_dirty(std::uint64_t id) { dirty.push_back(id); }
 
   void write_dirty(rocksdb::WriteBatch& batch) {
     std::sort(dirty.begin(), dirty.end());
@@ -251,7 +252,7 @@ struct message_log::impl {
                                                           std::chrono::milliseconds(5));
       if (n == 0) {
         if (closing && backlog.load() == 0) break;
-        sync_if_due(true);
+        sync_if_due();
         continue;
       }
       rocksdb::WriteBatch batch;
@@ -262,7 +263,7 @@ struct message_log::impl {
           // may not exist, so write it when it is open.
           const std::uint64_t id = e.record.id;
           auto [it, _] = open_records.insert_or_assign(id, cached{std::move(e.record), false});
-          store(it->second.record, batch);
+          mark_dirty(id);
           std::uint64_t seen = self.max_id_.load();
           while (it->first > seen && !self.max_id_.compare_exchange_weak(seen, it->first)) {
           }
@@ -279,7 +280,8 @@ struct message_log::impl {
         if (closing && backlog.load() == 0) break;
         std::this_thread::sleep_for(std::chrono::milliseconds(100));
       }
-      sync_if_due(false);
+      unsynced = true;
+      sync_if_due();
       evict_finished();
       for (std::size_t i = 0; i < n; ++i) written.push(events[i].ticket);
       advance_durable();
@@ -289,13 +291,17 @@ struct message_log::impl {
     }
   }
 
-  void sync_if_due(bool idle) {
-    if (options.sync != sync_policy::interval) return;
+  // sync::interval: fsync the WAL when something was written since the
+  // last fsync and the interval has passed (checked after each batch and on
+  // the idle wake-up every 5 ms, so nothing waits much longer than the
+  // interval). An idle log makes no syscalls.
+  void sync_if_due() {
+    if (options.sync != sync_policy::interval || !unsynced) return;
     const auto now = std::chrono::steady_clock::now();
-    if (now - last_sync < options.sync_interval && !idle) return;
-    if (idle && now - last_sync < options.sync_interval) return;
+    if (now - last_sync < options.sync_interval) return;
     db->SyncWAL();
     last_sync = now;
+    unsynced = false;
   }
 
   // Tickets are taken before enqueueing, so they can be written out of
