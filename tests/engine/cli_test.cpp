@@ -2,6 +2,7 @@
 #include <gtest/gtest.h>
 
 #include <sys/wait.h>
+#include <unistd.h>
 
 #include <cstdio>
 #include <string>
@@ -114,6 +115,29 @@ TEST(smppd, without_arguments_prints_usage_and_fails) {
   const auto r = run("smppd");
   EXPECT_EQ(r.exit_code, 2);
   EXPECT_NE(r.out.find("usage: smppd"), std::string::npos);
+}
+
+TEST(smppd, check_config_accepts_the_shipped_example) {
+  const auto r = run("OPA_PASSWORD=x smppd --check-config '" SMPPD_SOURCE_DIR "/deploy/examples/smppd.yaml'");
+  EXPECT_EQ(r.exit_code, 0) << r.out;
+  EXPECT_NE(r.out.find("OK (2 SMSCs, 1 operator, 1 campaign)"), std::string::npos) << r.out;
+}
+
+TEST(smppd, check_config_lists_every_error_and_fails) {
+  char path[] = "/tmp/smppd-cli-test-XXXXXX.yaml";
+  const int fd = mkstemps(path, 5);
+  ASSERT_GE(fd, 0);
+  const std::string yaml =
+      "smscs:\n  - {name: a, host: h, system_id: s, port: 99999}\n"
+      "operators: [{name: o, prefixes: [\"370\"], smscs: [a]}]\n";
+  ASSERT_EQ(write(fd, yaml.data(), yaml.size()), static_cast<ssize_t>(yaml.size()));
+  close(fd);
+  const auto r = run(std::string("smppd --check-config ") + path);
+  std::remove(path);
+  EXPECT_EQ(r.exit_code, 1) << r.out;
+  EXPECT_NE(r.out.find(":2:44: smscs[0].port: expected a whole number from 1 to 65535"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("operators[0].prefixes[0]"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("2 errors"), std::string::npos) << r.out;
 }
 
 }  // namespace

@@ -1,0 +1,185 @@
+// smppd's configuration: the YAML file read into plain structs, validated
+// as a whole. Every problem found is reported, each naming the file, line
+// and column, the key's path ("smscs[1].window") and what was expected;
+// nothing is applied from a file with errors.
+//
+// Secrets (bind passwords) come from "${ENV_VAR}" references, which work
+// in any string value, or from a sibling "<key>_file" naming a file whose
+// content (one trailing newline dropped) is the value. A secret's value is
+// never part of an error message, and the secret type prints as "***".
+//
+// The only place yaml-cpp appears; knows nothing of the other folders.
+// Pure functions of their input (and of the environment and the files a
+// config names); any thread.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <filesystem>
+#include <optional>
+#include <ostream>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace config {
+
+// A value that must never be printed: no stream operator shows it.
+class secret {
+ public:
+  secret() = default;
+  explicit secret(std::string v) : value_(std::move(v)) {}
+  const std::string& reveal() const noexcept { return value_; }
+  bool empty() const noexcept { return value_.empty(); }
+  friend std::ostream& operator<<(std::ostream& os, const secret&) { return os << "***"; }
+  bool operator==(const secret&) const = default;
+
+ private:
+  std::string value_;
+};
+
+struct endpoint {
+  std::string host;  // as written; IPv6 without brackets
+  std::uint16_t port = 0;
+  bool operator==(const endpoint&) const = default;
+};
+
+enum class sync_mode : std::uint8_t { always, interval, never };
+enum class in_doubt_policy : std::uint8_t { mark_unknown, resend };
+
+struct node_config {
+  std::filesystem::path data_dir = "/var/lib/smppd";
+  sync_mode sync = sync_mode::interval;
+  std::chrono::milliseconds sync_interval{10};  // with sync: every_<duration>
+  in_doubt_policy in_doubt = in_doubt_policy::mark_unknown;
+  std::chrono::seconds retention{std::chrono::hours(24 * 90)};  // terminal messages kept this long
+  std::chrono::seconds orphan_receipts{std::chrono::hours(24)};  // unclaimed receipts kept this long
+};
+
+struct api_config {
+  endpoint listen{"127.0.0.1", 8080};
+  std::filesystem::path tokens_file;  // empty: no tokens (loopback only)
+  std::size_t max_batch = 1000;       // messages per POST /v1/messages
+  std::size_t max_body_bytes = 1 << 20;
+};
+
+struct metrics_config {
+  endpoint listen{"127.0.0.1", 9464};
+};
+
+enum class bind_mode : std::uint8_t { transceiver, tx_rx, transmitter };
+enum class long_message_mode : std::uint8_t { udh, udh16, sar, payload };
+enum class gsm7_layout : std::uint8_t { unpacked, packed };
+enum class receipt_id_format : std::uint8_t { automatic, decimal, hex, string };
+enum class dc0_meaning : std::uint8_t { gsm7, latin1, ascii };
+
+struct tls_config {
+  bool enabled = false;
+  bool verify = true;
+  std::string ca_file;
+  std::string server_name;
+};
+
+struct smsc_config {
+  std::string name;
+  std::string host;
+  std::uint16_t port = 2775;
+  std::string system_id;
+  secret password;
+  std::string system_type;
+  std::uint8_t addr_ton = 0, addr_npi = 0;
+  std::string address_range;
+  bind_mode bind = bind_mode::transceiver;
+  unsigned binds = 1;
+  unsigned window = 64;
+  double tps = 0;  // submits per second over all binds; 0: no limit of ours
+  std::chrono::seconds enquire_link{30};
+  std::chrono::milliseconds response_timeout{10000};
+  std::chrono::milliseconds reconnect_initial{1000};
+  std::chrono::milliseconds reconnect_max{60000};
+  std::chrono::seconds already_bound_wait{60};
+  long_message_mode long_messages = long_message_mode::udh;
+  gsm7_layout gsm7_packing = gsm7_layout::unpacked;
+  dc0_meaning data_coding_0 = dc0_meaning::gsm7;
+  receipt_id_format receipt_ids = receipt_id_format::automatic;
+  tls_config tls;
+};
+
+struct operator_route {
+  std::string smsc;
+  unsigned weight = 1;
+};
+
+struct operator_config {
+  std::string name;
+  std::vector<std::string> prefixes;  // E.164 with '+': "+3706"
+  std::vector<operator_route> smscs;
+  double tps = 0;  // 0: no limit of ours
+};
+
+struct numbering_config {
+  std::string default_country_code;  // digits, for numbers written without one
+};
+
+struct send_window {
+  std::chrono::minutes start{0};
+  std::chrono::minutes end{24 * 60};
+  std::string timezone = "UTC";
+};
+
+struct campaign_config {
+  std::string id;
+  std::filesystem::path recipients;  // CSV with a header row
+  std::string from;
+  std::string text;  // a template: {{field}} or {{field|default}}
+  std::optional<send_window> window;
+  double tps = 0;
+  bool receipts = true;
+  std::chrono::seconds validity{0};  // 0: the SMSC's default
+};
+
+struct settings {
+  node_config node;
+  api_config api;
+  metrics_config metrics;
+  std::vector<smsc_config> smscs;
+  std::vector<operator_config> operators;
+  std::string default_operator;
+  numbering_config numbering;
+  std::vector<campaign_config> campaigns;
+
+  const smsc_config* smsc(std::string_view name) const noexcept;
+  const operator_config* find_operator(std::string_view name) const noexcept;
+};
+
+struct config_error {
+  std::string file;
+  int line = 0;    // 1-based; 0 when the problem has no place in the file
+  int column = 0;  // 1-based
+  std::string key;      // "smscs[0].port"; "" for the document
+  std::string message;  // what is wrong and what was expected
+  // "smppd.yaml:12:9: smscs[0].port: expected a port number 1-65535, got \"http\""
+  std::string to_string() const;
+};
+
+struct load_result {
+  std::optional<settings> value;    // set only when errors is empty
+  std::vector<config_error> errors;
+};
+
+// Reads and validates a configuration file. Relative paths inside it
+// (recipients, *_file, data_dir) are taken relative to the file's folder.
+load_result load_file(const std::filesystem::path& file);
+// The same for YAML text; `name` stands for the file in errors and
+// `base_dir` resolves relative paths.
+load_result load_text(std::string_view yaml, std::string_view name,
+                      const std::filesystem::path& base_dir = ".");
+
+// "24h", "30s", "1500ms", "5m", "7d" (one number, one unit).
+std::optional<std::chrono::milliseconds> parse_duration(std::string_view text);
+
+std::string_view name(bind_mode m) noexcept;
+std::string_view name(sync_mode m) noexcept;
+std::string_view name(in_doubt_policy p) noexcept;
+
+}  // namespace config

@@ -1,0 +1,261 @@
+// Tests of config/config.hpp: a full file read into structs, every error
+// reported at once with its line and column, secrets from the environment
+// and from files never echoed, cross-references checked.
+#include "config/config.hpp"
+
+#include <gtest/gtest.h>
+
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <string>
+
+namespace {
+
+namespace fs = std::filesystem;
+using namespace std::chrono_literals;
+
+class config_files : public ::testing::Test {
+ protected:
+  fs::path dir;
+  void SetUp() override {
+    char tmpl[] = "/tmp/smppd-config-test-XXXXXX";
+    ASSERT_TRUE(mkdtemp(tmpl));
+    dir = tmpl;
+    write("spring.csv", "msisdn,name\n+37060000001,Ona\n");
+  }
+  void TearDown() override { fs::remove_all(dir); }
+  void write(const std::string& name, const std::string& text) { std::ofstream(dir / name) << text; }
+  config::load_result load(const std::string& yaml) { return config::load_text(yaml, "smppd.yaml", dir); }
+  static std::string all(const config::load_result& r) {
+    std::string s;
+    for (auto& e : r.errors) s += e.to_string() + "\n";
+    return s;
+  }
+};
+
+const char* full = R"(node:
+  data_dir: data
+  sync: every_10ms
+  in_doubt: resend
+  retention: 30d
+api:
+  listen: 127.0.0.1:8081
+metrics:
+  listen: "[::1]:9464"
+smscs:
+  - name: opa-1
+    host: 127.0.0.1
+    port: 2775
+    system_id: smppd
+    password: "${SMPPD_TEST_PW}"
+    bind: tx_rx
+    binds: 2
+    window: 128
+    tps: 500
+    enquire_link_s: 30
+    long_messages: udh16
+    gsm7_packing: packed
+    receipt_id_format: hex
+  - { name: opa-2, host: smsc.example.org, system_id: x, password_file: pw.txt,
+      tls: { ca_file: pw.txt, server_name: smsc.example.org } }
+operators:
+  - { name: opa, prefixes: ["+3706"], smscs: [opa-1, { name: opa-2, weight: 3 }], tps: 1000 }
+default_operator: opa
+numbering: { default_country_code: "370" }
+campaigns:
+  - id: spring-sale
+    recipients: spring.csv
+    from: ACME
+    text: "Hi {{name|there}}, spring sale!"
+    send_window: { start: "09:00", end: "20:00", timezone: Europe/Vilnius }
+    tps: 200
+    receipts: true
+    validity: 24h
+)";
+
+TEST_F(config_files, reads_every_section_into_structs) {
+  setenv("SMPPD_TEST_PW", "pw1", 1);
+  write("pw.txt", "fromfile\n");
+  auto r = load(full);
+  ASSERT_TRUE(r.value) << all(r);
+  const auto& s = *r.value;
+  EXPECT_EQ(s.node.data_dir, dir / "data");
+  EXPECT_EQ(s.node.sync, config::sync_mode::interval);
+  EXPECT_EQ(s.node.sync_interval, 10ms);
+  EXPECT_EQ(s.node.in_doubt, config::in_doubt_policy::resend);
+  EXPECT_EQ(s.node.retention, std::chrono::hours(24 * 30));
+  EXPECT_EQ(s.api.listen, (config::endpoint{"127.0.0.1", 8081}));
+  EXPECT_EQ(s.metrics.listen, (config::endpoint{"::1", 9464}));
+  ASSERT_EQ(s.smscs.size(), 2u);
+  const auto& a = s.smscs[0];
+  EXPECT_EQ(a.name, "opa-1");
+  EXPECT_EQ(a.password.reveal(), "pw1");
+  EXPECT_EQ(a.bind, config::bind_mode::tx_rx);
+  EXPECT_EQ(a.binds, 2u);
+  EXPECT_EQ(a.window, 128u);
+  EXPECT_EQ(a.tps, 500);
+  EXPECT_EQ(a.long_messages, config::long_message_mode::udh16);
+  EXPECT_EQ(a.gsm7_packing, config::gsm7_layout::packed);
+  EXPECT_EQ(a.receipt_ids, config::receipt_id_format::hex);
+  const auto& b = s.smscs[1];
+  EXPECT_EQ(b.port, 2775);
+  EXPECT_EQ(b.password.reveal(), "fromfile");
+  EXPECT_TRUE(b.tls.enabled);
+  EXPECT_TRUE(b.tls.verify);
+  EXPECT_EQ(b.tls.server_name, "smsc.example.org");
+  ASSERT_EQ(s.operators.size(), 1u);
+  EXPECT_EQ(s.operators[0].prefixes, std::vector<std::string>{"+3706"});
+  ASSERT_EQ(s.operators[0].smscs.size(), 2u);
+  EXPECT_EQ(s.operators[0].smscs[1].smsc, "opa-2");
+  EXPECT_EQ(s.operators[0].smscs[1].weight, 3u);
+  EXPECT_EQ(s.default_operator, "opa");
+  EXPECT_EQ(s.numbering.default_country_code, "370");
+  ASSERT_EQ(s.campaigns.size(), 1u);
+  const auto& c = s.campaigns[0];
+  EXPECT_EQ(c.recipients, dir / "spring.csv");
+  ASSERT_TRUE(c.window);
+  EXPECT_EQ(c.window->start, std::chrono::minutes(9 * 60));
+  EXPECT_EQ(c.window->end, std::chrono::minutes(20 * 60));
+  EXPECT_EQ(c.window->timezone, "Europe/Vilnius");
+  EXPECT_EQ(c.validity, std::chrono::hours(24));
+}
+
+TEST_F(config_files, the_shipped_example_is_valid) {
+  setenv("OPA_PASSWORD", "example", 1);
+  auto r = config::load_file(fs::path(SMPPD_SOURCE_DIR) / "deploy/examples/smppd.yaml");
+  EXPECT_TRUE(r.value) << all(r);
+}
+
+TEST_F(config_files, reports_broken_yaml_with_its_place) {
+  auto r = load("smscs:\n  - name: a\n    host: [unclosed\n");
+  ASSERT_EQ(r.errors.size(), 1u);
+  EXPECT_EQ(r.errors[0].file, "smppd.yaml");
+  EXPECT_GT(r.errors[0].line, 0);
+  EXPECT_NE(r.errors[0].message.find("not valid YAML"), std::string::npos);
+}
+
+TEST_F(config_files, reports_every_error_at_once_each_with_line_and_column) {
+  auto r = load(R"(smscs:
+  - name: a
+    host: h
+    system_id: s
+    port: http
+    window: 0
+    pasword: x
+operators:
+  - { name: o, prefixes: ["3706"], smscs: [nope] }
+default_operator: missing
+)");
+  ASSERT_FALSE(r.value);
+  const std::string text = all(r);
+  EXPECT_NE(text.find("smppd.yaml:5:11: smscs[0].port: expected a whole number from 1 to 65535, got \"http\""),
+            std::string::npos)
+      << text;
+  EXPECT_NE(text.find("smppd.yaml:6:13: smscs[0].window"), std::string::npos) << text;
+  EXPECT_NE(text.find("smscs[0].pasword: unknown key \"pasword\" (did you mean \"password\"?)"), std::string::npos)
+      << text;
+  EXPECT_NE(text.find("operators[0].prefixes[0]: expected '+' and digits"), std::string::npos) << text;
+  EXPECT_NE(text.find("operators[0].smscs[0]: no SMSC named \"nope\""), std::string::npos) << text;
+  EXPECT_NE(text.find("default_operator: no operator named \"missing\""), std::string::npos) << text;
+  EXPECT_EQ(r.errors.size(), 6u) << text;
+  for (auto& e : r.errors) EXPECT_GT(e.line, 0) << e.to_string();
+}
+
+TEST_F(config_files, never_echoes_a_secret) {
+  setenv("SMPPD_TEST_LONG_PW", "hunter2-too-long", 1);
+  auto r = load(R"(smscs:
+  - { name: a, host: h, system_id: s, password: "${SMPPD_TEST_LONG_PW}", port: 0 }
+operators: [{ name: o, prefixes: ["+1"], smscs: [a] }]
+)");
+  ASSERT_FALSE(r.value);
+  const std::string text = all(r);
+  EXPECT_NE(text.find("smscs[0].password: at most 8 characters"), std::string::npos) << text;
+  EXPECT_EQ(text.find("hunter2"), std::string::npos) << text;
+  std::ostringstream os;
+  os << config::secret("hunter2");
+  EXPECT_EQ(os.str(), "***");
+}
+
+TEST_F(config_files, names_a_missing_environment_variable) {
+  unsetenv("SMPPD_TEST_UNSET");
+  auto r = load(R"(smscs: [{ name: a, host: h, system_id: s, password: "${SMPPD_TEST_UNSET}" }]
+operators: [{ name: o, prefixes: ["+1"], smscs: [a] }]
+)");
+  ASSERT_EQ(r.errors.size(), 1u);
+  EXPECT_EQ(r.errors[0].key, "smscs[0].password");
+  EXPECT_EQ(r.errors[0].message, "environment variable SMPPD_TEST_UNSET is not set");
+}
+
+TEST_F(config_files, takes_a_secret_from_a_file_but_not_from_both_places) {
+  write("pw", "abc\n");
+  auto ok = load(R"(smscs: [{ name: a, host: h, system_id: s, password_file: pw }]
+operators: [{ name: o, prefixes: ["+1"], smscs: [a] }]
+)");
+  ASSERT_TRUE(ok.value) << all(ok);
+  EXPECT_EQ(ok.value->smscs[0].password.reveal(), "abc");
+  auto both = load(R"(smscs: [{ name: a, host: h, system_id: s, password: x, password_file: pw }]
+operators: [{ name: o, prefixes: ["+1"], smscs: [a] }]
+)");
+  ASSERT_EQ(both.errors.size(), 1u);
+  EXPECT_NE(both.errors[0].message.find("not both"), std::string::npos);
+  auto missing = load(R"(smscs: [{ name: a, host: h, system_id: s, password_file: nothere }]
+operators: [{ name: o, prefixes: ["+1"], smscs: [a] }]
+)");
+  ASSERT_EQ(missing.errors.size(), 1u);
+  EXPECT_NE(missing.errors[0].message.find("cannot read"), std::string::npos);
+}
+
+TEST_F(config_files, checks_names_and_prefixes_across_sections) {
+  auto r = load(R"(smscs:
+  - { name: a, host: h, system_id: s }
+  - { name: a, host: h, system_id: s }
+operators:
+  - { name: o, prefixes: ["+370"], smscs: [a] }
+  - { name: p, prefixes: ["+370"], smscs: [a] }
+)");
+  const std::string text = all(r);
+  EXPECT_NE(text.find("duplicate SMSC name \"a\""), std::string::npos) << text;
+  EXPECT_NE(text.find("prefix +370 already belongs to operator \"o\""), std::string::npos) << text;
+}
+
+TEST_F(config_files, checks_a_campaigns_file_template_window_and_zone) {
+  auto r = load(R"(smscs: [{ name: a, host: h, system_id: s }]
+operators: [{ name: o, prefixes: ["+1"], smscs: [a] }]
+campaigns:
+  - id: c1
+    recipients: nothere.csv
+    from: ACME
+    text: "Hi {{name"
+    send_window: { start: "9am", end: "20:00", timezone: Mars/Olympus }
+    validity: forever
+)");
+  const std::string text = all(r);
+  EXPECT_NE(text.find("campaigns[0].recipients: no such file"), std::string::npos) << text;
+  EXPECT_NE(text.find("campaigns[0].text: unterminated {{"), std::string::npos) << text;
+  EXPECT_NE(text.find("campaigns[0].send_window.start: expected a time of day HH:MM"), std::string::npos) << text;
+  EXPECT_NE(text.find("campaigns[0].send_window.timezone: unknown time zone"), std::string::npos) << text;
+  EXPECT_NE(text.find("campaigns[0].validity: expected a duration"), std::string::npos) << text;
+}
+
+TEST_F(config_files, an_empty_file_says_what_is_needed) {
+  auto r = load("");
+  ASSERT_EQ(r.errors.size(), 1u);
+  EXPECT_NE(r.errors[0].message.find("empty"), std::string::npos);
+}
+
+TEST(config_durations, parse_one_number_and_one_unit) {
+  EXPECT_EQ(config::parse_duration("1500ms"), 1500ms);
+  EXPECT_EQ(config::parse_duration("30s"), 30s);
+  EXPECT_EQ(config::parse_duration("5m"), 5min);
+  EXPECT_EQ(config::parse_duration("24h"), 24h);
+  EXPECT_EQ(config::parse_duration("7d"), std::chrono::hours(168));
+  EXPECT_FALSE(config::parse_duration("10"));
+  EXPECT_FALSE(config::parse_duration("h"));
+  EXPECT_FALSE(config::parse_duration("-5s"));
+  EXPECT_FALSE(config::parse_duration("5 s"));
+  EXPECT_FALSE(config::parse_duration("99999999999999d"));
+}
+
+}  // namespace

@@ -1,0 +1,120 @@
+// A child process for integration tests and benchmarks: started with
+// posix_spawn, its stdout read line by line with a timeout, stopped by PID
+// (SIGTERM, then SIGKILL if it does not leave in time) and reaped.
+// Header-only; tests and benchmarks only. One thread per object.
+#pragma once
+
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <spawn.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <thread>
+#include <vector>
+
+extern char** environ;
+
+namespace smppd::test {
+
+class child_process {
+ public:
+  child_process(const std::string& path, const std::vector<std::string>& args) {
+    int fds[2];
+    if (pipe2(fds, O_CLOEXEC) != 0) throw std::runtime_error("pipe failed");
+    posix_spawn_file_actions_t actions;
+    posix_spawn_file_actions_init(&actions);
+    posix_spawn_file_actions_adddup2(&actions, fds[1], STDOUT_FILENO);
+    std::vector<char*> argv;
+    argv.push_back(const_cast<char*>(path.c_str()));
+    for (auto& a : args) argv.push_back(const_cast<char*>(a.c_str()));
+    argv.push_back(nullptr);
+    int rc = posix_spawn(&pid_, path.c_str(), &actions, nullptr, argv.data(), environ);
+    posix_spawn_file_actions_destroy(&actions);
+    close(fds[1]);
+    out_ = fds[0];
+    if (rc != 0) {
+      close(out_);
+      throw std::runtime_error("cannot start " + path);
+    }
+  }
+  ~child_process() {
+    stop();
+    if (out_ >= 0) close(out_);
+  }
+  child_process(const child_process&) = delete;
+  child_process& operator=(const child_process&) = delete;
+
+  pid_t pid() const noexcept { return pid_; }
+
+  // The next line of the child's stdout (without the newline), or nullopt
+  // on EOF or when `timeout` passes first.
+  std::optional<std::string> read_line(std::chrono::milliseconds timeout) {
+    auto deadline = std::chrono::steady_clock::now() + timeout;
+    for (;;) {
+      if (auto nl = buffer_.find('\n'); nl != std::string::npos) {
+        std::string line = buffer_.substr(0, nl);
+        buffer_.erase(0, nl + 1);
+        return line;
+      }
+      auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+          deadline - std::chrono::steady_clock::now());
+      if (left.count() <= 0) return std::nullopt;
+      pollfd p{out_, POLLIN, 0};
+      if (poll(&p, 1, static_cast<int>(left.count())) <= 0) continue;
+      char chunk[512];
+      ssize_t n = ::read(out_, chunk, sizeof chunk);
+      if (n <= 0) return std::nullopt;
+      buffer_.append(chunk, static_cast<std::size_t>(n));
+    }
+  }
+
+  void signal(int sig) {
+    if (pid_ > 0) kill(pid_, sig);
+  }
+
+  // Sends `sig`, waits up to `grace` for the exit, then SIGKILL. Returns the
+  // wait status (-1 if the child was already reaped).
+  int stop(int sig = SIGTERM, std::chrono::milliseconds grace = std::chrono::seconds(10)) {
+    if (pid_ <= 0) return status_;
+    kill(pid_, sig);
+    auto deadline = std::chrono::steady_clock::now() + grace;
+    while (std::chrono::steady_clock::now() < deadline) {
+      if (waitpid(pid_, &status_, WNOHANG) == pid_) {
+        pid_ = -1;
+        return status_;
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    }
+    kill(pid_, SIGKILL);
+    waitpid(pid_, &status_, 0);
+    pid_ = -1;
+    return status_;
+  }
+
+ private:
+  pid_t pid_ = -1;
+  int out_ = -1;
+  int status_ = -1;
+  std::string buffer_;
+};
+
+// Starts smsc-sim on 127.0.0.1 with a free port and the given flags;
+// returns the port from its "listening on" line (0 if it did not start).
+inline std::uint16_t start_smsc_sim(std::optional<child_process>& sim, const std::string& binary,
+                                    std::vector<std::string> args) {
+  args.insert(args.begin(), {"--listen", "127.0.0.1:0"});
+  sim.emplace(binary, args);
+  auto line = sim->read_line(std::chrono::seconds(10));
+  if (!line) return 0;
+  auto colon = line->rfind(':');
+  if (colon == std::string::npos) return 0;
+  return static_cast<std::uint16_t>(std::stoul(line->substr(colon + 1)));
+}
+
+}  // namespace smppd::test
