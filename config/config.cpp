@@ -636,7 +636,14 @@ load_result load_text(std::string_view yaml, std::string_view file, const fs::pa
     read_list(r, root, "operators", s.operators, read_operator);
     read_list(r, root, "campaigns", s.campaigns, read_campaign);
     if (auto v = r.string(root, "", "default_operator")) s.default_operator = *v;
-    if (const YAML::Node n = root["numbering"]; n.IsDefined() && r.map(n, "numbering", {"default_country_code"})) {
+    if (const YAML::Node n = root["numbering"];
+        n.IsDefined() && r.map(n, "numbering", {"default_country_code", "trunk_prefix"})) {
+      if (auto v = r.string(n, "numbering", "trunk_prefix")) {
+        if (v->size() > 2 || (!v->empty() && !is_digits(*v)))
+          r.error(n["trunk_prefix"], "numbering.trunk_prefix", "expected at most 2 digits, got " + show(*v));
+        else
+          s.numbering.trunk_prefix = *v;
+      }
       if (auto v = r.string(n, "numbering", "default_country_code")) {
         if (!is_digits(*v) || v->size() > 3)
           r.error(n["default_country_code"], "numbering.default_country_code",

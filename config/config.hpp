@@ -119,6 +119,7 @@ struct operator_config {
 
 struct numbering_config {
   std::string default_country_code;  // digits, for numbers written without one
+  std::string trunk_prefix = "0";    // what national numbers start with ("8" in Lithuania)
 };
 
 struct send_window {

@@ -1,0 +1,58 @@
+#include "engine/throttle.hpp"
+
+#include <algorithm>
+
+namespace engine {
+
+token_bucket::token_bucket(double rate, double burst, clock::time_point now)
+    : rate_(rate), burst_(std::max(burst, 1.0)), tokens_(std::max(burst, 1.0)), last_(now) {}
+
+void token_bucket::refill(clock::time_point now) {
+  if (now <= last_) return;
+  tokens_ = std::min(burst_, tokens_ + rate_ * std::chrono::duration<double>(now - last_).count());
+  last_ = now;
+}
+
+void token_bucket::set_rate(double rate, clock::time_point now) {
+  refill(now);
+  rate_ = rate;
+}
+
+bool token_bucket::try_take(double n, clock::time_point now) {
+  if (unlimited()) return true;
+  refill(now);
+  if (tokens_ + 1e-9 < n) return false;
+  tokens_ -= n;
+  return true;
+}
+
+token_bucket::clock::time_point token_bucket::available_at(double n, clock::time_point now) {
+  if (unlimited()) return now;
+  refill(now);
+  if (tokens_ >= n) return now;
+  return now + std::chrono::duration_cast<clock::duration>(std::chrono::duration<double>((n - tokens_) / rate_));
+}
+
+adaptive_rate::adaptive_rate(double configured, clock::time_point now)
+    : configured_(configured), current_(configured), last_step_(now) {}
+
+bool adaptive_rate::on_throttled(clock::time_point now) {
+  if (configured_ <= 0) return false;  // unlimited: nothing to adapt (the window still bounds us)
+  if (throttled_ever_ && now - last_throttle_ < cooldown) return false;
+  throttled_ever_ = true;
+  last_throttle_ = now;
+  last_step_ = now;
+  const double lowered = std::max(current_ * decrease, configured_ * floor_fraction);
+  const bool changed = lowered < current_;
+  current_ = lowered;
+  return changed;
+}
+
+bool adaptive_rate::on_tick(clock::time_point now) {
+  if (!reduced() || now - last_throttle_ < cooldown || now - last_step_ < step) return false;
+  last_step_ = now;
+  current_ = std::min(configured_, current_ + configured_ * increase_fraction);
+  return true;
+}
+
+}  // namespace engine

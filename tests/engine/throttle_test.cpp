@@ -1,0 +1,70 @@
+// Tests of engine/throttle.hpp with chosen instants: the bucket's rate
+// and burst, and the adaptive rate's decrease on THROTTLED and recovery.
+#include "engine/throttle.hpp"
+
+#include <gtest/gtest.h>
+
+namespace {
+
+using namespace std::chrono_literals;
+const engine::token_bucket::clock::time_point t0{std::chrono::hours(1)};
+
+TEST(token_bucket, allows_the_burst_then_the_rate) {
+  engine::token_bucket b(100, 10, t0);
+  int taken = 0;
+  while (b.try_take(1, t0)) ++taken;
+  EXPECT_EQ(taken, 10);
+  EXPECT_FALSE(b.try_take(1, t0 + 5ms));
+  EXPECT_TRUE(b.try_take(1, t0 + 10ms));
+  EXPECT_EQ(b.available_at(1, t0 + 10ms), t0 + 20ms);
+  // A long pause saves up no more than the burst.
+  taken = 0;
+  while (b.try_take(1, t0 + 10s)) ++taken;
+  EXPECT_EQ(taken, 10);
+}
+
+TEST(token_bucket, takes_all_parts_of_a_message_at_once) {
+  engine::token_bucket b(10, 5, t0);
+  EXPECT_TRUE(b.try_take(3, t0));
+  EXPECT_FALSE(b.try_take(3, t0));  // two left: all or nothing
+  EXPECT_TRUE(b.try_take(2, t0));
+}
+
+TEST(token_bucket, rate_zero_is_unlimited) {
+  engine::token_bucket b(0, 0, t0);
+  for (int i = 0; i < 100000; ++i) ASSERT_TRUE(b.try_take(1, t0));
+}
+
+TEST(adaptive_rate, lowers_on_throttled_once_per_cooldown) {
+  engine::adaptive_rate a(1000, t0);
+  EXPECT_TRUE(a.on_throttled(t0));
+  EXPECT_DOUBLE_EQ(a.current(), 700);
+  EXPECT_FALSE(a.on_throttled(t0 + 10ms));  // the same burst of refusals
+  EXPECT_DOUBLE_EQ(a.current(), 700);
+  EXPECT_TRUE(a.on_throttled(t0 + 1s));
+  EXPECT_DOUBLE_EQ(a.current(), 490);
+  EXPECT_TRUE(a.reduced());
+}
+
+TEST(adaptive_rate, never_goes_below_the_floor) {
+  engine::adaptive_rate a(1000, t0);
+  for (int i = 0; i < 100; ++i) a.on_throttled(t0 + std::chrono::seconds(i));
+  EXPECT_DOUBLE_EQ(a.current(), 50);
+}
+
+TEST(adaptive_rate, recovers_step_by_step_after_a_quiet_time) {
+  engine::adaptive_rate a(1000, t0);
+  a.on_throttled(t0);
+  EXPECT_FALSE(a.on_tick(t0 + 500ms));  // still in the cooldown
+  auto t = t0 + 1s;
+  int steps = 0;
+  while (a.reduced() && steps < 100) {
+    if (a.on_tick(t)) ++steps;
+    t += 1s;
+  }
+  EXPECT_EQ(steps, 6);  // 700 -> 750 ... -> 1000
+  EXPECT_DOUBLE_EQ(a.current(), 1000);
+  EXPECT_FALSE(a.on_tick(t));
+}
+
+}  // namespace
