@@ -6,6 +6,8 @@
 // i.e. after (7 - (8u mod 7)) mod 7 fill bits (TS 23.040 9.2.3.24).
 #include "smpp/text.hpp"
 
+#include "smpp/pdu.hpp"
+
 #include <algorithm>
 #include <array>
 
@@ -831,6 +833,25 @@ std::error_code decode_short_message(std::span<const std::uint8_t> sm, bool udhi
     return ec;
   detail::units_to_utf8(kind, out.udh.locking_shift, out.udh.single_shift, units, out.utf8);
   return {};
+}
+
+void set_part(sm_body& body, const encoded_text& t, std::size_t index) {
+  const encoded_part& p = t.parts[index];
+  const auto bytes = t.short_message(p);
+  const std::string_view octets(reinterpret_cast<const char*>(bytes.data()), bytes.size());
+  body.data_coding = t.data_coding;
+  body.esm_class = static_cast<std::uint8_t>((body.esm_class & ~0x40) | (p.udh_size ? 0x40 : 0x00));
+  if (t.method == long_message_method::payload) {
+    body.short_message = {};
+    body.tlvs.message_payload = octets;
+    return;
+  }
+  body.short_message = octets;
+  if (t.method == long_message_method::sar && t.parts.size() > 1) {
+    body.tlvs.sar_msg_ref_num = t.reference;
+    body.tlvs.sar_total_segments = static_cast<std::uint8_t>(t.parts.size());
+    body.tlvs.sar_segment_seqnum = p.sar_seqnum;
+  }
 }
 
 }  // namespace smpp

@@ -139,6 +139,14 @@ struct encoded_text {
   }
 };
 
+struct sm_body;
+
+// Puts part `index` of `t` into a submit_sm / deliver_sm body: data_coding,
+// the UDHI bit of esm_class (other bits kept), short_message, or
+// message_payload for the payload method, and the SAR TLVs for the sar
+// method. The body's views point into t.bytes.
+void set_part(sm_body& body, const encoded_text& t, std::size_t index);
+
 enum class text_errc {
   invalid_utf8 = 1,      // error_position: byte offset
   too_many_parts,        // error_position: parts the text would need

@@ -6,6 +6,8 @@
 // 6.1.2.3.1, data coding scheme 4, Annex A national tables) and TS 23.040 (UDH 9.2.3.24, part
 // budgets), written by hand; none is produced by the code under test.
 #include "smpp/text.hpp"
+
+#include "smpp/pdu.hpp"
 #include "tests/support/hex.hpp"
 
 #include <gtest/gtest.h>
@@ -1207,6 +1209,54 @@ TEST(decoding, ignores_a_concatenation_ie_whose_numbers_cannot_be) {
     EXPECT_FALSE(out.udh.concatenated);
     EXPECT_EQ(out.utf8, "Hi");
   }
+}
+
+}  // namespace
+
+namespace {
+
+smpp::encoded_text encoded_for_parts(std::string_view text, smpp::long_message_method m) {
+  smpp::encode_options o;
+  o.long_messages = m;
+  o.reference = 0x1234;
+  smpp::encoded_text t;
+  EXPECT_FALSE(smpp::encode_text(text, o, t));
+  return t;
+}
+
+TEST(set_part, marks_udh_parts_with_udhi_and_keeps_other_esm_bits) {
+  const std::string text(200, 'a');
+  auto t = encoded_for_parts(text, smpp::long_message_method::udh8);
+  ASSERT_EQ(t.parts.size(), 2u);
+  smpp::sm_body b;
+  b.esm_class = 0x03;  // store-and-forward mode bits stay
+  smpp::set_part(b, t, 1);
+  EXPECT_EQ(b.esm_class, 0x43);
+  EXPECT_EQ(b.data_coding, 0);
+  ASSERT_GE(b.short_message.size(), 6u);
+  EXPECT_EQ(b.short_message.substr(0, 6), std::string_view("\x05\x00\x03\x34\x02\x02", 6));
+  EXPECT_FALSE(b.tlvs.sar_msg_ref_num);
+}
+
+TEST(set_part, puts_sar_numbers_in_tlvs) {
+  auto t = encoded_for_parts(std::string(200, 'b'), smpp::long_message_method::sar);
+  ASSERT_EQ(t.parts.size(), 2u);
+  smpp::sm_body b;
+  smpp::set_part(b, t, 0);
+  EXPECT_EQ(b.esm_class, 0);
+  EXPECT_EQ(b.tlvs.sar_msg_ref_num, 0x1234);
+  EXPECT_EQ(b.tlvs.sar_total_segments, 2);
+  EXPECT_EQ(b.tlvs.sar_segment_seqnum, 1);
+}
+
+TEST(set_part, sends_a_payload_text_whole_in_message_payload) {
+  auto t = encoded_for_parts(std::string(300, 'c'), smpp::long_message_method::payload);
+  ASSERT_EQ(t.parts.size(), 1u);
+  smpp::sm_body b;
+  smpp::set_part(b, t, 0);
+  EXPECT_TRUE(b.short_message.empty());
+  ASSERT_TRUE(b.tlvs.message_payload);
+  EXPECT_EQ(b.tlvs.message_payload->size(), 300u);
 }
 
 }  // namespace
