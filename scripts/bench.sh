@@ -11,3 +11,5 @@ for b in codec_bench text_bench; do
 done
 echo "--- message log writer (3 runs)"
 for i in 1 2 3; do "$build/bin/log_bench"; done
+echo "--- session layer against smsc-sim, and node-smpp's client against smsc-sim"
+"$root/bench/node_compare.sh" "$build"
