@@ -2,81 +2,126 @@
 
 #include <concurrentqueue/blockingconcurrentqueue.h>
 #include <rocksdb/db.h>
+#include <rocksdb/filter_policy.h>
 #include <rocksdb/options.h>
+#include <rocksdb/table.h>
 #include <rocksdb/write_batch.h>
 
 #include <algorithm>
 #include <array>
-#include <span>
 #include <condition_variable>
+#include <iterator>
 #include <mutex>
 #include <queue>
 #include <thread>
 #include <unordered_map>
 
+#include "storage/detail/log_access.hpp"
+#include "storage/detail/schema.hpp"
+#include "storage/detail/varint.hpp"
+
 namespace storage {
 
 namespace {
 
-enum cf : std::size_t { cf_default = 0, cf_messages, cf_open, cf_smsc_ids, cf_count };
-// "default" is RocksDB's kDefaultColumnFamilyName, which must exist.
-constexpr const char* cf_names[cf_count] = {"default",
-                                            "messages", "open", "smsc_ids"};
+using namespace detail;
 
-std::string id_key(std::uint64_t id) {
-  std::string k(8, '\0');
-  for (int i = 0; i < 8; ++i) k[i] = static_cast<char>(id >> (56 - 8 * i));
-  return k;
+// Heterogeneous lookup, so that the writer finds a campaign's statistics
+// by the record's string without building a key per event.
+struct string_hash {
+  using is_transparent = void;
+  std::size_t operator()(std::string_view s) const noexcept {
+    return std::hash<std::string_view>{}(s);
+  }
+};
+template <class V>
+using string_map = std::unordered_map<std::string, V, string_hash, std::equal_to<>>;
+
+std::int64_t system_now_us() {
+  return std::chrono::duration_cast<std::chrono::microseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
 }
 
-std::uint64_t read_u64(std::string_view s) {
-  std::uint64_t v = 0;
-  for (int i = 0; i < 8; ++i) v = (v << 8) | static_cast<std::uint8_t>(s[i]);
-  return v;
+bool in_flight(const message_record& r) noexcept {
+  for (const auto& p : r.parts)
+    if (!is_terminal(p.st)) return true;
+  return false;
 }
 
-std::string smsc_index_key(std::string_view smsc, std::string_view id_key_) {
-  std::string k(smsc);
-  k.push_back('\0');
-  k.append(id_key_);
-  return k;
+// The last time anything happened to a message: retention measures age
+// from it, so a message settled by a late receipt is kept as long as a
+// fresh one.
+std::int64_t last_activity(const message_record& r) noexcept {
+  std::int64_t t = r.queued_us;
+  for (const auto& p : r.parts) t = std::max({t, p.submitted_us, p.resp_us, p.receipt_us});
+  return t;
 }
 
-std::string part_value(std::uint64_t id, std::uint16_t part) {
-  std::string v = id_key(id);
-  v.push_back(static_cast<char>(part >> 8));
-  v.push_back(static_cast<char>(part));
-  return v;
+bool is_receipt_cause(cause c) noexcept {
+  return c == cause::receipt || c == cause::receipt_fallback || c == cause::parked_receipt;
 }
+
+std::chrono::microseconds since(std::int64_t from_us, std::int64_t to_us) {
+  return std::chrono::microseconds(to_us - from_us);
+}
+
+rocksdb::Slice slice(std::string_view s) { return {s.data(), s.size()}; }
 
 }  // namespace
 
 struct message_log::impl {
-  struct event {
-    std::uint64_t ticket = 0;
-    bool is_put = false;
-    message_record record;
-    part_update update;
-  };
+  using event = log_event;
 
   message_log& self;
   log_options options;
   std::unique_ptr<rocksdb::DB> db;
-  std::vector<rocksdb::ColumnFamilyHandle*> cfs;
+  db_handles handles;
+  std::vector<rocksdb::ColumnFamilyHandle*> cf_list;
   moodycamel::BlockingConcurrentQueue<event> queue;
   std::atomic<std::size_t> backlog{0};
   std::atomic<std::uint64_t> next_ticket{0};
   std::atomic<bool> closing{false};
 
-  // Writer thread only.
+  // Idempotency keys appended but not yet written, so that a second append
+  // with the same key is refused before the first reaches the database.
+  // Producers insert, the writer erases once written.
+  mutable std::mutex pending_keys_mutex;
+  std::unordered_map<std::string, std::uint64_t> pending_keys;
+
+  // ---- Writer thread only. ----
   struct cached {
     message_record record;
-    bool indexed_open = false;  // the open column family holds it now
+    bool indexed_open = false;           // the open column family holds it now
+    std::optional<state> written_state;  // the message state last written (counted)
   };
-  std::unordered_map<std::uint64_t, cached> open_records;
+  std::unordered_map<std::uint64_t, cached> records;
+  std::vector<std::uint64_t> dirty;  // records touched in the current batch
+  std::vector<std::pair<std::string, std::uint64_t>> written_keys;  // idempotency keys of the batch
+
+  struct stats_entry {
+    stats s;
+    bool dirty = false;
+  };
+  string_map<stats_entry> campaign_stats, smsc_stats;
+  // Entries changed in the current batch (node pointers are stable).
+  std::vector<std::pair<char, std::pair<const std::string, stats_entry>*>> dirty_stats;
+
+  struct cursor_entry {
+    cursor_value value;
+    bool dirty = false;
+  };
+  string_map<cursor_entry> cursors;
+  std::vector<std::pair<const std::string*, cursor_entry*>> dirty_cursors;
+
+  std::uint64_t max_written_id = 0;  // a put at or below it may replace a record
+  std::uint64_t retention_floor = 0; // every id below it was examined and removed
+  bool retention_more = false;       // the last automatic step stopped at its limit
+  std::chrono::steady_clock::time_point last_retention = std::chrono::steady_clock::now();
   std::priority_queue<std::uint64_t, std::vector<std::uint64_t>, std::greater<>> written;
   std::chrono::steady_clock::time_point last_sync = std::chrono::steady_clock::now();
   bool unsynced = false;  // batches written since the last fsync
+  std::string value_;     // encoding buffer
 
   // Guards nothing but the wait in wait_durable().
   std::mutex durable_mutex;
@@ -85,27 +130,61 @@ struct message_log::impl {
   std::thread writer;
 
   impl(message_log& s, const log_options& o) : self(s), options(o) {
+    if (!options.now_us) options.now_us = system_now_us;
     rocksdb::DBOptions db_options;
     db_options.create_if_missing = true;
     db_options.create_missing_column_families = true;
     db_options.IncreaseParallelism(2);
+    // Column families that change rarely (cursors, orphans) would keep old
+    // WAL files alive until their memtable flushes: past this much WAL,
+    // RocksDB flushes them, which bounds the disk the WAL takes and the
+    // time a restart spends replaying it. (Without it, a 10-million
+    // message run held 3 GB of WAL.)
+    db_options.max_total_wal_size = 256 << 20;
+    // All memtables together; the largest is flushed beyond it.
+    db_options.db_write_buffer_size = 512 << 20;
+    // Point lookups (a record by id, a receipt's SMSC id, an idempotency
+    // key) dominate: bloom filters let a miss skip the files without the
+    // key, and one block cache is shared by all column families.
+    const std::shared_ptr<rocksdb::Cache> cache = rocksdb::NewLRUCache(options.block_cache_bytes);
     std::vector<rocksdb::ColumnFamilyDescriptor> descriptors;
     for (const char* n : cf_names) {
       rocksdb::ColumnFamilyOptions cf_options;
       cf_options.OptimizeLevelStyleCompaction();
+      // OptimizeLevelStyleCompaction allows six 128 MB memtables per
+      // column family, and a Get searches each of them: fewer, smaller
+      // ones, each with a bloom filter of its keys, so that a lookup of a
+      // key the memtables lack (the common case for receipts of older
+      // messages) skips them.
+      cf_options.write_buffer_size = 64 << 20;
+      cf_options.max_write_buffer_number = 3;
+      cf_options.min_write_buffer_number_to_merge = 1;
+      cf_options.memtable_prefix_bloom_size_ratio = 0.02;
+      cf_options.memtable_whole_key_filtering = true;
+      rocksdb::BlockBasedTableOptions table;
+      table.block_cache = cache;
+      table.filter_policy.reset(rocksdb::NewBloomFilterPolicy(10));
+      table.cache_index_and_filter_blocks = false;
+      cf_options.table_factory.reset(rocksdb::NewBlockBasedTableFactory(table));
       descriptors.emplace_back(n, cf_options);
     }
     std::filesystem::create_directories(o.dir);
     rocksdb::DB* raw = nullptr;
-    const rocksdb::Status st = rocksdb::DB::Open(db_options, o.dir.string(), descriptors, &cfs, &raw);
+    const rocksdb::Status st =
+        rocksdb::DB::Open(db_options, o.dir.string(), descriptors, &cf_list, &raw);
     if (!st.ok())
       throw std::system_error(make_error_code(storage_errc::io_error),
                               "opening message log " + o.dir.string() + ": " + st.ToString());
     db.reset(raw);
+    handles.db = raw;
+    for (std::size_t i = 0; i < cf_count; ++i) handles.cfs[i] = cf_list[i];
     // Continue numbering after the highest stored id.
-    std::unique_ptr<rocksdb::Iterator> it(db->NewIterator(rocksdb::ReadOptions(), cfs[cf_messages]));
+    std::unique_ptr<rocksdb::Iterator> it(
+        db->NewIterator(rocksdb::ReadOptions(), handles.cfs[cf_messages]));
     it->SeekToLast();
-    if (it->Valid() && it->key().size() == 8) self.max_id_ = read_u64(it->key().ToStringView());
+    if (it->Valid() && it->key().size() == 8) self.max_id_ = read_u64_be(it->key().ToStringView());
+    max_written_id = self.max_id_;
+    load_stats_and_cursors();
     writer = std::thread([this] { run(); });
   }
 
@@ -113,48 +192,292 @@ struct message_log::impl {
     closing = true;
     writer.join();
     if (options.sync != sync_policy::never) db->SyncWAL();
-    for (auto* h : cfs) db->DestroyColumnFamilyHandle(h);
+    for (auto* h : cf_list) db->DestroyColumnFamilyHandle(h);
     db->Close();
   }
 
-  std::uint64_t enqueue(event e, std::error_code& ec) {
+  void load_stats_and_cursors() {
+    std::unique_ptr<rocksdb::Iterator> it(
+        db->NewIterator(rocksdb::ReadOptions(), handles.cfs[cf_stats]));
+    for (it->SeekToFirst(); it->Valid(); it->Next()) {
+      const std::string_view k = it->key().ToStringView();
+      stats s;
+      if (k.empty() || !decode_stats(it->value().ToStringView(), s))
+        throw std::system_error(make_error_code(storage_errc::corrupt_record),
+                                "message log statistics");
+      auto& map = k[0] == stats_campaign ? campaign_stats : smsc_stats;
+      map[std::string(k.substr(1))].s = std::move(s);
+    }
+    it.reset(db->NewIterator(rocksdb::ReadOptions(), handles.cfs[cf_campaigns]));
+    for (it->SeekToFirst(); it->Valid(); it->Next()) {
+      cursor_value c;
+      if (!decode_cursor(it->value().ToStringView(), c))
+        throw std::system_error(make_error_code(storage_errc::corrupt_record),
+                                "message log campaign cursor");
+      cursors[it->key().ToString()].value = std::move(c);
+    }
+  }
+
+  // Takes room for n events in the backlog and their tickets: returns the
+  // first ticket, or 0 with ec set (closed, backlog_full) and nothing taken.
+  std::uint64_t reserve(std::size_t n, std::error_code& ec) {
     if (closing) {
       ec = storage_errc::closed;
       return 0;
     }
-    if (backlog.load(std::memory_order_relaxed) >= options.max_backlog) {
+    // An empty backlog takes any bulk, so that one larger than the limit
+    // can still go through.
+    const std::size_t queued = backlog.load(std::memory_order_relaxed);
+    if (options.max_backlog == 0 || (queued != 0 && queued + n > options.max_backlog)) {
       ec = storage_errc::backlog_full;
       return 0;
     }
-    backlog.fetch_add(1, std::memory_order_relaxed);
-    e.ticket = next_ticket.fetch_add(1, std::memory_order_relaxed) + 1;
-    const std::uint64_t t = e.ticket;
-    queue.enqueue(std::move(e));
+    backlog.fetch_add(n, std::memory_order_relaxed);
     ec.clear();
-    return t;
+    return next_ticket.fetch_add(n, std::memory_order_relaxed) + 1;
   }
 
-  // The record an update applies to: one touched earlier (this batch or
-  // still open), else the stored one.
-  message_record* record_for(std::uint64_t id) {
-    if (auto it = open_records.find(id); it != open_records.end()) return &it->second.record;
+  // Queues events for which reserve() gave `first`.
+  std::uint64_t push(std::span<event> events, std::uint64_t first) {
+    const std::size_t n = events.size();
+    for (std::size_t i = 0; i < n; ++i) events[i].ticket = first + i;
+    if (n == 1)
+      queue.enqueue(std::move(events[0]));
+    else
+      queue.enqueue_bulk(std::make_move_iterator(events.begin()), n);
+    return first + n - 1;
+  }
+
+  std::uint64_t enqueue(std::span<event> events, std::error_code& ec) {
+    if (events.empty()) {
+      ec.clear();
+      return 0;
+    }
+    const std::uint64_t first = reserve(events.size(), ec);
+    return ec ? 0 : push(events, first);
+  }
+
+  template <class Record>
+  std::uint64_t append(Record&& r, std::error_code& ec) {
+    if (r.idempotency_key.empty()) return append_reserved(std::forward<Record>(r), ec);
+    // Claimed under the lock, so that two appends with one key cannot both
+    // pass; the database is asked only when no queued append has the key.
+    std::lock_guard lock(pending_keys_mutex);
+    if (auto it = pending_keys.find(r.idempotency_key); it != pending_keys.end()) {
+      if (it->second != r.id) {
+        ec = storage_errc::duplicate_key;
+        return 0;
+      }
+    } else {
+      const auto stored = get_idempotent(handles, r.idempotency_key, ec);
+      if (ec) return 0;
+      if (stored && *stored != r.id) {
+        ec = storage_errc::duplicate_key;
+        return 0;
+      }
+    }
+    std::string key = r.idempotency_key;
+    const std::uint64_t id = r.id;
+    const std::uint64_t ticket = append_reserved(std::forward<Record>(r), ec);
+    if (!ec) pending_keys[std::move(key)] = id;
+    return ticket;
+  }
+
+  template <class Record>
+  std::uint64_t append_reserved(Record&& r, std::error_code& ec) {
+    const std::uint64_t first = reserve(1, ec);
+    if (ec) return 0;
+    event e;
+    e.kind = event_kind::put;
+    e.record = std::forward<Record>(r);
+    return push(std::span(&e, 1), first);
+  }
+
+  template <class Update>
+  std::uint64_t update(Update&& u, std::error_code& ec) {
+    const std::uint64_t first = reserve(1, ec);
+    if (ec) return 0;
+    event e;
+    e.update = std::forward<Update>(u);
+    return push(std::span(&e, 1), first);
+  }
+
+  // ---- Statistics (writer thread). ----
+
+  stats& stats_for(char kind, std::string_view name) {
+    auto& map = kind == stats_campaign ? campaign_stats : smsc_stats;
+    auto it = map.find(name);
+    if (it == map.end()) it = map.emplace(std::string(name), stats_entry{}).first;
+    if (!it->second.dirty) {
+      it->second.dirty = true;
+      dirty_stats.emplace_back(kind, &*it);
+    }
+    return it->second.s;
+  }
+
+  void count_part(const part_record& p, std::int64_t sign) {
+    if (!p.smsc.empty()) stats_for(stats_smsc, p.smsc).counts[static_cast<std::size_t>(p.st)] += sign;
+  }
+
+  void flush_stats(rocksdb::WriteBatch& batch) {
+    for (auto& [kind, entry] : dirty_stats) {
+      encode_stats(entry->second.s, value_);
+      batch.Put(handles.cfs[cf_stats], stats_key(kind, entry->first), value_);
+      entry->second.dirty = false;
+    }
+    dirty_stats.clear();
+  }
+
+  // ---- Indexes (writer thread). ----
+
+  // Every index entry a stored record has (a new record, or one that
+  // replaces another).
+  void index(const message_record& r, rocksdb::WriteBatch& batch) {
+    const std::string address = address_key(r.recipient);
+    if (!address.empty())
+      batch.Put(handles.cfs[cf_recipients], recipient_key(address, r.queued_us, r.id),
+                rocksdb::Slice());
+    if (!r.idempotency_key.empty()) {
+      batch.Put(handles.cfs[cf_idempotency], r.idempotency_key, id_key(r.id));
+      written_keys.emplace_back(r.idempotency_key, r.id);
+    }
+    for (std::size_t i = 0; i < r.parts.size(); ++i) {
+      const part_record& p = r.parts[i];
+      if (const std::string k = part_smsc_key(p); !k.empty())
+        batch.Put(handles.cfs[cf_smsc_ids], k, part_value(r.id, static_cast<std::uint16_t>(i)));
+      if (in_doubt(p)) add_in_doubt(r, static_cast<std::uint16_t>(i), batch);
+      count_part(p, +1);
+    }
+  }
+
+  // Removes what index() wrote. Entries shared by key with a newer message
+  // (an SMSC that reuses ids, an idempotency key used again after
+  // retention) are left to it. `uncount`: take its parts out of the SMSC
+  // counts too (a replaced record; a removed one stays counted).
+  void unindex(const message_record& r, bool uncount, rocksdb::WriteBatch& batch) {
+    const std::string address = address_key(r.recipient);
+    if (!address.empty())
+      batch.Delete(handles.cfs[cf_recipients], recipient_key(address, r.queued_us, r.id));
+    if (!r.idempotency_key.empty() && points_to(cf_idempotency, r.idempotency_key, id_key(r.id)))
+      batch.Delete(handles.cfs[cf_idempotency], r.idempotency_key);
+    for (std::size_t i = 0; i < r.parts.size(); ++i) {
+      const part_record& p = r.parts[i];
+      const std::string k = part_smsc_key(p);
+      if (!k.empty() &&
+          points_to(cf_smsc_ids, k, part_value(r.id, static_cast<std::uint16_t>(i))))
+        batch.Delete(handles.cfs[cf_smsc_ids], k);
+      if (in_doubt(p)) remove_in_doubt(r, static_cast<std::uint16_t>(i), batch);
+      if (uncount) count_part(p, -1);
+    }
+  }
+
+  bool points_to(cf family, std::string_view key, std::string_view expected) {
+    std::string v;
+    return db->Get(rocksdb::ReadOptions(), handles.cfs[family], slice(key), &v).ok() &&
+           v == expected;
+  }
+
+  void add_in_doubt(const message_record& r, std::uint16_t part, rocksdb::WriteBatch& batch) {
+    const part_record& p = r.parts[part];
+    batch.Put(handles.cfs[cf_in_doubt],
+              in_doubt_key(p.smsc, address_key(r.recipient), p.submitted_us, r.id, part),
+              rocksdb::Slice());
+    ++stats_for(stats_smsc, p.smsc).in_doubt;
+    self.counters_.in_doubt_added.fetch_add(1, std::memory_order_relaxed);
+  }
+
+  void remove_in_doubt(const message_record& r, std::uint16_t part, rocksdb::WriteBatch& batch) {
+    const part_record& p = r.parts[part];
+    batch.Delete(handles.cfs[cf_in_doubt],
+                 in_doubt_key(p.smsc, address_key(r.recipient), p.submitted_us, r.id, part));
+    --stats_for(stats_smsc, p.smsc).in_doubt;
+  }
+
+  // ---- Records (writer thread). ----
+
+  // The record an event applies to: one touched earlier (cached), else the
+  // stored one; null if there is none.
+  cached* record_for(std::uint64_t id) {
+    if (auto it = records.find(id); it != records.end()) return &it->second;
     std::string value;
-    if (!db->Get(rocksdb::ReadOptions(), cfs[cf_messages], id_key(id), &value).ok()) return nullptr;
+    if (!db->Get(rocksdb::ReadOptions(), handles.cfs[cf_messages], id_key(id), &value).ok())
+      return nullptr;
     message_record r;
     if (decode_record(value, r)) return nullptr;
+    self.counters_.record_reads.fetch_add(1, std::memory_order_relaxed);
     const bool open = in_flight(r);
-    return &open_records.emplace(id, cached{std::move(r), open}).first->second.record;
+    const state st = r.st;
+    return &records.emplace(id, cached{std::move(r), open, st}).first->second;
+  }
+
+  // Reads the records the drained updates need and the cache lacks in one
+  // MultiGet, sorted by key, before applying them: receipts for messages
+  // accepted long ago (far beyond the cache) are the writer's main cost,
+  // and one sorted batch of lookups is cheaper than as many single Gets.
+  void prefetch(std::span<const event> events) {
+    prefetch_ids.clear();
+    for (const event& e : events)
+      if (e.kind == event_kind::update && !records.contains(e.update.message_id))
+        prefetch_ids.push_back(e.update.message_id);
+    if (prefetch_ids.size() < 2) return;  // record_for() does one as well
+    std::sort(prefetch_ids.begin(), prefetch_ids.end());
+    prefetch_ids.erase(std::unique(prefetch_ids.begin(), prefetch_ids.end()), prefetch_ids.end());
+    const std::size_t n = prefetch_ids.size();
+    prefetch_keys.resize(n);
+    std::vector<rocksdb::Slice> keys(n);
+    for (std::size_t i = 0; i < n; ++i) {
+      prefetch_keys[i] = id_key(prefetch_ids[i]);
+      keys[i] = prefetch_keys[i];
+    }
+    std::vector<rocksdb::PinnableSlice> values(n);
+    std::vector<rocksdb::Status> statuses(n);
+    db->MultiGet(rocksdb::ReadOptions(), handles.cfs[cf_messages], n, keys.data(), values.data(),
+                 statuses.data(), /*sorted_input=*/true);
+    for (std::size_t i = 0; i < n; ++i) {
+      if (!statuses[i].ok()) continue;  // record_for() tells a missing one apart
+      message_record r;
+      if (decode_record(values[i].ToStringView(), r)) continue;
+      self.counters_.record_reads.fetch_add(1, std::memory_order_relaxed);
+      const bool open = in_flight(r);
+      const state st = r.st;
+      records.emplace(prefetch_ids[i], cached{std::move(r), open, st});
+    }
+  }
+  std::vector<std::uint64_t> prefetch_ids;
+  std::vector<std::string> prefetch_keys;
+
+  void put(message_record& r, rocksdb::WriteBatch& batch) {
+    const std::uint64_t id = r.id;
+    // Ids above every id written are new; only an id at or below may
+    // replace a record, whose index entries and counts then go first.
+    cached* c = id <= max_written_id ? record_for(id) : nullptr;
+    const bool replaces = c != nullptr;
+    if (replaces) {
+      unindex(c->record, true, batch);
+      c->record = std::move(r);
+    } else {
+      c = &records.insert_or_assign(id, cached{std::move(r), false, std::nullopt}).first->second;
+    }
+    index(c->record, batch);
+    if (!replaces) advance_cursor(c->record);
+    mark_dirty(id);
+    max_written_id = std::max(max_written_id, id);
+    std::uint64_t seen = self.max_id_.load();
+    while (id > seen && !self.max_id_.compare_exchange_weak(seen, id)) {
+    }
   }
 
   void apply(const part_update& u, rocksdb::WriteBatch& batch) {
-    message_record* r = record_for(u.message_id);
-    if (r == nullptr || u.part >= r->parts.size()) {
+    cached* c = record_for(u.message_id);
+    if (c == nullptr || u.part >= c->record.parts.size()) {
       self.counters_.unknown_messages.fetch_add(1, std::memory_order_relaxed);
       return;
     }
-    part_record& p = r->parts[u.part];
+    message_record& r = c->record;
+    part_record& p = r.parts[u.part];
     switch (check_transition(p.st, u.to)) {
       case transition::unchanged:
+        self.counters_.duplicate_events.fetch_add(1, std::memory_order_relaxed);
         return;
       case transition::illegal:
         self.counters_.illegal_transitions.fetch_add(1, std::memory_order_relaxed);
@@ -164,10 +487,17 @@ struct message_log::impl {
         break;
     }
     const state from = p.st;
+    const bool was_in_doubt = in_doubt(p);
+    if (was_in_doubt) remove_in_doubt(r, u.part, batch);
+    count_part(p, -1);
     p.st = u.to;
+    p.settled_by = u.cause;
     switch (u.to) {
       case state::submitting:
+        // A new attempt: what the last one got back no longer applies.
         p.submitted_us = u.at_us;
+        p.resp_us = p.receipt_us = 0;
+        p.command_status = p.error_code = 0;
         ++p.attempts;
         if (!u.smsc.empty()) p.smsc = u.smsc;
         break;
@@ -175,54 +505,79 @@ struct message_log::impl {
         p.resp_us = u.at_us;
         p.command_status = u.command_status;
         p.smsc_message_id = u.smsc_message_id;
-        if (!p.smsc_message_id.empty())
-          batch.Put(cfs[cf_smsc_ids],
-                    smsc_index_key(p.smsc, resp_id_key(p.smsc_message_id, u.resp_format)),
-                    part_value(u.message_id, u.part));
+        p.resp_format = u.resp_format;
+        if (const std::string k = part_smsc_key(p); !k.empty())
+          batch.Put(handles.cfs[cf_smsc_ids], k, part_value(u.message_id, u.part));
+        record_latency(r, p, &stats::submit_to_resp, p.resp_us);
         break;
       case state::retrying:
       case state::failed:
-        if (from == state::submitting) {
+        if (from == state::submitting && u.cause != cause::recovery) {
           p.resp_us = u.at_us;
           p.command_status = u.command_status;
+          record_latency(r, p, &stats::submit_to_resp, p.resp_us);
         }
         break;
       default:
-        if (from == state::accepted || from == state::submitting || from == state::unknown) {
+        if ((from == state::accepted || from == state::submitting || from == state::unknown) &&
+            (is_receipt_cause(u.cause) || (u.cause == cause::engine && u.to != state::unknown))) {
           p.receipt_us = u.at_us;
           p.error_code = u.error_code;
+          record_latency(r, p, &stats::submit_to_receipt, p.receipt_us);
         }
         break;
     }
-    mark_dirty(r->id);
+    count_part(p, +1);
+    if (in_doubt(p) && !was_in_doubt) add_in_doubt(r, u.part, batch);
+    mark_dirty(r.id);
   }
 
-  // Records touched in the current batch: each is written once per batch
-  // however many of its events the batch holds.
-  std::vector<std::uint64_t> dirty;
+  void record_latency(const message_record& r, const part_record& p,
+                      latency_histogram stats::*which, std::int64_t at_us) {
+    if (p.submitted_us == 0 || at_us == 0) return;
+    const auto d = since(p.submitted_us, at_us);
+    (stats_for(stats_campaign, r.campaign).*which).add(d);
+    if (!p.smsc.empty()) (stats_for(stats_smsc, p.smsc).*which).add(d);
+  }
+
+  // Campaign rows arrive in order from one reader, but may land in
+  // different batches across producers: the cursor moves over the
+  // contiguous prefix only, and rows beyond a gap wait in `above`.
+  void advance_cursor(const message_record& r) {
+    if (r.origin != origin::campaign || r.row == 0) return;
+    auto it = cursors.find(r.campaign);
+    if (it == cursors.end()) it = cursors.emplace(r.campaign, cursor_entry{}).first;
+    cursor_value& c = it->second.value;
+    if (r.row <= c.row) return;
+    if (r.row == c.row + 1) {
+      ++c.row;
+      auto a = c.above.begin();
+      while (a != c.above.end() && *a == c.row + 1) ++c.row, ++a;
+      c.above.erase(c.above.begin(), a);
+    } else {
+      auto pos = std::lower_bound(c.above.begin(), c.above.end(), r.row);
+      if (pos != c.above.end() && *pos == r.row) return;
+      c.above.insert(pos, r.row);
+    }
+    if (!it->second.dirty) {
+      it->second.dirty = true;
+      dirty_cursors.emplace_back(&it->first, &it->second);
+    }
+  }
 
   void mark_dirty(std::uint64_t id) { dirty.push_back(id); }
 
   void write_dirty(rocksdb::WriteBatch& batch) {
     std::sort(dirty.begin(), dirty.end());
     dirty.erase(std::unique(dirty.begin(), dirty.end()), dirty.end());
-    for (std::uint64_t id : dirty) write_record(open_records.at(id), batch);
-  }
-
-  // Finished messages leave the writer's memory (after their batch is
-  // written; only the batch's records can have finished).
-  void evict_finished() {
-    for (std::uint64_t id : dirty) {
-      auto it = open_records.find(id);
-      if (it != open_records.end() && !in_flight(it->second.record)) open_records.erase(it);
+    for (std::uint64_t id : dirty) write_record(records.at(id), batch);
+    flush_stats(batch);
+    for (auto& [name, entry] : dirty_cursors) {
+      encode_cursor(entry->value, value_);
+      batch.Put(handles.cfs[cf_campaigns], *name, value_);
+      entry->dirty = false;
     }
-    dirty.clear();
-  }
-
-  static bool in_flight(const message_record& r) noexcept {
-    for (const auto& p : r.parts)
-      if (!is_terminal(p.st)) return true;
-    return false;
+    dirty_cursors.clear();
   }
 
   void write_record(cached& c, rocksdb::WriteBatch& batch) {
@@ -231,63 +586,188 @@ struct message_log::impl {
     const std::size_t n = std::min(r.parts.size(), parts.size());
     for (std::size_t i = 0; i < n; ++i) parts[i] = r.parts[i].st;
     r.st = derive_message_state(std::span(parts.data(), n));
+    if (c.written_state != r.st) {
+      stats& s = stats_for(stats_campaign, r.campaign);
+      if (c.written_state) --s.counts[static_cast<std::size_t>(*c.written_state)];
+      ++s.counts[static_cast<std::size_t>(r.st)];
+      c.written_state = r.st;
+    }
     encode_record(r, value_);
     const std::string key = id_key(r.id);
-    batch.Put(cfs[cf_messages], key, value_);
+    batch.Put(handles.cfs[cf_messages], key, value_);
     // A message with a part in flight is open; unknown parts do not keep
     // it open (recovery has nothing to do for them). The index is written
     // only when that changes.
     const bool open = in_flight(r);
-    if (open && !c.indexed_open) batch.Put(cfs[cf_open], key, rocksdb::Slice());
-    if (!open && c.indexed_open) batch.Delete(cfs[cf_open], key);
+    if (open && !c.indexed_open) batch.Put(handles.cfs[cf_open], key, rocksdb::Slice());
+    if (!open && c.indexed_open) batch.Delete(handles.cfs[cf_open], key);
     c.indexed_open = open;
   }
 
-  std::string value_;  // encoding buffer, writer thread only
+  // After the batch is written: finished messages leave memory (only the
+  // batch's records can have finished), and when the cache is over its
+  // bound, others go too (every cached record is written by now).
+  void trim_cache() {
+    for (std::uint64_t id : dirty) {
+      auto it = records.find(id);
+      if (it != records.end() && !in_flight(it->second.record)) records.erase(it);
+    }
+    dirty.clear();
+    if (records.size() <= options.max_cached_records) return;
+    const std::size_t target = options.max_cached_records - options.max_cached_records / 8;
+    for (auto it = records.begin(); it != records.end() && records.size() > target;)
+      it = records.erase(it);
+  }
+
+  void release_written_keys() {
+    if (written_keys.empty()) return;
+    std::lock_guard lock(pending_keys_mutex);
+    for (const auto& [key, id] : written_keys)
+      if (auto it = pending_keys.find(key); it != pending_keys.end() && it->second == id)
+        pending_keys.erase(it);
+    written_keys.clear();
+  }
+
+  // ---- Retention (writer thread). ----
+
+  // Examines up to `limit` records from the floor up, removing final ones
+  // whose last event is before cutoff_us; stops at the first record queued
+  // at or after it (ids grow with time). Sets `more` when it stopped at the
+  // limit. Writes its own batch.
+  std::uint64_t retention_step(std::int64_t cutoff_us, std::size_t limit, bool& more) {
+    rocksdb::WriteBatch batch;
+    std::unique_ptr<rocksdb::Iterator> it(
+        db->NewIterator(rocksdb::ReadOptions(), handles.cfs[cf_messages]));
+    std::uint64_t removed = 0, run_first = 0, run_last = 0;
+    bool in_run = false, floor_set = false;
+    auto end_run = [&] {
+      if (!in_run) return;
+      // Consecutive removed ids go as one range tombstone: cheaper to
+      // write, and later scans skip the range at once.
+      if (run_first == run_last)
+        batch.Delete(handles.cfs[cf_messages], id_key(run_first));
+      else
+        batch.DeleteRange(handles.cfs[cf_messages], id_key(run_first), id_key(run_last + 1));
+      in_run = false;
+    };
+    std::size_t examined = 0;
+    more = false;
+    std::uint64_t last_id = retention_floor;
+    for (it->Seek(id_key(retention_floor)); it->Valid(); it->Next()) {
+      if (examined == limit) {
+        more = true;
+        break;
+      }
+      ++examined;
+      const std::string_view k = it->key().ToStringView();
+      if (k.size() != 8) continue;
+      const std::uint64_t id = read_u64_be(k);
+      last_id = id;
+      message_record r;
+      const bool readable = !decode_record(it->value().ToStringView(), r);
+      if (readable && r.queued_us >= cutoff_us) {
+        if (!floor_set) retention_floor = id, floor_set = true;
+        break;
+      }
+      // A cached record may have events in flight; only a stored record
+      // with nothing in flight and old enough goes.
+      const auto cached_it = records.find(id);
+      const bool busy = cached_it != records.end() && in_flight(cached_it->second.record);
+      if (readable && !busy && !in_flight(r) && last_activity(r) < cutoff_us) {
+        unindex(r, false, batch);
+        ++stats_for(stats_campaign, r.campaign).removed;
+        if (cached_it != records.end()) records.erase(cached_it);
+        if (!in_run) run_first = id, in_run = true;
+        run_last = id;
+        ++removed;
+      } else {
+        end_run();
+        if (!floor_set) retention_floor = id, floor_set = true;
+      }
+    }
+    end_run();
+    // Nothing kept: everything examined went, up to last_id.
+    if (!floor_set && examined > 0) retention_floor = last_id + 1;
+    flush_stats(batch);
+    if (batch.Count() > 0) write_batch(batch);
+    self.counters_.removed_messages.fetch_add(removed, std::memory_order_relaxed);
+    return removed;
+  }
+
+  std::uint64_t retention_pass(std::int64_t cutoff_us) {
+    std::uint64_t removed = 0;
+    bool more = true;
+    while (more) removed += retention_step(cutoff_us, 4096, more);
+    return removed;
+  }
+
+  void retention_if_due() {
+    if (options.retention.count() <= 0) return;
+    const auto now = std::chrono::steady_clock::now();
+    if (!retention_more && now - last_retention < options.retention_interval) return;
+    last_retention = now;
+    const std::int64_t cutoff =
+        options.now_us() -
+        std::chrono::duration_cast<std::chrono::microseconds>(options.retention).count();
+    retention_step(cutoff, 4096, retention_more);
+  }
+
+  // ---- The loop. ----
+
+  void write_batch(rocksdb::WriteBatch& batch) {
+    rocksdb::WriteOptions wo;
+    wo.sync = options.sync == sync_policy::always;
+    // The events are only acknowledged once written: retry a failing
+    // write (disk full, I/O error) rather than drop it.
+    while (!db->Write(wo, &batch).ok()) {
+      if (closing && backlog.load() == 0) break;
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
+    unsynced = true;
+  }
 
   void run() {
     std::vector<event> events(1024);
+    std::vector<std::shared_ptr<retention_request>> retention_requests;
     while (true) {
       const std::size_t n = queue.wait_dequeue_bulk_timed(events.begin(), events.size(),
                                                           std::chrono::milliseconds(5));
       if (n == 0) {
         if (closing && backlog.load() == 0) break;
         sync_if_due();
+        retention_if_due();
         continue;
       }
+      prefetch(std::span(events.data(), n));
       rocksdb::WriteBatch batch;
       for (std::size_t i = 0; i < n; ++i) {
         event& e = events[i];
-        if (e.is_put) {
-          // A new message, or one replaced whole: its open entry may or
-          // may not exist, so write it when it is open.
-          const std::uint64_t id = e.record.id;
-          auto [it, _] = open_records.insert_or_assign(id, cached{std::move(e.record), false});
-          mark_dirty(id);
-          std::uint64_t seen = self.max_id_.load();
-          while (it->first > seen && !self.max_id_.compare_exchange_weak(seen, it->first)) {
-          }
-        } else {
-          apply(e.update, batch);
+        switch (e.kind) {
+          case event_kind::put: put(e.record, batch); break;
+          case event_kind::update: apply(e.update, batch); break;
+          case event_kind::park: batch.Put(handles.cfs[cf_orphans], e.key, e.value); break;
+          case event_kind::unpark: batch.Delete(handles.cfs[cf_orphans], e.key); break;
+          case event_kind::orphan_expired:
+            batch.Delete(handles.cfs[cf_orphans], e.key);
+            ++stats_for(stats_smsc, e.smsc).orphans_expired;
+            break;
+          case event_kind::retention: retention_requests.push_back(std::move(e.retention)); break;
         }
       }
       write_dirty(batch);
-      rocksdb::WriteOptions wo;
-      wo.sync = options.sync == sync_policy::always;
-      // The events are only acknowledged once written: retry a failing
-      // write (disk full, I/O error) rather than drop it.
-      while (!db->Write(wo, &batch).ok()) {
-        if (closing && backlog.load() == 0) break;
-        std::this_thread::sleep_for(std::chrono::milliseconds(100));
-      }
-      unsynced = true;
+      write_batch(batch);
       sync_if_due();
-      evict_finished();
+      trim_cache();
+      release_written_keys();
+      for (auto& request : retention_requests)
+        request->removed.set_value(retention_pass(request->cutoff_us));
+      retention_requests.clear();
       for (std::size_t i = 0; i < n; ++i) written.push(events[i].ticket);
       advance_durable();
       self.counters_.events.fetch_add(n, std::memory_order_relaxed);
       self.counters_.batches.fetch_add(1, std::memory_order_relaxed);
       backlog.fetch_sub(n, std::memory_order_relaxed);
+      retention_if_due();
     }
   }
 
@@ -327,17 +807,36 @@ message_log::message_log(const log_options& options)
 
 message_log::~message_log() = default;
 
-std::uint64_t message_log::append(message_record r, std::error_code& ec) {
-  impl::event e;
-  e.is_put = true;
-  e.record = std::move(r);
-  return impl_->enqueue(std::move(e), ec);
+std::uint64_t message_log::append(message_record&& r, std::error_code& ec) {
+  return impl_->append(std::move(r), ec);
 }
 
-std::uint64_t message_log::update(part_update u, std::error_code& ec) {
-  impl::event e;
-  e.update = std::move(u);
-  return impl_->enqueue(std::move(e), ec);
+std::uint64_t message_log::append(const message_record& r, std::error_code& ec) {
+  return impl_->append(r, ec);
+}
+
+std::uint64_t message_log::update(part_update&& u, std::error_code& ec) {
+  return impl_->update(std::move(u), ec);
+}
+
+std::uint64_t message_log::update(const part_update& u, std::error_code& ec) {
+  return impl_->update(u, ec);
+}
+
+std::uint64_t message_log::update(std::span<part_update> updates, std::error_code& ec) {
+  if (updates.empty()) {
+    ec.clear();
+    return 0;
+  }
+  const std::uint64_t first = impl_->reserve(updates.size(), ec);
+  if (ec) return 0;
+  std::vector<impl::event> events(updates.size());
+  for (std::size_t i = 0; i < updates.size(); ++i) events[i].update = std::move(updates[i]);
+  return impl_->push(events, first);
+}
+
+std::uint64_t message_log::issued_ticket() const noexcept {
+  return impl_->next_ticket.load(std::memory_order_acquire);
 }
 
 void message_log::wait_durable(std::uint64_t ticket) {
@@ -346,20 +845,7 @@ void message_log::wait_durable(std::uint64_t ticket) {
 }
 
 std::optional<message_record> message_log::get(std::uint64_t id, std::error_code& ec) const {
-  std::string value;
-  const rocksdb::Status st =
-      impl_->db->Get(rocksdb::ReadOptions(), impl_->cfs[cf_messages], id_key(id), &value);
-  if (st.IsNotFound()) {
-    ec = storage_errc::not_found;
-    return std::nullopt;
-  }
-  if (!st.ok()) {
-    ec = storage_errc::io_error;
-    return std::nullopt;
-  }
-  message_record r;
-  if ((ec = decode_record(value, r))) return std::nullopt;
-  return r;
+  return get_record(impl_->handles, id, ec);
 }
 
 std::optional<part_ref> message_log::find_part(std::string_view smsc, std::string_view receipt_id,
@@ -368,33 +854,91 @@ std::optional<part_ref> message_log::find_part(std::string_view smsc, std::strin
   ec.clear();
   for (const std::string& k : receipt_id_keys(receipt_id, receipt_format)) {
     std::string value;
-    const rocksdb::Status st = impl_->db->Get(rocksdb::ReadOptions(), impl_->cfs[cf_smsc_ids],
-                                              smsc_index_key(smsc, k), &value);
+    const rocksdb::Status st = impl_->db->Get(
+        rocksdb::ReadOptions(), impl_->handles.cfs[cf_smsc_ids], smsc_index_key(smsc, k), &value);
     if (st.IsNotFound()) continue;
-    if (!st.ok() || value.size() != 10) {
+    part_ref ref;
+    if (!st.ok() || !read_part_value(value, ref.message_id, ref.part)) {
       ec = st.ok() ? storage_errc::corrupt_record : storage_errc::io_error;
       return std::nullopt;
     }
-    return part_ref{read_u64(value),
-                    static_cast<std::uint16_t>((static_cast<std::uint8_t>(value[8]) << 8) |
-                                               static_cast<std::uint8_t>(value[9]))};
+    return ref;
   }
   return std::nullopt;
-}
-
-void message_log::compact() {
-  rocksdb::CompactRangeOptions o;
-  for (auto* h : impl_->cfs) impl_->db->CompactRange(o, h, nullptr, nullptr);
 }
 
 std::vector<std::uint64_t> message_log::open_message_ids(std::error_code& ec) const {
   std::vector<std::uint64_t> ids;
   std::unique_ptr<rocksdb::Iterator> it(
-      impl_->db->NewIterator(rocksdb::ReadOptions(), impl_->cfs[cf_open]));
+      impl_->db->NewIterator(rocksdb::ReadOptions(), impl_->handles.cfs[cf_open]));
   for (it->SeekToFirst(); it->Valid(); it->Next())
-    if (it->key().size() == 8) ids.push_back(read_u64(it->key().ToStringView()));
-  ec = it->status().ok() ? std::error_code() : make_error_code(storage_errc::io_error);
+    if (it->key().size() == 8) ids.push_back(read_u64_be(it->key().ToStringView()));
+  ec = to_error(it->status());
   return ids;
 }
+
+std::optional<std::uint64_t> message_log::find_idempotent(std::string_view key,
+                                                          std::error_code& ec) const {
+  {
+    std::lock_guard lock(impl_->pending_keys_mutex);
+    if (auto it = impl_->pending_keys.find(std::string(key)); it != impl_->pending_keys.end()) {
+      ec.clear();
+      return it->second;
+    }
+  }
+  return get_idempotent(impl_->handles, key, ec);
+}
+
+std::vector<std::uint64_t> message_log::messages_to(std::string_view recipient,
+                                                    std::int64_t since_us, std::int64_t until_us,
+                                                    std::size_t limit,
+                                                    std::error_code& ec) const {
+  return detail::messages_to(impl_->handles, recipient, since_us, until_us, limit, ec);
+}
+
+std::map<std::string, campaign_cursor> message_log::campaign_cursors(std::error_code& ec) const {
+  std::map<std::string, campaign_cursor> out;
+  std::unique_ptr<rocksdb::Iterator> it(
+      impl_->db->NewIterator(rocksdb::ReadOptions(), impl_->handles.cfs[cf_campaigns]));
+  for (it->SeekToFirst(); it->Valid(); it->Next()) {
+    cursor_value c;
+    if (!decode_cursor(it->value().ToStringView(), c)) {
+      ec = storage_errc::corrupt_record;
+      return out;
+    }
+    out[it->key().ToString()] = campaign_cursor{c.row, std::move(c.above)};
+  }
+  ec = to_error(it->status());
+  return out;
+}
+
+std::uint64_t message_log::remove_before(std::int64_t cutoff_us, std::error_code& ec) {
+  impl::event e;
+  e.kind = event_kind::retention;
+  e.retention = std::make_shared<retention_request>();
+  e.retention->cutoff_us = cutoff_us;
+  std::future<std::uint64_t> done = e.retention->removed.get_future();
+  (void)impl_->enqueue(std::span(&e, 1), ec);
+  if (ec) return 0;
+  return done.get();
+}
+
+void message_log::compact() {
+  rocksdb::CompactRangeOptions o;
+  for (auto* h : impl_->handles.cfs) impl_->db->CompactRange(o, h, nullptr, nullptr);
+}
+
+namespace detail {
+
+const db_handles& log_access::handles(const message_log& log) noexcept {
+  return log.impl_->handles;
+}
+
+std::uint64_t log_access::enqueue(message_log& log, std::span<log_event> events,
+                                  std::error_code& ec) {
+  return log.impl_->enqueue(events, ec);
+}
+
+}  // namespace detail
 
 }  // namespace storage

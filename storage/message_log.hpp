@@ -3,16 +3,30 @@
 // in a known final state across crashes and restarts.
 //
 // Threads: any number of producers call append()/update() (lock-free:
-// moodycamel queue, one producer token per thread is optional); one writer
-// thread drains the queue in bulk and writes one WriteBatch per drain
-// (group commit), synced as `sync` says, then advances durable_ticket().
-// Reads (get, find_part, open_message_ids) may come from any thread and see
-// what the writer has written.
+// moodycamel queue; append() with an idempotency key also takes a short
+// mutex); one writer thread drains the queue in bulk and writes one
+// WriteBatch per drain (group commit), synced as `sync` says, then advances
+// durable_ticket(). Reads (get, find_part, open_message_ids,
+// find_idempotent, messages_to, campaign_cursors) may come from any thread
+// and see what the writer has written. The reconciler (reconciler.hpp)
+// writes through the same queue.
 //
-// Column families:
-//   messages   id (8 octets BE)                  -> record (record.hpp)
-//   open       id                                -> "" while any part is in flight
-//   smsc_ids   smsc NUL key(message_id.hpp)      -> id + part (8 + 2 octets BE)
+// Column families and key forms: detail/schema.hpp. Besides the records
+// the writer keeps, in the same batch as the change they follow:
+//   - the open index (messages with a part in flight: recovery reads it,
+//     not the log);
+//   - the SMSC-id index (receipts find their part), the in-doubt index
+//     (unknown parts that never got a resp, for receipts matched by
+//     destination, time and text), the recipient index (recent messages to
+//     a number, for replies), the idempotency index;
+//   - per campaign, counts by message state and latency histograms; per
+//     SMSC account, counts by part state, parts in doubt, expired orphan
+//     receipts and latency histograms (reports without scans);
+//   - per campaign, a cursor: the highest row such that every row up to it
+//     is in the log, plus the rows above it already there (a campaign
+//     continues after its cursor on restart, skipping those).
+// Being in one batch, they can never disagree with the records after a
+// crash.
 //
 // Durability:
 //   sync::always    each batch is fsynced before its events count as durable;
@@ -23,6 +37,19 @@
 // Back-pressure: at most max_backlog events wait for the writer; beyond
 // that, append/update return storage_errc::backlog_full and the producer
 // stops pulling work until durable_ticket() moves.
+//
+// Retention: with `retention` set, the writer removes messages whose parts
+// are all final and whose last event (queued, submit, resp, receipt) is
+// older than that, with their index entries, a few thousand per batch
+// between the engine's batches. Counts and histograms keep them (a report
+// of an old campaign still adds up); `removed` says how many went.
+//
+// Ordering: events of one producer thread are applied in the order it
+// queued them; events of different threads may be reordered within a few
+// milliseconds. Dispatch must therefore make a part's `submitting` event
+// durable before it writes the PDU (which it must anyway: otherwise a crash
+// leaves a sent part looking queued, and it is sent twice), so that the
+// resp, reported from another thread, always finds it.
 #pragma once
 
 #include <atomic>
@@ -30,8 +57,10 @@
 #include <cstdint>
 #include <filesystem>
 #include <functional>
+#include <map>
 #include <memory>
 #include <optional>
+#include <span>
 #include <string>
 #include <system_error>
 #include <vector>
@@ -42,6 +71,10 @@
 
 namespace storage {
 
+namespace detail {
+struct log_access;
+}
+
 enum class sync_policy : std::uint8_t { always, interval, never };
 
 struct log_options {
@@ -49,6 +82,22 @@ struct log_options {
   sync_policy sync = sync_policy::interval;
   std::chrono::milliseconds sync_interval{10};
   std::size_t max_backlog = 1 << 16;
+  // Records the writer keeps in memory (messages in flight first), so that
+  // a message's next event needs no read. Beyond it, records are read back
+  // from the database (a few microseconds each). About 400 octets each.
+  std::size_t max_cached_records = 1 << 18;
+  // RocksDB's cache of uncompressed blocks, shared by all column families.
+  // Receipts for messages accepted long ago read their records back: the
+  // larger the share of those records it holds, the fewer reads reach the
+  // files (each a syscall and a decompression).
+  std::size_t block_cache_bytes = std::size_t{64} << 20;
+  // Remove final messages whose last event is older than this; zero keeps
+  // everything.
+  std::chrono::seconds retention{0};
+  std::chrono::seconds retention_interval{60};
+  // The wall clock retention compares with (microseconds since the Unix
+  // epoch); tests inject one. Default: std::chrono::system_clock.
+  std::function<std::int64_t()> now_us;
   // Called on the writer thread after each batch with the new durable
   // ticket. Must not block (post to the owner's io_context).
   std::function<void(std::uint64_t)> on_durable;
@@ -63,7 +112,7 @@ struct part_update {
   std::uint16_t part = 0;
   state to = state::queued;
   std::int64_t at_us = 0;  // when it happened (microseconds since the epoch)
-  // With to == submitting: the SMSC it is written to.
+  // With to == submitting: the SMSC account it is written to.
   std::string smsc;
   // With to == accepted: the id the submit_sm_resp gave, and how that
   // SMSC writes ids in its resps.
@@ -71,11 +120,21 @@ struct part_update {
   id_format resp_format = id_format::automatic;
   std::uint32_t command_status = 0;  // resp status (accepted, retrying, failed)
   std::uint32_t error_code = 0;      // receipt error (final states)
+  // What caused it. A final state from a receipt (cause receipt*, or
+  // engine for any final state but unknown) sets the part's receipt time
+  // and error; recovery and an engine's `unknown` (no receipt in time) do not.
+  storage::cause cause = cause::engine;
 };
 
 struct part_ref {
   std::uint64_t message_id = 0;
   std::uint16_t part = 0;
+  bool operator==(const part_ref&) const = default;
+};
+
+struct campaign_cursor {
+  std::uint64_t row = 0;                    // every row <= row is in the log
+  std::vector<std::uint64_t> rows_above;    // rows above it already in the log
 };
 
 struct log_counters {
@@ -83,6 +142,10 @@ struct log_counters {
   std::atomic<std::uint64_t> batches{0};
   std::atomic<std::uint64_t> illegal_transitions{0};
   std::atomic<std::uint64_t> unknown_messages{0};  // updates naming no stored message
+  std::atomic<std::uint64_t> duplicate_events{0};  // a part already in that state: nothing done
+  std::atomic<std::uint64_t> in_doubt_added{0};    // parts that entered the in-doubt index
+  std::atomic<std::uint64_t> record_reads{0};      // records read back (not cached)
+  std::atomic<std::uint64_t> removed_messages{0};  // by retention
 };
 
 class message_log {
@@ -97,11 +160,23 @@ class message_log {
 
   // Queues a new message (or replaces one, keeping its id). Returns the
   // event's ticket: it is durable once durable_ticket() >= ticket. Fails
-  // with backlog_full (try again later) or closed.
-  [[nodiscard]] std::uint64_t append(message_record r, std::error_code& ec);
-  [[nodiscard]] std::uint64_t update(part_update u, std::error_code& ec);
+  // with backlog_full (try again later), closed, or duplicate_key when the
+  // record's idempotency key already names another message (queued or
+  // stored; find_idempotent() tells which). The record is moved from only
+  // when it is queued, so a caller can retry with it.
+  [[nodiscard]] std::uint64_t append(message_record&& r, std::error_code& ec);
+  [[nodiscard]] std::uint64_t append(const message_record& r, std::error_code& ec);
+  [[nodiscard]] std::uint64_t update(part_update&& u, std::error_code& ec);
+  [[nodiscard]] std::uint64_t update(const part_update& u, std::error_code& ec);
+  // Queues all of them, in order, or none (backlog_full, closed; then they
+  // are left as they were); returns the last ticket.
+  [[nodiscard]] std::uint64_t update(std::span<part_update> updates, std::error_code& ec);
 
   std::uint64_t durable_ticket() const noexcept { return durable_.load(std::memory_order_acquire); }
+  // The highest ticket handed out so far, by any producer: once
+  // durable_ticket() reaches it, everything queued before the call is
+  // durable (and perhaps more).
+  std::uint64_t issued_ticket() const noexcept;
   // Blocks until `ticket` is durable (or the log is closed).
   void wait_durable(std::uint64_t ticket);
 
@@ -111,6 +186,22 @@ class message_log {
                                     id_format receipt_format, std::error_code& ec) const;
   // Messages with a part still in flight, without scanning the log.
   std::vector<std::uint64_t> open_message_ids(std::error_code& ec) const;
+  // The message appended with this idempotency key, queued or stored.
+  std::optional<std::uint64_t> find_idempotent(std::string_view key, std::error_code& ec) const;
+  // Messages to `recipient` queued in [since_us, until_us], newest first,
+  // at most `limit` (for matching a reply to what was sent). Any form of
+  // the number matches (see detail/schema.hpp).
+  std::vector<std::uint64_t> messages_to(std::string_view recipient, std::int64_t since_us,
+                                         std::int64_t until_us, std::size_t limit,
+                                         std::error_code& ec) const;
+  // Every campaign's cursor as stored.
+  std::map<std::string, campaign_cursor> campaign_cursors(std::error_code& ec) const;
+
+  // One retention pass now, on the writer thread: removes final messages
+  // whose last event is before cutoff_us, with their index entries; blocks
+  // until done and returns how many went. (The automatic retention does the
+  // same in small steps.)
+  std::uint64_t remove_before(std::int64_t cutoff_us, std::error_code& ec);
   // Compacts every column family now (RocksDB does it in the background
   // anyway; for measurements and after large deletions).
   void compact();
@@ -120,6 +211,7 @@ class message_log {
   const log_counters& counters() const noexcept { return counters_; }
 
  private:
+  friend struct detail::log_access;
   struct impl;
   // Constructed before impl_, whose writer thread uses them.
   std::atomic<std::uint64_t> durable_{0};

@@ -1,5 +1,7 @@
 #include "storage/record.hpp"
 
+#include "storage/detail/varint.hpp"
+
 namespace storage {
 
 namespace {
@@ -15,60 +17,18 @@ class category final : public std::error_category {
       case storage_errc::not_found: return "no such message";
       case storage_errc::backlog_full: return "message log writer backlog full";
       case storage_errc::closed: return "message log closed";
+      case storage_errc::duplicate_key: return "idempotency key already used";
+      case storage_errc::invalid_argument: return "invalid message log event";
     }
     return "unknown storage error";
   }
 };
 
-constexpr std::uint8_t format_version = 1;
+constexpr std::uint8_t format_version = 2;
 
-void put_varint(std::string& out, std::uint64_t v) {
-  while (v >= 0x80) {
-    out.push_back(static_cast<char>(v | 0x80));
-    v >>= 7;
-  }
-  out.push_back(static_cast<char>(v));
-}
-
-void put_string(std::string& out, std::string_view s) {
-  put_varint(out, s.size());
-  out.append(s);
-}
-
-class reader {
- public:
-  explicit reader(std::string_view in) : p_(in.data()), end_(in.data() + in.size()) {}
-  bool ok() const noexcept { return ok_; }
-  bool at_end() const noexcept { return p_ == end_; }
-
-  std::uint8_t byte() {
-    if (p_ == end_) return fail(), 0;
-    return static_cast<std::uint8_t>(*p_++);
-  }
-  std::uint64_t varint() {
-    std::uint64_t v = 0;
-    for (int shift = 0; shift < 64; shift += 7) {
-      if (p_ == end_) return fail(), 0;
-      const auto b = static_cast<std::uint8_t>(*p_++);
-      v |= std::uint64_t{b & 0x7Fu} << shift;
-      if (!(b & 0x80)) return v;
-    }
-    return fail(), 0;
-  }
-  std::string string() {
-    const std::uint64_t n = varint();
-    if (!ok_ || n > static_cast<std::uint64_t>(end_ - p_)) return fail(), std::string();
-    std::string s(p_, static_cast<std::size_t>(n));
-    p_ += n;
-    return s;
-  }
-
- private:
-  void fail() noexcept { ok_ = false; }
-  const char* p_;
-  const char* end_;
-  bool ok_ = true;
-};
+using detail::put_string;
+using detail::put_varint;
+using reader = detail::varint_reader;
 
 state to_state(std::uint8_t b, bool& ok) {
   if (b >= state_count) ok = false;
@@ -76,6 +36,17 @@ state to_state(std::uint8_t b, bool& ok) {
 }
 
 }  // namespace
+
+std::string_view name(cause c) noexcept {
+  switch (c) {
+    case cause::engine: return "engine";
+    case cause::receipt: return "receipt";
+    case cause::receipt_fallback: return "receipt_fallback";
+    case cause::parked_receipt: return "parked_receipt";
+    case cause::recovery: return "recovery";
+  }
+  return "invalid";
+}
 
 const std::error_category& storage_category() noexcept {
   static const category c;
@@ -107,6 +78,9 @@ void encode_record(const message_record& r, std::string& out) {
     put_varint(out, static_cast<std::uint64_t>(p.receipt_us));
     put_varint(out, p.command_status);
     put_varint(out, p.error_code);
+    out.push_back(static_cast<char>(p.resp_format));
+    put_varint(out, p.text_offset);
+    out.push_back(static_cast<char>(p.settled_by));
   }
 }
 
@@ -114,7 +88,7 @@ std::error_code decode_record(std::string_view in, message_record& r) {
   reader rd(in);
   const std::uint8_t version = rd.byte();
   if (!rd.ok()) return storage_errc::corrupt_record;
-  if (version != format_version) return storage_errc::unknown_version;
+  if (version != 1 && version != format_version) return storage_errc::unknown_version;
   bool ok = true;
   r.id = rd.varint();
   const std::uint8_t o = rd.byte();
@@ -142,6 +116,15 @@ std::error_code decode_record(std::string_view in, message_record& r) {
     p.receipt_us = static_cast<std::int64_t>(rd.varint());
     p.command_status = static_cast<std::uint32_t>(rd.varint());
     p.error_code = static_cast<std::uint32_t>(rd.varint());
+    if (version >= 2) {
+      const std::uint8_t f = rd.byte();
+      if (f > static_cast<std::uint8_t>(id_format::string)) ok = false;
+      p.resp_format = static_cast<id_format>(f);
+      p.text_offset = static_cast<std::uint32_t>(rd.varint());
+      const std::uint8_t c = rd.byte();
+      if (c >= cause_count) ok = false;
+      p.settled_by = static_cast<cause>(c);
+    }
   }
   if (!rd.ok() || !ok || !rd.at_end()) return storage_errc::corrupt_record;
   return {};

@@ -1,8 +1,9 @@
 // A message as the log stores it, and its versioned binary form.
 //
-// Format, version 1 (all integers LEB128 varints unless noted; strings are
+// Format, version 2 (all integers LEB128 varints unless noted; strings are
 // a varint length then the octets):
-//   version        1 octet, = 1
+//   version        1 octet, = 2 (1 is still read: it lacks the three
+//                  trailing part fields, which then take their defaults)
 //   id             varint
 //   origin         1 octet (0 api, 1 campaign)
 //   campaign       string      (empty for api)
@@ -17,7 +18,9 @@
 //   part_count     varint, then per part:
 //     state 1 octet, attempts varint, smsc string, smsc_message_id string,
 //     submitted_us, resp_us, receipt_us varints, command_status varint,
-//     error_code varint
+//     error_code varint,
+//     (version 2) resp_format 1 octet (storage::id_format), text_offset
+//     varint, settled_by 1 octet (storage::cause)
 // A reader refuses an unknown version or any field running past the end.
 // Values, no threads.
 #pragma once
@@ -28,9 +31,22 @@
 #include <system_error>
 #include <vector>
 
+#include "storage/message_id.hpp"
 #include "storage/state.hpp"
 
 namespace storage {
+
+// What moved a part into its current state, kept for the message's
+// timeline ("delivered, receipt matched by destination and text").
+enum class cause : std::uint8_t {
+  engine = 0,            // an event the engine reported (submit, resp, its own verdict)
+  receipt = 1,           // a receipt found the part by its SMSC message id
+  receipt_fallback = 2,  // a receipt found the in-doubt part by destination, time and text
+  parked_receipt = 3,    // a receipt that came before the resp, applied when the resp came
+  recovery = 4,          // restart: the in-doubt policy or an overdue receipt
+};
+inline constexpr std::uint8_t cause_count = 5;
+std::string_view name(cause c) noexcept;
 
 struct part_record {
   state st = state::queued;
@@ -40,6 +56,13 @@ struct part_record {
   std::int64_t submitted_us = 0, resp_us = 0, receipt_us = 0;  // 0: not yet
   std::uint32_t command_status = 0;  // of the last resp
   std::uint32_t error_code = 0;      // from the receipt (err: or network_error_code)
+  // How the resp's id was read, so that its index key can be rebuilt when
+  // the message is removed.
+  id_format resp_format = id_format::automatic;
+  // Where this part's text starts in message_record::text (octets), for
+  // matching a receipt's "text:" field to the right part.
+  std::uint32_t text_offset = 0;
+  cause settled_by = cause::engine;  // what set the current state
   bool operator==(const part_record&) const = default;
 };
 
@@ -68,6 +91,8 @@ enum class storage_errc {
   not_found,
   backlog_full,          // the writer is behind; try again shortly
   closed,
+  duplicate_key,         // the idempotency key names another message already
+  invalid_argument,      // an event the log cannot apply (see the function's contract)
 };
 const std::error_category& storage_category() noexcept;
 inline std::error_code make_error_code(storage_errc e) noexcept {

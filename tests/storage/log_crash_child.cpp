@@ -1,6 +1,8 @@
-// Child process of message_log_crash_test: writes messages and part
-// updates to the log under sync: always and prints "ack ID PART STATE" for
-// each event once durable_ticket() covers it, until it is killed.
+// Child process of message_log_crash_test: writes campaign messages (row =
+// id) and part updates to the log under sync: always and prints "ack ID
+// PART STATE" for each event once durable_ticket() covers it, until it is
+// killed. Each round leaves some messages unfinished: one with a part in
+// doubt (submitting), one waiting for a receipt, one still queued.
 //   log_crash_child DIR
 #include <cstdio>
 #include <string>
@@ -29,15 +31,19 @@ int main(int argc, char** argv) {
     std::vector<pending> acks;
     std::uint64_t last = 0;
     std::error_code ec;
-    for (int m = 0; m < 4; ++m) {
+    for (int m = 0; m < 5; ++m) {
       storage::message_record r;
       r.id = ++id;
+      r.origin = storage::origin::campaign;
+      r.campaign = "crash";
+      r.row = id;
       r.recipient = "+3706" + std::to_string(id);
       r.text = "crash test";
       r.parts.resize(2);
       last = log.append(std::move(r), ec);
       if (ec) return 1;
       acks.push_back({id, -1, state::queued});
+      if (m == 4) continue;  // stays queued
       for (int part = 0; part < 2; ++part) {
         for (state s : path) {
           storage::part_update u;
@@ -50,8 +56,9 @@ int main(int argc, char** argv) {
           last = log.update(u, ec);
           if (ec) return 1;
           acks.push_back({id, part, s});
-          // Leave the last message of the round half done, so that every
-          // kill finds open messages.
+          // Leave messages half done, so that every kill finds open ones
+          // of each kind.
+          if (m == 2 && part == 1 && s == state::submitting) break;
           if (m == 3 && part == 1 && s == state::accepted) break;
         }
       }

@@ -3,96 +3,23 @@
 
 #include <gtest/gtest.h>
 
-#include <stdlib.h>
-
 #include <filesystem>
 #include <memory>
+#include <thread>
 #include <vector>
+
+#include "log_fixture.hpp"
+#include "storage/log_reader.hpp"
 
 namespace {
 
 using namespace storage;
 
-class message_log_test : public ::testing::Test {
- protected:
-  void SetUp() override {
-    char tmpl[] = "/tmp/smppd-log-XXXXXX";
-    ASSERT_NE(mkdtemp(tmpl), nullptr);
-    dir_ = tmpl;
-    open();
-  }
-  void TearDown() override {
-    log_.reset();
-    std::filesystem::remove_all(dir_);
-  }
-  void open(sync_policy sync = sync_policy::always, log_options o = {}) {
-    log_.reset();
-    o.dir = dir_;
-    o.sync = sync;
-    log_ = std::make_unique<message_log>(o);
-  }
-
-  static message_record message(std::uint64_t id, std::size_t parts = 1) {
-    message_record r;
-    r.id = id;
-    r.recipient = "+37060012345";
-    r.sender = "ACME";
-    r.text = "Your code is 5930";
-    r.parts.resize(parts);
-    return r;
-  }
-
-  // Applies updates and waits until they are durable.
-  void apply(std::initializer_list<part_update> updates) {
-    std::uint64_t last = 0;
-    for (const part_update& u : updates) {
-      std::error_code ec;
-      last = log_->update(u, ec);
-      ASSERT_FALSE(ec) << ec.message();
-    }
-    log_->wait_durable(last);
-  }
-  void add(message_record r) {
-    std::error_code ec;
-    const auto t = log_->append(std::move(r), ec);
-    ASSERT_FALSE(ec) << ec.message();
-    log_->wait_durable(t);
-  }
-  message_record stored(std::uint64_t id) {
-    std::error_code ec;
-    auto r = log_->get(id, ec);
-    EXPECT_FALSE(ec) << ec.message();
-    return r.value_or(message_record{});
-  }
-  std::vector<std::uint64_t> open_ids() {
-    std::error_code ec;
-    auto ids = log_->open_message_ids(ec);
-    EXPECT_FALSE(ec);
-    return ids;
-  }
-
-  static part_update to(std::uint64_t id, std::uint16_t part, state s, std::int64_t at = 1) {
-    part_update u;
-    u.message_id = id;
-    u.part = part;
-    u.to = s;
-    u.at_us = at;
-    return u;
-  }
-  static part_update submitted(std::uint64_t id, std::uint16_t part, std::string smsc) {
-    part_update u = to(id, part, state::submitting, 100);
-    u.smsc = std::move(smsc);
-    return u;
-  }
-  static part_update accepted(std::uint64_t id, std::uint16_t part, std::string smsc_id) {
-    part_update u = to(id, part, state::accepted, 120);
-    u.smsc_message_id = std::move(smsc_id);
-    return u;
-  }
-
-  std::filesystem::path dir_;
-  std::unique_ptr<message_log> log_;
-};
+using message_log_test = storage_test::log_test;
+using storage_test::hour;
+using storage_test::minute;
+using storage_test::second;
+using storage_test::t0;
 
 TEST_F(message_log_test, stores_a_message_and_reads_it_back) {
   add(message(1));
@@ -112,15 +39,15 @@ TEST_F(message_log_test, follows_a_part_from_queued_to_delivered) {
   EXPECT_EQ(r.st, state::accepted);
   EXPECT_EQ(r.parts[0].smsc, "opa-1");
   EXPECT_EQ(r.parts[0].attempts, 1u);
-  EXPECT_EQ(r.parts[0].submitted_us, 100);
-  EXPECT_EQ(r.parts[0].resp_us, 120);
+  EXPECT_EQ(r.parts[0].submitted_us, t0 + 100);
+  EXPECT_EQ(r.parts[0].resp_us, t0 + 120);
 
-  part_update d = to(7, 0, state::delivered, 900);
+  part_update d = to(7, 0, state::delivered, t0 + 900);
   d.error_code = 0;
   apply({d});
   r = stored(7);
   EXPECT_EQ(r.st, state::delivered);
-  EXPECT_EQ(r.parts[0].receipt_us, 900);
+  EXPECT_EQ(r.parts[0].receipt_us, t0 + 900);
   EXPECT_TRUE(open_ids().empty());
 }
 
@@ -156,10 +83,11 @@ TEST_F(message_log_test, counts_an_illegal_transition_and_does_not_apply_it) {
 
 TEST_F(message_log_test, ignores_a_duplicate_receipt) {
   add(message(10));
-  apply({submitted(10, 0, "opa-1"), accepted(10, 0, "55"), to(10, 0, state::delivered, 500)});
-  apply({to(10, 0, state::delivered, 777)});
-  EXPECT_EQ(stored(10).parts[0].receipt_us, 500);
+  apply({submitted(10, 0, "opa-1"), accepted(10, 0, "55"), to(10, 0, state::delivered, t0 + 500)});
+  apply({to(10, 0, state::delivered, t0 + 777)});
+  EXPECT_EQ(stored(10).parts[0].receipt_us, t0 + 500);
   EXPECT_EQ(log_->counters().illegal_transitions.load(), 0u);
+  EXPECT_EQ(log_->counters().duplicate_events.load(), 1u);
 }
 
 TEST_F(message_log_test, derives_the_state_of_a_message_with_mixed_part_outcomes) {
@@ -214,6 +142,259 @@ TEST_F(message_log_test, writes_everything_queued_before_closing) {
   }
   open();  // the destructor drains the queue
   EXPECT_EQ(open_ids().size(), 5000u);
+}
+
+}  // namespace
+
+namespace {
+
+using storage::campaign_report;
+using storage::log_reader;
+using storage::state_counts;
+
+TEST_F(message_log_test, applies_a_bulk_of_updates_in_order) {
+  add(message(30));
+  std::vector<part_update> all = {submitted(30, 0, "opa-1"), accepted(30, 0, "300"),
+                                  to(30, 0, state::delivered)};
+  std::error_code ec;
+  const auto t = log_->update(all, ec);
+  ASSERT_FALSE(ec);
+  log_->wait_durable(t);
+  EXPECT_EQ(stored(30).st, state::delivered);
+  EXPECT_EQ(log_->counters().illegal_transitions.load(), 0u);
+}
+
+TEST_F(message_log_test, finds_a_message_by_its_idempotency_key_and_refuses_the_key_twice) {
+  message_record r = message(40);
+  r.idempotency_key = "client-7:order-1182";
+  std::error_code ec;
+  const auto t = log_->append(r, ec);
+  ASSERT_FALSE(ec);
+  // Found at once, written or not.
+  auto found = log_->find_idempotent("client-7:order-1182", ec);
+  ASSERT_TRUE(found.has_value());
+  EXPECT_EQ(*found, 40u);
+  message_record again = message(41);
+  again.idempotency_key = "client-7:order-1182";
+  (void)log_->append(again, ec);
+  EXPECT_EQ(ec, make_error_code(storage_errc::duplicate_key));
+  log_->wait_durable(t);
+  (void)log_->append(again, ec);
+  EXPECT_EQ(ec, make_error_code(storage_errc::duplicate_key));
+  // Replacing the same message with its own key is allowed.
+  r.text = "Your code is 1111";
+  add(r);
+  EXPECT_EQ(stored(40).text, "Your code is 1111");
+  EXPECT_FALSE(log_->find_idempotent("client-7:order-9999", ec).has_value());
+  EXPECT_FALSE(ec);
+  open();
+  found = log_->find_idempotent("client-7:order-1182", ec);
+  ASSERT_TRUE(found.has_value());
+  EXPECT_EQ(*found, 40u);
+}
+
+TEST_F(message_log_test, lists_the_latest_messages_to_a_number_within_a_window) {
+  // Three messages to one number, written in three forms, an hour apart;
+  // one to another number in between.
+  auto at = [](std::uint64_t id, std::string to_number, std::int64_t queued) {
+    message_record r = message(id, 1, std::move(to_number));
+    r.queued_us = queued;
+    return r;
+  };
+  add(at(50, "+37060012345", t0));
+  add(at(51, "37060099999", t0 + 30 * minute));
+  add(at(52, "0037060012345", t0 + hour));
+  add(at(53, "37060012345", t0 + 2 * hour));
+  std::error_code ec;
+  EXPECT_EQ(log_->messages_to("+37060012345", t0, t0 + 3 * hour, 10, ec),
+            (std::vector<std::uint64_t>{53, 52, 50}));
+  EXPECT_EQ(log_->messages_to("37060012345", t0 + minute, t0 + 3 * hour, 10, ec),
+            (std::vector<std::uint64_t>{53, 52}));
+  EXPECT_EQ(log_->messages_to("37060012345", t0, t0 + 3 * hour, 1, ec),
+            (std::vector<std::uint64_t>{53}));
+  EXPECT_EQ(log_->messages_to("37060012345", t0, t0 + hour, 10, ec),
+            (std::vector<std::uint64_t>{52, 50}));
+  EXPECT_TRUE(log_->messages_to("+1555", t0, t0 + 3 * hour, 10, ec).empty());
+  EXPECT_FALSE(ec);
+}
+
+TEST_F(message_log_test, counts_a_campaign_by_state_through_transitions_and_a_reopen) {
+  add(campaign_message(60, "spring", 1));
+  add(campaign_message(61, "spring", 2));
+  add(campaign_message(62, "spring", 3, 2));
+  add(message(63));  // an API message: campaign ""
+  campaign_report r = report("spring");
+  EXPECT_EQ(r.messages[state::queued], 3u);
+  EXPECT_EQ(r.messages.total(), 3u);
+  EXPECT_EQ(report("").messages[state::queued], 1u);
+
+  apply({submitted(60, 0, "opa"), accepted(60, 0, "600"), to(60, 0, state::delivered),
+         submitted(61, 0, "opa"), accepted(61, 0, "610"),
+         submitted(62, 0, "opa"), submitted(62, 1, "opa"), accepted(62, 0, "620")});
+  r = report("spring");
+  EXPECT_EQ(r.messages[state::delivered], 1u);
+  EXPECT_EQ(r.messages[state::accepted], 1u);
+  EXPECT_EQ(r.messages[state::submitting], 1u);  // part 1 lags behind
+  EXPECT_EQ(r.messages.total(), 3u);
+  EXPECT_EQ(r.messages.by_state, recount("spring").by_state);
+
+  open();  // the counts carry on where they were
+  apply({accepted(62, 1, "621"), to(62, 0, state::delivered), to(62, 1, state::undeliverable),
+         to(61, 0, state::expired)});
+  r = report("spring");
+  EXPECT_EQ(r.messages[state::delivered], 1u);
+  EXPECT_EQ(r.messages[state::undeliverable], 1u);
+  EXPECT_EQ(r.messages[state::expired], 1u);
+  EXPECT_EQ(r.messages.total(), 3u);
+  EXPECT_EQ(r.messages.by_state, recount("spring").by_state);
+  EXPECT_DOUBLE_EQ(r.delivery_rate, 1.0 / 3.0);
+  EXPECT_EQ(r.cursor_row, 3u);
+
+  // Replacing a message does not count it twice.
+  add(campaign_message(60, "spring", 1));
+  EXPECT_EQ(report("spring").messages.by_state, recount("spring").by_state);
+}
+
+TEST_F(message_log_test, counts_parts_per_smsc_account_and_records_latencies) {
+  add(campaign_message(70, "lat", 1));
+  add(campaign_message(71, "lat", 2));
+  // Resp 50 ms after submit, receipt 2 s after submit.
+  apply({submitted(70, 0, "opa", t0), accepted(70, 0, "700", t0 + 50'000),
+         to(70, 0, state::delivered, t0 + 2 * second), submitted(71, 0, "opa", t0),
+         accepted(71, 0, "710", t0 + 50'000), to(71, 0, state::undeliverable, t0 + 2 * second)});
+  const campaign_report r = report("lat");
+  EXPECT_EQ(r.submit_to_resp.count, 2u);
+  EXPECT_NEAR(static_cast<double>(r.submit_to_resp.p50.count()), 50'000, 3'200);
+  EXPECT_EQ(r.submit_to_receipt.count, 2u);
+  EXPECT_NEAR(static_cast<double>(r.submit_to_receipt.p99.count()), 2'000'000, 130'000);
+  const auto s = smsc_stats("opa");
+  EXPECT_EQ(s.parts[state::delivered], 1u);
+  EXPECT_EQ(s.parts[state::undeliverable], 1u);
+  EXPECT_EQ(s.parts.total(), 2u);
+  EXPECT_EQ(s.submit_to_receipt.count, 2u);
+  EXPECT_DOUBLE_EQ(s.delivery_rate, 0.5);
+}
+
+TEST_F(message_log_test, indexes_a_part_in_doubt_until_a_receipt_settles_it) {
+  add(message(80));
+  apply({submitted(80, 0, "opa"), to(80, 0, state::unknown)});
+  EXPECT_EQ(smsc_stats("opa").in_doubt, 1u);
+  EXPECT_EQ(log_->counters().in_doubt_added.load(), 1u);
+  part_update d = to(80, 0, state::delivered, t0 + 5 * second);
+  d.cause = cause::receipt_fallback;
+  apply({d});
+  EXPECT_EQ(smsc_stats("opa").in_doubt, 0u);
+  EXPECT_EQ(stored(80).parts[0].settled_by, cause::receipt_fallback);
+  EXPECT_EQ(stored(80).parts[0].receipt_us, t0 + 5 * second);
+}
+
+TEST_F(message_log_test, keeps_campaign_cursors_over_the_rows_it_has) {
+  add(campaign_message(90, "c", 1));
+  add(campaign_message(91, "c", 2));
+  add(campaign_message(93, "c", 4));
+  add(campaign_message(94, "c", 5));
+  std::error_code ec;
+  auto cursors = log_->campaign_cursors(ec);
+  ASSERT_EQ(cursors.count("c"), 1u);
+  EXPECT_EQ(cursors["c"].row, 2u);
+  EXPECT_EQ(cursors["c"].rows_above, (std::vector<std::uint64_t>{4, 5}));
+  open();
+  add(campaign_message(92, "c", 3));
+  cursors = log_->campaign_cursors(ec);
+  EXPECT_EQ(cursors["c"].row, 5u);
+  EXPECT_TRUE(cursors["c"].rows_above.empty());
+}
+
+TEST_F(message_log_test, reads_back_records_beyond_its_cache) {
+  log_options o;
+  o.max_cached_records = 4;
+  open(sync_policy::always, o);
+  for (std::uint64_t id = 100; id < 120; ++id) add(message(id));
+  for (std::uint64_t id = 100; id < 120; ++id)
+    apply({submitted(id, 0, "opa"), accepted(id, 0, std::to_string(id))});
+  for (std::uint64_t id = 100; id < 120; ++id) apply({to(id, 0, state::delivered)});
+  for (std::uint64_t id = 100; id < 120; ++id) EXPECT_EQ(stored(id).st, state::delivered) << id;
+  EXPECT_GT(log_->counters().record_reads.load(), 0u);
+  EXPECT_TRUE(open_ids().empty());
+}
+
+TEST_F(message_log_test, removes_old_final_messages_and_their_index_entries_only) {
+  // Old and final: goes. Old but waiting for its receipt, or final but
+  // recent: stays.
+  message_record gone = campaign_message(200, "r", 1);
+  gone.idempotency_key = "k-200";
+  add(gone);
+  add(campaign_message(201, "r", 2));  // old, accepted: stays
+  add(campaign_message(202, "r", 3));  // old, in doubt: goes
+  apply({submitted(200, 0, "opa", t0), accepted(200, 0, "2000", t0 + second),
+         to(200, 0, state::delivered, t0 + 2 * second), submitted(201, 0, "opa", t0),
+         accepted(201, 0, "2010", t0 + second), submitted(202, 0, "opa", t0),
+         to(202, 0, state::unknown, t0 + minute)});
+  message_record recent = campaign_message(203, "r", 4);
+  recent.queued_us = t0 + 10 * hour;
+  add(recent);
+  apply({submitted(203, 0, "opa", t0 + 10 * hour), accepted(203, 0, "2030", t0 + 10 * hour),
+         to(203, 0, state::delivered, t0 + 10 * hour)});
+  const state_counts before = report("r").messages;
+
+  std::error_code ec;
+  EXPECT_EQ(log_->remove_before(t0 + 5 * hour, ec), 2u);
+  ASSERT_FALSE(ec);
+  EXPECT_FALSE(log_->get(200, ec).has_value());
+  EXPECT_EQ(ec, make_error_code(storage_errc::not_found));
+  EXPECT_FALSE(log_->get(202, ec).has_value());
+  EXPECT_EQ(stored(201).st, state::accepted);
+  EXPECT_EQ(stored(203).st, state::delivered);
+  EXPECT_FALSE(log_->find_part("opa", "2000", id_format::automatic, ec).has_value());
+  EXPECT_TRUE(log_->find_part("opa", "2010", id_format::automatic, ec).has_value());
+  EXPECT_FALSE(log_->find_idempotent("k-200", ec).has_value());
+  EXPECT_TRUE(log_->messages_to(gone.recipient, 0, t0 + 20 * hour, 10, ec).empty());
+  EXPECT_EQ(smsc_stats("opa").in_doubt, 0u);
+  // The report still adds up, and says how many went.
+  const campaign_report after = report("r");
+  EXPECT_EQ(after.messages.by_state, before.by_state);
+  EXPECT_EQ(after.removed, 2u);
+  EXPECT_EQ(log_->counters().removed_messages.load(), 2u);
+  // A second pass finds nothing more; the receipt for 201 still lands.
+  EXPECT_EQ(log_->remove_before(t0 + 5 * hour, ec), 0u);
+  apply({to(201, 0, state::delivered, t0 + 11 * hour)});
+  EXPECT_EQ(stored(201).st, state::delivered);
+}
+
+TEST_F(message_log_test, leaves_an_smsc_id_reused_by_a_newer_message_when_removing_the_old) {
+  add(message(300));
+  apply({submitted(300, 0, "opa", t0), accepted(300, 0, "77", t0), to(300, 0, state::delivered, t0)});
+  message_record newer = message(301);
+  newer.queued_us = t0 + 10 * hour;
+  add(newer);
+  apply({submitted(301, 0, "opa", t0 + 10 * hour), accepted(301, 0, "77", t0 + 10 * hour)});
+  std::error_code ec;
+  EXPECT_EQ(log_->remove_before(t0 + hour, ec), 1u);
+  const auto ref = log_->find_part("opa", "77", id_format::automatic, ec);
+  ASSERT_TRUE(ref.has_value());
+  EXPECT_EQ(ref->message_id, 301u);
+}
+
+TEST_F(message_log_test, removes_old_messages_by_itself_when_retention_is_set) {
+  log_options o;
+  o.retention = std::chrono::hours(24);
+  o.retention_interval = std::chrono::seconds(0);
+  open(sync_policy::always, o);
+  add(message(400));
+  apply({submitted(400, 0, "opa", t0), accepted(400, 0, "4000", t0),
+         to(400, 0, state::delivered, t0)});
+  add(message(401));
+  clock_.advance(25 * hour);
+  // The writer runs retention on its own; wait for it (no timing is
+  // asserted: the deadline is only a guard against a hang).
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+  while (log_->counters().removed_messages.load() == 0 &&
+         std::chrono::steady_clock::now() < deadline)
+    std::this_thread::yield();
+  EXPECT_EQ(log_->counters().removed_messages.load(), 1u);
+  std::error_code ec;
+  EXPECT_FALSE(log_->get(400, ec).has_value());
+  EXPECT_EQ(stored(401).st, state::queued);
 }
 
 }  // namespace

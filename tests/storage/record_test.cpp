@@ -29,6 +29,9 @@ message_record sample() {
   r.parts = {p, p};
   r.parts[1].st = state::delivered;
   r.parts[1].error_code = 0x123;
+  r.parts[1].resp_format = id_format::hex;
+  r.parts[1].text_offset = 153;
+  r.parts[1].settled_by = cause::receipt_fallback;
   return r;
 }
 
@@ -59,7 +62,7 @@ TEST(record, refuses_an_unknown_version_and_an_invalid_state) {
   encode_record(sample(), bytes);
   message_record back;
   std::string newer = bytes;
-  newer[0] = 2;
+  newer[0] = 3;
   EXPECT_EQ(decode_record(newer, back), make_error_code(storage_errc::unknown_version));
   // The message state octet follows valid_until_us; find it by re-encoding
   // with a marker state and corrupting that octet.
@@ -70,6 +73,45 @@ TEST(record, refuses_an_unknown_version_and_an_invalid_state) {
   ASSERT_EQ(static_cast<std::uint8_t>(bytes[bytes.size() - 2]), 12);  // state, then part_count 0
   bytes[bytes.size() - 2] = 99;
   EXPECT_EQ(decode_record(bytes, back), make_error_code(storage_errc::corrupt_record));
+}
+
+TEST(record, reads_version_1_written_before_the_part_fields_were_added) {
+  // Version 1 by hand: id 5, api, no campaign, row 0, no idempotency key,
+  // recipient "+1", no sender, text "hi", queued 0, valid 0, queued state,
+  // one part: delivered, 1 attempt, smsc "s", id "7", submitted 1, resp 2,
+  // receipt 3, status 0, error 0.
+  const std::string v1 = {1, 5, 0, 0, 0, 0, 2, '+', '1', 0, 2, 'h', 'i', 0, 0, 0, 1,
+                          4, 1, 1, 's', 1, '7', 1, 2, 3, 0, 0};
+  message_record r;
+  ASSERT_FALSE(decode_record(v1, r));
+  EXPECT_EQ(r.id, 5u);
+  EXPECT_EQ(r.recipient, "+1");
+  EXPECT_EQ(r.text, "hi");
+  ASSERT_EQ(r.parts.size(), 1u);
+  EXPECT_EQ(r.parts[0].st, state::delivered);
+  EXPECT_EQ(r.parts[0].smsc, "s");
+  EXPECT_EQ(r.parts[0].smsc_message_id, "7");
+  EXPECT_EQ(r.parts[0].receipt_us, 3);
+  // The fields version 2 added take their defaults.
+  EXPECT_EQ(r.parts[0].resp_format, id_format::automatic);
+  EXPECT_EQ(r.parts[0].text_offset, 0u);
+  EXPECT_EQ(r.parts[0].settled_by, cause::engine);
+}
+
+TEST(record, refuses_an_unknown_id_format_or_cause) {
+  message_record m = sample();
+  m.parts.erase(m.parts.begin());
+  std::string bytes;
+  encode_record(m, bytes);
+  message_record back;
+  ASSERT_FALSE(decode_record(bytes, back));
+  // The part ends: resp_format, text_offset (153: two octets), settled_by.
+  std::string bad = bytes;
+  bad[bad.size() - 1] = 9;
+  EXPECT_EQ(decode_record(bad, back), make_error_code(storage_errc::corrupt_record));
+  bad = bytes;
+  bad[bad.size() - 4] = 9;
+  EXPECT_EQ(decode_record(bad, back), make_error_code(storage_errc::corrupt_record));
 }
 
 }  // namespace
