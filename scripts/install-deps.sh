@@ -7,7 +7,7 @@ set -euo pipefail
 packages=(
   build-essential cmake ninja-build pkg-config git
   libboost-dev libboost-system-dev libssl-dev
-  libconcurrentqueue-dev librocksdb-dev libyaml-cpp-dev prometheus-cpp-dev
+  libconcurrentqueue-dev librocksdb-dev libyaml-cpp-dev prometheus-cpp-dev nlohmann-json3-dev tzdata
   libgtest-dev libgmock-dev libbenchmark-dev
   clang libclang-rt-14-dev
   tshark nodejs npm python3

@@ -11,6 +11,8 @@
 #include <sstream>
 #include <string>
 
+#include "tests/support/temp_dir.hpp"
+
 namespace {
 
 namespace fs = std::filesystem;
@@ -18,14 +20,9 @@ using namespace std::chrono_literals;
 
 class config_files : public ::testing::Test {
  protected:
-  fs::path dir;
-  void SetUp() override {
-    char tmpl[] = "/tmp/smppd-config-test-XXXXXX";
-    ASSERT_TRUE(mkdtemp(tmpl));
-    dir = tmpl;
-    write("spring.csv", "msisdn,name\n+37060000001,Ona\n");
-  }
-  void TearDown() override { fs::remove_all(dir); }
+  smppd::test::temp_dir tmp{"smppd-config-test"};
+  fs::path dir = tmp.path();
+  void SetUp() override { write("spring.csv", "msisdn,name\n+37060000001,Ona\n"); }
   void write(const std::string& name, const std::string& text) { std::ofstream(dir / name) << text; }
   config::load_result load(const std::string& yaml) { return config::load_text(yaml, "smppd.yaml", dir); }
   static std::string all(const config::load_result& r) {

@@ -8,19 +8,16 @@
 #include <filesystem>
 #include <fstream>
 
+#include "tests/support/temp_dir.hpp"
+
 namespace {
 
 namespace fs = std::filesystem;
 
 class csv_files : public ::testing::Test {
  protected:
-  fs::path dir;
-  void SetUp() override {
-    char tmpl[] = "/tmp/smppd-csv-test-XXXXXX";
-    ASSERT_TRUE(mkdtemp(tmpl));
-    dir = tmpl;
-  }
-  void TearDown() override { fs::remove_all(dir); }
+  smppd::test::temp_dir tmp{"smppd-csv-test"};
+  fs::path dir = tmp.path();
   fs::path write(const std::string& text) {
     auto p = dir / "r.csv";
     std::ofstream(p, std::ios::binary) << text;

@@ -24,6 +24,7 @@
 #include "smpp/reassembly.hpp"
 #include "smpp/receipt.hpp"
 #include "tests/support/child_process.hpp"
+#include "tests/support/temp_dir.hpp"
 
 namespace {
 
@@ -123,16 +124,11 @@ class client_e2e : public ::testing::Test {
   recorder handler;
   std::optional<smppd::test::child_process> sim;
   std::uint16_t port = 0;
-  std::filesystem::path dir;
+  smppd::test::temp_dir tmp{"smppd-client-test"};
+  std::filesystem::path dir = tmp.path();
 
-  void SetUp() override {
-    char tmpl[] = "/tmp/smppd-client-test-XXXXXX";
-    ASSERT_TRUE(mkdtemp(tmpl));
-    dir = tmpl;
-  }
   void TearDown() override {
     if (sim) sim->stop();
-    std::filesystem::remove_all(dir);
   }
 
   void start_sim(std::vector<std::string> flags) {

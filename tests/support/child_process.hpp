@@ -24,17 +24,24 @@ namespace smppd::test {
 
 class child_process {
  public:
-  child_process(const std::string& path, const std::vector<std::string>& args) {
+  // With merge_stderr, the child's stderr goes to the same pipe as stdout.
+  child_process(const std::string& path, const std::vector<std::string>& args, bool merge_stderr = false,
+                const std::vector<std::string>& extra_env = {}) {
     int fds[2];
     if (pipe2(fds, O_CLOEXEC) != 0) throw std::runtime_error("pipe failed");
     posix_spawn_file_actions_t actions;
     posix_spawn_file_actions_init(&actions);
     posix_spawn_file_actions_adddup2(&actions, fds[1], STDOUT_FILENO);
+    if (merge_stderr) posix_spawn_file_actions_adddup2(&actions, fds[1], STDERR_FILENO);
+    std::vector<char*> envp;
+    for (char** e = environ; *e; ++e) envp.push_back(*e);
+    for (auto& e : extra_env) envp.push_back(const_cast<char*>(e.c_str()));
+    envp.push_back(nullptr);
     std::vector<char*> argv;
     argv.push_back(const_cast<char*>(path.c_str()));
     for (auto& a : args) argv.push_back(const_cast<char*>(a.c_str()));
     argv.push_back(nullptr);
-    int rc = posix_spawn(&pid_, path.c_str(), &actions, nullptr, argv.data(), environ);
+    int rc = posix_spawn(&pid_, path.c_str(), &actions, nullptr, argv.data(), envp.data());
     posix_spawn_file_actions_destroy(&actions);
     close(fds[1]);
     out_ = fds[0];
@@ -72,6 +79,21 @@ class child_process {
       if (n <= 0) return std::nullopt;
       buffer_.append(chunk, static_cast<std::size_t>(n));
     }
+  }
+
+  // Waits up to `limit` for the child to exit by itself; its wait status,
+  // or nullopt if it is still running.
+  std::optional<int> wait_exit(std::chrono::milliseconds limit) {
+    if (pid_ <= 0) return status_;
+    auto deadline = std::chrono::steady_clock::now() + limit;
+    do {
+      if (waitpid(pid_, &status_, WNOHANG) == pid_) {
+        pid_ = -1;
+        return status_;
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    } while (std::chrono::steady_clock::now() < deadline);
+    return std::nullopt;
   }
 
   void signal(int sig) {

@@ -1,0 +1,255 @@
+#include "engine/campaign_runner.hpp"
+
+#include <algorithm>
+#include <cstdio>
+#include <functional>
+#include <set>
+#include <thread>
+
+#include "engine/csv_reader.hpp"
+#include "engine/message_template.hpp"
+
+namespace engine {
+
+namespace {
+
+std::int64_t wall_us() {
+  return std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+std::uint64_t fingerprint(std::string_view s) {
+  // FNV-1a, then a final mix; 0 is reserved for empty slots.
+  std::uint64_t h = 1469598103934665603ull;
+  for (unsigned char c : s) h = (h ^ c) * 1099511628211ull;
+  h ^= h >> 33;
+  h *= 0xff51afd7ed558ccdull;
+  h ^= h >> 33;
+  return h == 0 ? 1 : h;
+}
+
+std::string csv_quote(const std::string& s) {
+  std::string out = "\"";
+  for (char c : s) out += c == '"' ? std::string("\"\"") : std::string(1, c);
+  return out + "\"";
+}
+
+}  // namespace
+
+campaign_runner::campaign_runner(campaign_setup setup, storage::message_log& log, dispatcher& dispatch,
+                                 std::atomic<std::uint64_t>& next_message_id)
+    : setup_(std::move(setup)),
+      log_(log),
+      dispatch_(dispatch),
+      next_id_(next_message_id),
+      pace_(setup_.campaign.tps, std::max(1.0, setup_.campaign.tps / 10), token_bucket::clock::now()) {}
+
+bool campaign_runner::seen_before(std::string_view e164) {
+  if (seen_.empty() || (seen_count_ + 1) * 10 > seen_.size() * 7) {
+    std::vector<std::uint64_t> old(std::max<std::size_t>(seen_.size() * 2, 1024), 0);
+    old.swap(seen_);
+    seen_count_ = 0;
+    for (std::uint64_t f : old)
+      if (f) {
+        std::size_t i = f & (seen_.size() - 1);
+        while (seen_[i]) i = (i + 1) & (seen_.size() - 1);
+        seen_[i] = f;
+        ++seen_count_;
+      }
+  }
+  const std::uint64_t f = fingerprint(e164);
+  std::size_t i = f & (seen_.size() - 1);
+  while (seen_[i]) {
+    if (seen_[i] == f) return true;
+    i = (i + 1) & (seen_.size() - 1);
+  }
+  seen_[i] = f;
+  ++seen_count_;
+  return false;
+}
+
+void campaign_runner::reject(std::uint64_t row, const std::string& reason, std::string_view recipient,
+                             storage::state st) {
+  counts_.rejected.fetch_add(1, std::memory_order_relaxed);
+  if (rejections_) std::fprintf(rejections_, "%llu,%s\n", static_cast<unsigned long long>(row), csv_quote(reason).c_str());
+  // The row is recorded as a message that never went out (failed for a
+  // bad row, suppressed for a duplicate): the campaign's counts show it,
+  // and its cursor moves over it, so a restart does not read it again.
+  storage::message_record r;
+  r.id = next_id_.fetch_add(1) + 1;
+  r.origin = storage::origin::campaign;
+  r.campaign = setup_.campaign.id;
+  r.row = row - 1;  // data rows count from 1 in the log
+  r.recipient = std::string(recipient);
+  r.sender = setup_.campaign.from;
+  r.queued_us = wall_us();
+  r.st = st;
+  r.parts.resize(1);
+  r.parts[0].st = st;
+  std::error_code ec;
+  for (;;) {
+    (void)log_.append(std::move(r), ec);
+    if (ec != storage::storage_errc::backlog_full) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
+  if (ec) std::fprintf(stderr, "smppd: campaign %s: row %llu not recorded: %s\n", setup_.campaign.id.c_str(),
+                       static_cast<unsigned long long>(row), ec.message().c_str());
+}
+
+bool campaign_runner::wait_for_window() {
+  const auto& w = setup_.campaign.window;
+  if (!w || !zone_) return !stop_.load();
+  while (!stop_.load()) {
+    const int minute = zone_->minute_of_day(std::chrono::system_clock::now());
+    if (in_window(minute, static_cast<int>(w->start.count()), static_cast<int>(w->end.count()))) return true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(500));
+  }
+  return false;
+}
+
+bool campaign_runner::hand_over(bool all) {
+  while (pending_front_ < pending_.size()) {
+    auto& u = pending_[pending_front_];
+    if (log_.durable_ticket() < u.ticket) {
+      if (!all && pending_.size() - pending_front_ < setup_.max_unconfirmed) break;
+      log_.wait_durable(u.ticket);
+      continue;
+    }
+    if (!pace_.unlimited()) {
+      // The campaign's own rate (its parts per second), on top of the
+      // operator's and the SMSC's.
+      const double parts = static_cast<double>(u.message->text.parts.size());
+      for (;;) {
+        const auto now = token_bucket::clock::now();
+        if (pace_.try_take(parts, now)) break;
+        if (stop_.load()) return false;
+        std::this_thread::sleep_until(std::min(pace_.available_at(parts, now), now + std::chrono::milliseconds(100)));
+      }
+    }
+    while (!dispatch_.enqueue(std::move(u.message))) {
+      // The lane is full: the dispatcher is the bottleneck; wait for it.
+      if (stop_.load()) return false;
+      std::this_thread::sleep_for(std::chrono::milliseconds(2));
+    }
+    ++pending_front_;
+  }
+  if (pending_front_ == pending_.size()) {
+    pending_.clear();
+    pending_front_ = 0;
+  }
+  return !stop_.load();
+}
+
+std::string campaign_runner::run() {
+  const auto& c = setup_.campaign;
+  csv_reader csv(c.recipients);
+  if (!csv.ok()) return csv.error();
+  auto number_column = std::find(csv.header().begin(), csv.header().end(), "msisdn");
+  if (number_column == csv.header().end())
+    return c.recipients.string() + ": row 1: no \"msisdn\" column (the recipients' numbers)";
+  const std::size_t msisdn = static_cast<std::size_t>(number_column - csv.header().begin());
+  std::string error;
+  auto tmpl = message_template::compile(c.text, error);
+  if (!tmpl || !tmpl->bind(csv.header(), error)) return "campaign " + c.id + ": text: " + error;
+  if (c.window) {
+    zone_ = time_zone::load(c.window->timezone);
+    if (!zone_) return "campaign " + c.id + ": unknown time zone " + c.window->timezone;
+  }
+  if (!setup_.rejections_file.empty()) {
+    std::filesystem::create_directories(setup_.rejections_file.parent_path());
+    rejections_ = std::fopen(setup_.rejections_file.c_str(), "a");
+  }
+
+  // Rows already in the log (a restart): skip them, but remember their numbers.
+  std::error_code ec;
+  std::uint64_t cursor = 0;
+  std::set<std::uint64_t> above;
+  auto cursors = log_.campaign_cursors(ec);
+  if (auto it = cursors.find(c.id); it != cursors.end()) {
+    cursor = it->second.row;
+    above.insert(it->second.rows_above.begin(), it->second.rows_above.end());
+  }
+
+  std::vector<std::string> row;
+  std::string text;
+  const std::int64_t validity_us = c.validity.count() * 1'000'000;
+  for (;;) {
+    if (stop_.load()) break;
+    const auto st = csv.next(row);
+    if (st == csv_reader::status::end) break;
+    if (st == csv_reader::status::io_error) {
+      error = c.recipients.string() + ": read error";
+      break;
+    }
+    const std::uint64_t row_no = csv.row_number();
+    // The log counts data rows from 1 (spreadsheet row 2).
+    const bool done_before = row_no - 1 <= cursor || above.count(row_no - 1);
+    if (st == csv_reader::status::bad_row) {
+      if (!done_before) {
+        counts_.rows.fetch_add(1, std::memory_order_relaxed);
+        reject(row_no, csv.problem(), row.empty() ? std::string_view() : std::string_view(row[0]),
+               storage::state::failed);
+      }
+      continue;
+    }
+    counts_.rows.fetch_add(1, std::memory_order_relaxed);
+    if (done_before) {
+      if (auto number = normalise_number(row[msisdn], setup_.prepare.numbering); number.ok())
+        seen_before(number.e164);
+      counts_.skipped.fetch_add(1, std::memory_order_relaxed);
+      continue;
+    }
+    std::string problem;
+    if (!tmpl->render(row, text, problem)) {
+      reject(row_no, problem, row[msisdn], storage::state::failed);
+      continue;
+    }
+    message_request req;
+    req.to = row[msisdn];
+    req.from = c.from;
+    req.text = text;
+    req.priority = lane::campaign;
+    req.receipts = c.receipts;
+    req.validity = c.validity;
+    req.origin = storage::origin::campaign;
+    req.campaign = c.id;
+    req.row = row_no - 1;
+    const std::uint64_t id = next_id_.fetch_add(1) + 1;
+    prepared_message prepared;
+    if (auto why = prepare_message(setup_.prepare, req, id, wall_us(), prepared)) {
+      reject(row_no, why.message, row[msisdn], storage::state::failed);
+      continue;
+    }
+    if (seen_before(prepared.record.recipient)) {
+      counts_.duplicates.fetch_add(1, std::memory_order_relaxed);
+      reject(row_no, "duplicate recipient " + prepared.record.recipient, prepared.record.recipient,
+             storage::state::suppressed);
+      continue;
+    }
+    if (!wait_for_window()) break;
+    prepared.record.queued_us = prepared.message->queued_us = wall_us();
+    if (prepared.record.valid_until_us) prepared.record.valid_until_us = prepared.record.queued_us + validity_us;
+    std::uint64_t ticket = 0;
+    for (;;) {
+      ticket = log_.append(prepared.record, ec);
+      if (ec != storage::storage_errc::backlog_full) break;
+      hand_over(false);
+      std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    }
+    if (ec) {
+      error = "message log refused row " + std::to_string(row_no) + ": " + ec.message();
+      break;
+    }
+    auto m = std::move(prepared.message);
+    counts_.accepted.fetch_add(1, std::memory_order_relaxed);
+    pending_.push_back(unconfirmed{ticket, std::move(m)});
+    if (!hand_over(false)) break;
+  }
+  hand_over(true);
+  if (rejections_) std::fclose(rejections_);
+  rejections_ = nullptr;
+  done_.store(true);
+  return error;
+}
+
+}  // namespace engine

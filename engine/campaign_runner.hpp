@@ -1,0 +1,100 @@
+// One campaign as a job source: streams its recipients file, prepares each
+// row (number to E.164, template, duplicate check, route, encode), makes
+// it a durable message in the log and hands it to the dispatcher.
+//
+// - Rows are read one at a time; at most `max_unconfirmed` messages wait
+//   for the log's durability and the dispatcher's lane is bounded, so
+//   memory stays flat whatever the file's size (the duplicate check keeps
+//   8 octets per distinct recipient).
+// - A bad row (bad number, missing template field, wrong column count, a
+//   text that cannot be encoded, no operator for the number) is rejected
+//   with its row number and reason: counted, written to the rejections
+//   file, recorded in the log as a failed message (a repeated recipient as
+//   a suppressed one), never stopping the campaign.
+// - Outside the send window the runner waits (the window is local time
+//   in the campaign's zone); the campaign's tps paces it.
+// - Restart: the log's cursor for the campaign says which rows are
+//   already messages; those are skipped (their numbers still feed the
+//   duplicate check).
+// - A message reaches the dispatcher only once its record is durable, so
+//   no part can be submitted for a message the log could lose.
+//
+// Threads: run() blocks on its own thread until the file is read or
+// stop() is called (any thread).
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <filesystem>
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "config/config.hpp"
+#include "engine/dispatcher.hpp"
+#include "engine/phone_number.hpp"
+#include "engine/prepare.hpp"
+#include "engine/throttle.hpp"
+#include "engine/time_zone.hpp"
+#include "smpp/text.hpp"
+#include "storage/message_log.hpp"
+
+namespace engine {
+
+struct campaign_counts {
+  std::atomic<std::uint64_t> rows{0};       // data rows read
+  std::atomic<std::uint64_t> accepted{0};   // became messages
+  std::atomic<std::uint64_t> rejected{0};   // bad rows
+  std::atomic<std::uint64_t> duplicates{0}; // same recipient again in this campaign
+  std::atomic<std::uint64_t> skipped{0};    // already messages before a restart
+};
+
+struct campaign_setup {
+  config::campaign_config campaign;
+  prepare_context prepare;
+  std::filesystem::path rejections_file;  // CSV: row,reason
+  std::size_t max_unconfirmed = 4096;
+};
+
+class campaign_runner {
+ public:
+  campaign_runner(campaign_setup setup, storage::message_log& log, dispatcher& dispatch,
+                  std::atomic<std::uint64_t>& next_message_id);
+
+  // Reads the whole file (or until stop()). Returns "" when the file was
+  // read to its end, else why the campaign could not run.
+  std::string run();
+  void stop() noexcept { stop_.store(true); }
+  bool finished_reading() const noexcept { return done_.load(); }
+  const campaign_counts& counts() const noexcept { return counts_; }
+  const std::string& id() const noexcept { return setup_.campaign.id; }
+
+ private:
+  struct unconfirmed {
+    std::uint64_t ticket;
+    std::unique_ptr<outbound_message> message;
+  };
+  bool wait_for_window();
+  bool hand_over(bool all);  // durable messages to the dispatcher; false if stopped
+  // Counts, reports and records a row that will not be sent.
+  void reject(std::uint64_t row, const std::string& reason, std::string_view recipient, storage::state st);
+  bool seen_before(std::string_view e164);  // duplicate check (inserts)
+
+  campaign_setup setup_;
+  storage::message_log& log_;
+  dispatcher& dispatch_;
+  std::atomic<std::uint64_t>& next_id_;
+  std::optional<time_zone> zone_;
+  std::vector<unconfirmed> pending_;
+  std::size_t pending_front_ = 0;
+  std::vector<std::uint64_t> seen_;  // open addressing set of number fingerprints (0: empty)
+  std::size_t seen_count_ = 0;
+  std::FILE* rejections_ = nullptr;
+  token_bucket pace_;  // the campaign's tps
+  std::atomic<bool> stop_{false};
+  std::atomic<bool> done_{false};
+  campaign_counts counts_;
+};
+
+}  // namespace engine

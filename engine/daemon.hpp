@@ -1,0 +1,31 @@
+// The daemon: wires the configuration into a running engine.
+//
+//   message log (RocksDB, writer thread) + recovery of open messages
+//   reconciler and dispatcher on one io_context thread (all binds)
+//   one thread per campaign (campaign_runner)
+//
+// run() blocks until SIGTERM/SIGINT (or, with `once`, until every
+// configured campaign is read to its end and its messages are settled or
+// the receipt wait passed), then stops gracefully: campaigns stop reading,
+// the binds drain their windows and unbind, the log writes what it holds.
+// With `once` it prints each campaign's delivery report before leaving.
+#pragma once
+
+#include <chrono>
+#include <cstdio>
+
+#include "config/config.hpp"
+
+namespace engine {
+
+struct daemon_options {
+  bool once = false;
+  // With `once`: how long to wait for receipts after the last submit.
+  std::chrono::seconds receipt_wait{60};
+  std::FILE* report_to = stdout;
+};
+
+// Returns the process exit code (0 after a clean stop).
+int run_daemon(const config::settings& settings, const daemon_options& options);
+
+}  // namespace engine

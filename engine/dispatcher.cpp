@@ -1,0 +1,581 @@
+#include "engine/dispatcher.hpp"
+
+#include <boost/asio/post.hpp>
+#include <algorithm>
+#include <charconv>
+#include <cstdio>
+#include <ctime>
+
+#include "smpp/receipt.hpp"
+
+namespace engine {
+
+namespace asio = boost::asio;
+
+namespace {
+
+// SMPP relative time (7.1.2): "YYMMDDhhmmss000R".
+std::string relative_validity(std::chrono::seconds v) {
+  std::int64_t s = v.count();
+  const std::int64_t days = s / 86400;
+  s %= 86400;
+  char buf[17];
+  std::snprintf(buf, sizeof buf, "0000%02lld%02lld%02lld%02lld000R", static_cast<long long>(std::min<std::int64_t>(days, 99)),
+                static_cast<long long>(s / 3600), static_cast<long long>(s / 60 % 60), static_cast<long long>(s % 60));
+  return buf;
+}
+
+// Who a sender address is to the SMSC (SMPP 5.2.5, 5.2.6): "+" and digits
+// or 9+ digits an international number, fewer digits a short code
+// (network specific), anything else an alphanumeric name.
+void set_source(smpp::sm_body& b, const std::string& from) {
+  const bool plus = !from.empty() && from[0] == '+';
+  const bool numeric = !from.empty() && std::all_of(from.begin() + plus, from.end(),
+                                                    [](char c) { return c >= '0' && c <= '9'; });
+  if (numeric && (plus || from.size() >= 9)) {
+    b.source_addr_ton = 1;  // international
+    b.source_addr_npi = 1;  // E.164
+    b.source_addr = std::string_view(from).substr(plus);
+  } else if (numeric) {
+    b.source_addr_ton = 3;  // network specific: a short code
+    b.source_addr_npi = 0;
+    b.source_addr = from;
+  } else {
+    b.source_addr_ton = 5;  // alphanumeric
+    b.source_addr_npi = 0;
+    b.source_addr = from;
+  }
+}
+
+storage::state state_of(smpp::message_state s) {
+  switch (s) {
+    case smpp::message_state::delivered: return storage::state::delivered;
+    case smpp::message_state::expired: return storage::state::expired;
+    case smpp::message_state::deleted: return storage::state::deleted;
+    case smpp::message_state::undeliverable: return storage::state::undeliverable;
+    case smpp::message_state::rejected: return storage::state::rejected;
+    default: return storage::state::unknown;
+  }
+}
+
+std::int64_t receipt_time_us(const std::optional<smpp::receipt_time>& t) {
+  if (!t) return 0;
+  // Receipt dates carry no zone unless in the 16-character form; they are
+  // taken as UTC (the fallback match allows for skew).
+  std::tm tm{};
+  tm.tm_year = 100 + t->year;
+  tm.tm_mon = t->month - 1;
+  tm.tm_mday = t->day;
+  tm.tm_hour = t->hour;
+  tm.tm_min = t->minute;
+  tm.tm_sec = t->second.value_or(0);
+  std::int64_t s = timegm(&tm);
+  if (t->utc_offset) s -= static_cast<std::int64_t>(*t->utc_offset) * 15 * 60;
+  return s * 1'000'000;
+}
+
+}  // namespace
+
+// Tells the dispatcher which SMSC a bind pool's event comes from.
+class dispatcher::pool_relay : public smpp::session_handler {
+ public:
+  pool_relay(dispatcher& d, std::size_t smsc) : d_(d), smsc_(smsc) {}
+  void on_bound(std::uint32_t s, std::string_view id) override { at().on_bound(s, id); }
+  void on_bind_failed(std::uint32_t s, std::error_code ec, smpp::command_status st) override {
+    at().on_bind_failed(s, ec, st);
+  }
+  void on_response(std::uint32_t s, std::uint64_t tag, const smpp::response& r) override {
+    at().on_response(s, tag, r);
+  }
+  void on_inbound(std::uint32_t s, smpp::inbound_token t, const smpp::pdu& p) override {
+    at().on_inbound(s, t, p);
+  }
+  void on_closed(std::uint32_t s, std::error_code ec) override { at().on_closed(s, ec); }
+  void on_ready(std::uint32_t s) override { at().on_ready(s); }
+
+ private:
+  dispatcher& at() {
+    d_.current_smsc_ = smsc_;
+    return d_;
+  }
+  dispatcher& d_;
+  std::size_t smsc_;
+};
+
+dispatcher::dispatcher(asio::io_context& io, dispatcher_options options, storage::message_log& log,
+                       storage::reconciler& reconciler)
+    : io_(io),
+      options_(std::move(options)),
+      log_(log),
+      reconciler_(reconciler),
+      router_(options_.operators, options_.default_operator),
+      timer_(io),
+      tick_timer_(io) {
+  const auto now = clock::now();
+  smscs_.resize(options_.smscs.size());
+  staged_parts_.assign(options_.smscs.size(), 0);
+  for (std::size_t i = 0; i < smscs_.size(); ++i) {
+    auto& s = smscs_[i];
+    s.setup = options_.smscs[i];
+    relays_.push_back(std::make_unique<pool_relay>(*this, i));
+    s.pool = std::make_unique<smpp::bind_pool>(io_, s.setup.pool, *relays_.back());
+    s.rate = adaptive_rate(s.setup.tps, now);
+    s.bucket = token_bucket(s.setup.tps, std::max(1.0, s.setup.tps / 10), now);
+  }
+  for (std::size_t i = 0; i < options_.operators.size(); ++i) {
+    auto op = std::make_unique<operator_state>();
+    const double tps = i < options_.operator_tps.size() ? options_.operator_tps[i] : 0;
+    op->bucket = token_bucket(tps, std::max(1.0, tps / 10), now);
+    ops_.push_back(std::move(op));
+  }
+}
+
+dispatcher::~dispatcher() = default;
+
+void dispatcher::start() {
+  for (auto& s : smscs_) s.pool->start();
+  tick();
+}
+
+void dispatcher::stop(std::chrono::milliseconds drain, std::function<void()> done) {
+  asio::post(io_, [this, drain, done = std::move(done)]() mutable {
+    stopping_ = true;
+    timer_.cancel();
+    tick_timer_.cancel();
+    auto remaining = std::make_shared<std::size_t>(smscs_.size());
+    auto finish = std::make_shared<std::function<void()>>(std::move(done));
+    if (smscs_.empty()) {
+      if (*finish) (*finish)();
+      return;
+    }
+    for (auto& s : smscs_)
+      s.pool->stop(drain, [this, remaining, finish] {
+        if (--*remaining > 0) return;
+        // Last words: answers for receipts already durable, events still held.
+        flush_log_backlog();
+        ack_durable();
+        if (*finish) (*finish)();
+      });
+  });
+}
+
+std::size_t dispatcher::queued(lane l) const noexcept {
+  std::size_t n = 0;
+  for (auto& op : ops_) n += op->depth[static_cast<std::size_t>(l)].load(std::memory_order_relaxed);
+  return n;
+}
+
+bool dispatcher::enqueue(std::unique_ptr<outbound_message> m) {
+  if (m->op >= ops_.size()) return false;
+  auto& op = *ops_[m->op];
+  const auto l = static_cast<std::size_t>(m->priority);
+  if (op.depth[l].load(std::memory_order_relaxed) >= options_.lane_capacity) return false;
+  if (m->pending.empty())
+    for (std::uint16_t i = 0; i < m->text.parts.size(); ++i) m->pending.push_back(i);
+  op.depth[l].fetch_add(1, std::memory_order_relaxed);
+  open_count_.fetch_add(1, std::memory_order_relaxed);
+  op.lanes[l].enqueue(std::move(m));
+  wake();
+  return true;
+}
+
+void dispatcher::wake() {
+  if (wake_posted_.exchange(true)) return;
+  asio::post(io_, [this] {
+    wake_posted_.store(false);
+    pump();
+  });
+}
+
+std::int64_t dispatcher::now_us() const {
+  return std::chrono::duration_cast<std::chrono::microseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+void dispatcher::log_update(storage::part_update u) {
+  if (log_backlog_.empty()) {
+    std::error_code ec;
+    (void)log_.update(u, ec);
+    if (!ec) return;
+    if (ec != storage::storage_errc::backlog_full) {
+      std::fprintf(stderr, "smppd: message log refused an event for message %llu: %s\n",
+                   static_cast<unsigned long long>(u.message_id), ec.message().c_str());
+      return;
+    }
+  }
+  // The writer is behind: keep the event (in order) and stop sending until
+  // it is taken. Bounded by the windows: nothing new goes out meanwhile.
+  log_backlog_.push_back(std::move(u));
+}
+
+void dispatcher::log_parts(std::uint64_t id, const std::vector<std::uint16_t>& parts, storage::state to,
+                           std::int64_t at_us, const std::string& smsc) {
+  for (std::uint16_t part : parts) {
+    storage::part_update u;
+    u.message_id = id;
+    u.part = part;
+    u.to = to;
+    u.at_us = at_us;
+    u.smsc = smsc;
+    log_update(std::move(u));
+  }
+}
+
+bool dispatcher::flush_log_backlog() {
+  if (log_backlog_.empty()) return true;
+  while (!log_backlog_.empty()) {
+    std::error_code ec;
+    (void)log_.update(log_backlog_.front(), ec);
+    if (ec == storage::storage_errc::backlog_full) return false;
+    log_backlog_.pop_front();
+  }
+  // Staged parts whose events were held back now have a ticket.
+  for (auto& st : staged_)
+    if (st.ticket == unknown_ticket) st.ticket = log_.issued_ticket();
+  return true;
+}
+
+void dispatcher::pump() {
+  if (stopping_) return;
+  if (!flush_log_backlog()) {
+    counters_.backlog_waits.fetch_add(1, std::memory_order_relaxed);
+    return;  // the tick tries again
+  }
+  const auto now = clock::now();
+  while (!retries_.empty() && retries_.top().due <= now) {
+    outbound_message* m = retries_.top().message;
+    retries_.pop();
+    m->retry_pending = false;
+    ready_.push_back(m);
+  }
+  std::optional<clock::time_point> wait_until;
+  // Retries first: they are the oldest work. Then each operator in turn,
+  // notifications strictly before campaigns.
+  for (std::size_t k = ready_.size(); k > 0 && !ready_.empty(); --k) {
+    outbound_message* m = ready_.front();
+    ready_.pop_front();
+    if (!try_send(*m, now, wait_until)) ready_.push_back(m);
+  }
+  for (std::size_t k = 0; k < ops_.size(); ++k) {
+    const std::size_t o = (next_op_ + k) % ops_.size();
+    auto& op = *ops_[o];
+    bool blocked = false;
+    for (std::size_t l = 0; l < lane_count && !blocked; ++l) {
+      for (;;) {
+        outbound_message* m = op.head[l];
+        if (!m) {
+          std::unique_ptr<outbound_message> taken;
+          if (!op.lanes[l].try_dequeue(taken)) break;
+          op.depth[l].fetch_sub(1, std::memory_order_relaxed);
+          m = taken.get();
+          auto& e = messages_[m->id];
+          e.part_states.assign(m->text.parts.size(), storage::state::queued);
+          e.parts_open = static_cast<std::uint16_t>(m->text.parts.size());
+          e.message = std::move(taken);
+        }
+        if (!try_send(*m, now, wait_until)) {
+          op.head[l] = m;
+          blocked = true;  // a notification waiting keeps the campaign lane waiting too
+          break;
+        }
+        op.head[l] = nullptr;
+      }
+    }
+  }
+  next_op_ = ops_.empty() ? 0 : (next_op_ + 1) % ops_.size();
+  if (wait_until) {
+    timer_.expires_at(*wait_until);
+    timer_.async_wait([this](const boost::system::error_code& ec) {
+      if (!ec) pump();
+    });
+  }
+}
+
+bool dispatcher::try_send(outbound_message& m, clock::time_point now,
+                          std::optional<clock::time_point>& wait_until) {
+  if (m.pending.empty()) return true;  // its parts went with an earlier attempt
+  const double n = static_cast<double>(m.pending.size());
+  auto smsc = router_.pick(m.op, [&](std::size_t s) {
+    return smscs_[s].pool->max_room() >= m.pending.size() + staged_parts_[s];
+  });
+  if (!smsc) return false;  // on_ready wakes us when room appears
+  auto& s = smscs_[*smsc];
+  auto& op = *ops_[m.op];
+  const auto ready_at = std::max(op.bucket.available_at(n, now), s.bucket.available_at(n, now));
+  if (ready_at > now) {
+    if (!wait_until || ready_at < *wait_until) wait_until = ready_at;
+    return false;
+  }
+  op.bucket.try_take(n, now);
+  s.bucket.try_take(n, now);
+  return send(m, *smsc);
+}
+
+bool dispatcher::send(outbound_message& m, std::size_t smsc) {
+  auto& s = smscs_[smsc];
+  const std::int64_t now = now_us();
+  // The parts become "submitting" in the log first; their PDUs are written
+  // only once that is durable (submit_staged), so that after a crash no
+  // part that reached the SMSC looks unsent and goes out twice.
+  log_parts(m.id, m.pending, storage::state::submitting, now, s.setup.name);
+  staged_parts_[smsc] += m.pending.size();
+  staged_.push_back(staged{log_backlog_.empty() ? log_.issued_ticket() : unknown_ticket, &m, smsc,
+                           std::move(m.pending)});
+  m.pending.clear();
+  ++m.attempts;
+  if (log_.durable_ticket() >= staged_.back().ticket) submit_staged();
+  return true;
+}
+
+void dispatcher::submit_staged() {
+  const std::uint64_t durable = log_.durable_ticket();
+  while (!staged_.empty() && staged_.front().ticket <= durable) {
+    staged st = std::move(staged_.front());
+    staged_.pop_front();
+    staged_parts_[st.smsc] -= st.parts.size();
+    outbound_message& m = *st.message;
+    auto& s = smscs_[st.smsc];
+    const std::string to = m.to.starts_with('+') ? m.to.substr(1) : m.to;
+    const std::string validity = m.validity.count() > 0 ? relative_validity(m.validity) : std::string();
+    std::vector<smpp::pdu_body> bodies;
+    std::vector<std::uint64_t> tags;
+    bodies.reserve(st.parts.size());
+    for (std::uint16_t part : st.parts) {
+      smpp::submit_sm b;
+      set_source(b, m.from);
+      b.dest_addr_ton = 1;
+      b.dest_addr_npi = 1;
+      b.destination_addr = to;
+      b.registered_delivery = m.receipts ? 1 : 0;
+      b.validity_period = validity;
+      smpp::set_part(b, m.text, part);
+      bodies.push_back(b);
+      tags.push_back(next_tag_++);
+    }
+    const std::int64_t now = now_us();
+    auto ec = s.pool->submit(bodies, tags);
+    if (ec == smpp::session_errc::window_full || ec == smpp::session_errc::not_bound) {
+      // The bind went away while the log caught up: nothing was written;
+      // the parts wait for another attempt.
+      log_parts(m.id, st.parts, storage::state::retrying, now);
+      m.pending.insert(m.pending.end(), st.parts.begin(), st.parts.end());
+      schedule_retry(m, std::chrono::milliseconds(0));
+      continue;
+    }
+    if (ec) {
+      // A part the codec refuses (a field out of range): it can never go.
+      std::fprintf(stderr, "smppd: message %llu cannot be submitted: %s\n",
+                   static_cast<unsigned long long>(m.id), ec.message().c_str());
+      log_parts(m.id, st.parts, storage::state::failed, now);
+      counters_.failed.fetch_add(st.parts.size(), std::memory_order_relaxed);
+      for (std::uint16_t part : st.parts)
+        if (part_final(m, part, storage::state::failed)) break;
+      continue;
+    }
+    for (std::size_t i = 0; i < tags.size(); ++i) in_flight_[tags[i]] = in_flight{&m, st.parts[i], st.smsc, now};
+    counters_.submitted.fetch_add(tags.size(), std::memory_order_relaxed);
+  }
+}
+
+void dispatcher::schedule_retry(outbound_message& m, std::chrono::milliseconds delay) {
+  if (m.retry_pending) return;  // the parts join the attempt already planned
+  m.retry_pending = true;
+  retries_.push(retry_entry{clock::now() + delay, &m});
+}
+
+bool dispatcher::part_final(outbound_message& m, std::uint16_t part, storage::state st) {
+  auto it = messages_.find(m.id);
+  if (it == messages_.end()) return false;
+  auto& e = it->second;
+  e.part_states[part] = st;
+  if (--e.parts_open > 0) return false;
+  final_event f{m.id, m.campaign, storage::derive_message_state(e.part_states)};
+  messages_.erase(it);  // `m` is gone from here on
+  open_count_.fetch_sub(1, std::memory_order_relaxed);
+  if (on_final) on_final(f);
+  return true;
+}
+
+void dispatcher::on_response(std::uint32_t, std::uint64_t tag, const smpp::response& r) {
+  auto it = in_flight_.find(tag);
+  if (it == in_flight_.end()) return;  // a late resp after the policy decided
+  const in_flight f = it->second;
+  in_flight_.erase(it);
+  outbound_message& m = *f.message;
+  auto& s = smscs_[f.smsc];
+  const std::int64_t now = now_us();
+  storage::part_update u;
+  u.message_id = m.id;
+  u.part = f.part;
+  u.at_us = now;
+
+  if (r.ec == smpp::session_errc::not_sent) {
+    // Never reached the socket: safe to send again at once.
+    u.to = storage::state::retrying;
+    log_update(std::move(u));
+    m.pending.push_back(f.part);
+    schedule_retry(m, std::chrono::milliseconds(0));
+    return;
+  }
+  if (r.ec) {
+    // Written, no resp: the SMSC may have it.
+    counters_.in_doubt.fetch_add(1, std::memory_order_relaxed);
+    if (options_.in_doubt == in_doubt_action::resend && m.attempts < options_.max_attempts) {
+      u.to = storage::state::retrying;
+      log_update(std::move(u));
+      m.pending.push_back(f.part);
+      schedule_retry(m, options_.retry_initial);
+    } else {
+      u.to = storage::state::unknown;  // a receipt may still settle it (fallback match)
+      log_update(std::move(u));
+      part_final(m, f.part, storage::state::unknown);
+    }
+    return;
+  }
+
+  u.command_status = static_cast<std::uint32_t>(r.status);
+  const auto verdict = smpp::classify(r.status);
+  if (verdict.kind == smpp::status_class::success) {
+    counters_.accepted.fetch_add(1, std::memory_order_relaxed);
+    storage::resp_event ev;
+    ev.part = storage::part_ref{m.id, f.part};
+    ev.smsc = s.setup.name;
+    ev.smsc_message_id = r.message_id;
+    ev.resp_format = s.setup.ids;
+    ev.command_status = u.command_status;
+    ev.at_us = now;
+    std::error_code ec;
+    (void)reconciler_.on_resp(ev, ec);
+    if (ec) {
+      // The log is behind: record the resp as a plain event (the parked
+      // receipt, if any, is matched by its id later).
+      u.to = storage::state::accepted;
+      u.smsc_message_id = std::string(r.message_id);
+      u.resp_format = s.setup.ids;
+      log_update(std::move(u));
+    }
+    // The dispatcher's part is done; its receipt is the reconciler's.
+    part_final(m, f.part, storage::state::accepted);
+    return;
+  }
+  if (verdict.slow_down) {
+    counters_.throttled.fetch_add(1, std::memory_order_relaxed);
+    if (s.rate.on_throttled(clock::now())) s.bucket.set_rate(s.rate.current(), clock::now());
+  }
+  if (verdict.kind == smpp::status_class::temporary && m.attempts < options_.max_attempts) {
+    counters_.retried.fetch_add(1, std::memory_order_relaxed);
+    u.to = storage::state::retrying;
+    log_update(std::move(u));
+    m.pending.push_back(f.part);
+    auto delay = options_.retry_initial;
+    for (std::uint32_t i = 1; i < m.attempts && delay < options_.retry_max; ++i) delay *= 2;
+    schedule_retry(m, std::min(delay, options_.retry_max));
+    return;
+  }
+  counters_.failed.fetch_add(1, std::memory_order_relaxed);
+  u.to = storage::state::failed;
+  log_update(std::move(u));
+  part_final(m, f.part, storage::state::failed);
+}
+
+void dispatcher::on_inbound(std::uint32_t, smpp::inbound_token token, const smpp::pdu& p) {
+  auto& s = smscs_[current_smsc_];
+  smpp::delivery_receipt dr;
+  std::uint8_t esm_class = 0;
+  std::string_view source;
+  std::error_code perr;
+  if (auto* d = p.get<smpp::deliver_sm>()) {
+    esm_class = d->esm_class;
+    source = d->source_addr;
+    perr = smpp::parse_receipt(*d, dr);
+  } else if (auto* d = p.get<smpp::data_sm>()) {
+    esm_class = d->esm_class;
+    source = d->source_addr;
+    perr = smpp::parse_receipt(*d, dr);
+  }
+  const auto kind = smpp::receipt_kind_of(esm_class);
+  if (kind == smpp::receipt_kind::none) {
+    // A customer's reply (MO). Two-way handling stores it; until then it
+    // is counted and accepted.
+    counters_.mo.fetch_add(1, std::memory_order_relaxed);
+    (void)s.pool->respond(token, smpp::command_status::ESME_ROK);
+    return;
+  }
+  if (kind != smpp::receipt_kind::smsc_delivery_receipt || perr || !dr.state ||
+      *dr.state == smpp::message_state::enroute || *dr.state == smpp::message_state::accepted) {
+    // Intermediate notifications and receipts without an id or outcome
+    // settle nothing; they are acknowledged so the SMSC stops resending.
+    (void)s.pool->respond(token, smpp::command_status::ESME_ROK);
+    return;
+  }
+  counters_.receipts.fetch_add(1, std::memory_order_relaxed);
+  storage::receipt_event ev;
+  ev.smsc = s.setup.name;
+  ev.receipt_id = dr.message_id;
+  ev.receipt_format = s.setup.ids;
+  ev.final_state = state_of(*dr.state);
+  if (dr.network_error_code) ev.error_code = (*dr.network_error_code)[1] << 8 | (*dr.network_error_code)[2];
+  else std::from_chars(dr.err.data(), dr.err.data() + dr.err.size(), ev.error_code);
+  ev.done_us = receipt_time_us(dr.done_date);
+  ev.submit_us = receipt_time_us(dr.submit_date);
+  ev.destination = source;
+  ev.text_prefix = dr.text;
+  std::error_code ec;
+  (void)reconciler_.on_receipt(ev, ec);
+  if (ec == storage::storage_errc::backlog_full || ec == storage::storage_errc::closed) {
+    // Not recorded: a temporary refusal makes the SMSC send it again later.
+    (void)s.pool->respond(token, smpp::command_status::ESME_RX_T_APPN);
+    return;
+  }
+  // Answered once what the reconciler wrote is durable.
+  acks_.push_back(pending_ack{log_.issued_ticket(), token, current_smsc_});
+  ack_durable();
+}
+
+void dispatcher::on_durable() {
+  if (durable_posted_.exchange(true)) return;
+  asio::post(io_, [this] {
+    durable_posted_.store(false);
+    submit_staged();
+    ack_durable();
+  });
+}
+
+void dispatcher::ack_durable() {
+  const std::uint64_t durable = log_.durable_ticket();
+  while (!acks_.empty() && acks_.front().ticket <= durable) {
+    auto& a = acks_.front();
+    (void)smscs_[a.smsc].pool->respond(a.token, smpp::command_status::ESME_ROK);
+    acks_.pop_front();
+  }
+}
+
+void dispatcher::on_bound(std::uint32_t, std::string_view) { wake(); }
+void dispatcher::on_bind_failed(std::uint32_t session, std::error_code ec, smpp::command_status st) {
+  std::fprintf(stderr, "smppd: %s bind %u refused: %s (%s)\n", smscs_[current_smsc_].setup.name.c_str(), session,
+               ec.message().c_str(), std::string(smpp::name(st)).c_str());
+}
+void dispatcher::on_closed(std::uint32_t, std::error_code) { wake(); }
+void dispatcher::on_ready(std::uint32_t) { wake(); }
+
+void dispatcher::tick() {
+  if (stopping_) return;
+  const auto now = clock::now();
+  for (auto& s : smscs_)
+    if (s.rate.on_tick(now)) s.bucket.set_rate(s.rate.current(), now);
+  if (++ticks_ % 100 == 0) {
+    std::error_code ec;
+    reconciler_.tick(ec);
+  }
+  flush_log_backlog();
+  submit_staged();
+  ack_durable();
+  pump();
+  tick_timer_.expires_after(std::chrono::milliseconds(100));
+  tick_timer_.async_wait([this](const boost::system::error_code& ec) {
+    if (!ec) tick();
+  });
+}
+
+}  // namespace engine

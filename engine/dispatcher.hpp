@@ -1,0 +1,238 @@
+// The dispatch stage: messages ready to send wait in per-operator queues,
+// one lane per priority (notifications strictly ahead of campaigns), pass
+// the operator's and the SMSC's token buckets and go out through the SMSC
+// account's bind pool. Responses and receipts come back here and are
+// turned into message-log events; receipts are reconciled and answered
+// only once their event is durable.
+//
+//   enqueue (any thread) --lock-free queue per operator and lane-->
+//   pump (io thread): route to a live SMSC with room, throttle, submit
+//   responses: accepted -> reconciler.on_resp; temporary -> retrying and
+//     a later attempt (THROTTLED also lowers that SMSC's rate); permanent
+//     -> failed; in doubt (written, no resp) -> the in-doubt policy;
+//     never written -> sent again at once
+//   receipts: parsed, reconciled, deliver_sm_resp after the log has them
+//
+// Threads: everything except enqueue() and the counters runs on the
+// io_context given (one thread); all binds of all SMSCs live on it. A
+// message belongs to the dispatcher from enqueue() until its last part is
+// final, when on_final runs (on the io thread).
+#pragma once
+
+#include <atomic>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <chrono>
+#include <concurrentqueue/concurrentqueue.h>
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <map>
+#include <memory>
+#include <optional>
+#include <queue>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "engine/router.hpp"
+#include "engine/throttle.hpp"
+#include "smpp/bind_pool.hpp"
+#include "smpp/text.hpp"
+#include "storage/message_log.hpp"
+#include "storage/reconciler.hpp"
+
+namespace engine {
+
+enum class lane : std::uint8_t { notification = 0, campaign = 1 };
+inline constexpr std::size_t lane_count = 2;
+
+// One message, encoded for its operator's SMSCs, on its way out.
+struct outbound_message {
+  std::uint64_t id = 0;
+  lane priority = lane::campaign;
+  std::size_t op = 0;  // operator index (router)
+  std::string to;      // E.164 with '+'
+  std::string from;
+  smpp::encoded_text text;
+  bool receipts = true;
+  std::chrono::seconds validity{0};    // 0: the SMSC's default
+  std::string campaign;                // "" for notifications
+  std::vector<std::uint16_t> pending;  // parts still to (re)send
+  std::uint32_t attempts = 0;
+  std::int64_t queued_us = 0;
+  bool retry_pending = false;  // the dispatcher's: an attempt is planned
+};
+
+enum class in_doubt_action : std::uint8_t { mark_unknown, resend };
+
+struct smsc_setup {
+  std::string name;  // the account; receipts are matched per account
+  smpp::pool_options pool;
+  double tps = 0;
+  storage::id_format ids = storage::id_format::automatic;
+};
+
+struct dispatcher_options {
+  std::vector<smsc_setup> smscs;
+  std::vector<operator_route_table> operators;  // smscs[].smsc index into `smscs`
+  std::vector<double> operator_tps;             // per operator; 0: no limit
+  std::optional<std::size_t> default_operator;
+  in_doubt_action in_doubt = in_doubt_action::mark_unknown;
+  std::uint32_t max_attempts = 5;
+  std::chrono::milliseconds retry_initial{2000};
+  std::chrono::milliseconds retry_max{300000};
+  std::size_t lane_capacity = 20000;  // messages waiting per operator and lane
+};
+
+// What became of a message, for the engine's bookkeeping (campaign
+// progress, the API). Runs on the io thread.
+struct final_event {
+  std::uint64_t id = 0;
+  std::string campaign;
+  storage::state state = storage::state::delivered;
+};
+
+struct dispatcher_counters {
+  std::atomic<std::uint64_t> submitted{0};  // parts written
+  std::atomic<std::uint64_t> accepted{0};
+  std::atomic<std::uint64_t> retried{0};
+  std::atomic<std::uint64_t> failed{0};
+  std::atomic<std::uint64_t> in_doubt{0};
+  std::atomic<std::uint64_t> throttled{0};
+  std::atomic<std::uint64_t> receipts{0};
+  std::atomic<std::uint64_t> mo{0};
+  std::atomic<std::uint64_t> backlog_waits{0};  // pumps held back by the log's back-pressure
+};
+
+class dispatcher : private smpp::session_handler {
+ public:
+  dispatcher(boost::asio::io_context& io, dispatcher_options options, storage::message_log& log,
+             storage::reconciler& reconciler);
+  ~dispatcher() override;
+
+  void start();
+  // Graceful: stops pulling, drains the windows within `drain`, unbinds.
+  void stop(std::chrono::milliseconds drain, std::function<void()> done);
+
+  // Any thread. False when that operator's lane is full: try again later
+  // (the caller stops reading its source: back-pressure).
+  bool enqueue(std::unique_ptr<outbound_message> m);
+
+  std::function<void(const final_event&)> on_final;  // set before start()
+
+  // Any thread (the log's on_durable callback): receipts waiting for
+  // durability may be answered.
+  void on_durable();
+
+  // Messages this dispatcher holds (queued, in flight, retrying or waiting
+  // for receipts). Any thread.
+  std::size_t open_messages() const noexcept { return open_count_.load(std::memory_order_relaxed); }
+  std::size_t queued(lane l) const noexcept;  // over all operators
+  std::size_t lane_capacity() const noexcept { return options_.lane_capacity; }
+  const dispatcher_counters& counters() const noexcept { return counters_; }
+  const smpp::bind_pool& pool(std::size_t smsc) const { return *smscs_[smsc].pool; }
+  std::size_t smsc_count() const noexcept { return smscs_.size(); }
+  // Current (possibly adaptively lowered) rate of an SMSC; 0 when unlimited.
+  double smsc_rate(std::size_t smsc) const { return smscs_[smsc].rate.current(); }
+
+ private:
+  using clock = std::chrono::steady_clock;
+  struct smsc_state {
+    smsc_setup setup;
+    std::unique_ptr<smpp::bind_pool> pool;
+    token_bucket bucket;
+    adaptive_rate rate{0, {}};
+  };
+  struct operator_state {
+    token_bucket bucket;
+    std::array<moodycamel::ConcurrentQueue<std::unique_ptr<outbound_message>>, lane_count> lanes;
+    std::array<std::atomic<std::size_t>, lane_count> depth{};
+    std::array<outbound_message*, lane_count> head{};  // taken (owned by messages_), not yet sent
+  };
+  struct in_flight {
+    outbound_message* message = nullptr;
+    std::uint16_t part = 0;
+    std::size_t smsc = 0;
+    std::int64_t sent_us = 0;
+  };
+  struct retry_entry {
+    clock::time_point due;
+    outbound_message* message;
+    bool operator>(const retry_entry& o) const { return due > o.due; }
+  };
+  struct message_entry {
+    std::unique_ptr<outbound_message> message;
+    std::uint16_t parts_open = 0;
+    std::vector<storage::state> part_states;
+  };
+  struct staged {
+    std::uint64_t ticket;  // the parts' submitting events; unknown_ticket while held back
+    outbound_message* message;
+    std::size_t smsc;
+    std::vector<std::uint16_t> parts;
+  };
+  static constexpr std::uint64_t unknown_ticket = ~std::uint64_t{0};
+  struct pending_ack {
+    std::uint64_t ticket;
+    smpp::inbound_token token;
+    std::size_t smsc;
+  };
+
+  // session_handler
+  void on_bound(std::uint32_t session, std::string_view smsc_system_id) override;
+  void on_bind_failed(std::uint32_t session, std::error_code ec, smpp::command_status status) override;
+  void on_response(std::uint32_t session, std::uint64_t tag, const smpp::response& r) override;
+  void on_inbound(std::uint32_t session, smpp::inbound_token token, const smpp::pdu& p) override;
+  void on_closed(std::uint32_t session, std::error_code ec) override;
+  void on_ready(std::uint32_t session) override;
+
+  void wake();  // any thread: schedule a pump
+  void pump();
+  bool try_send(outbound_message& m, clock::time_point now, std::optional<clock::time_point>& wait_until);
+  bool send(outbound_message& m, std::size_t smsc);  // stages the parts
+  void submit_staged();                              // writes the durable ones
+  void schedule_retry(outbound_message& m, std::chrono::milliseconds delay);
+  // Records a part's outcome; true when that ended the message (`m` is gone).
+  bool part_final(outbound_message& m, std::uint16_t part, storage::state st);
+  void log_update(storage::part_update u);
+  void log_parts(std::uint64_t id, const std::vector<std::uint16_t>& parts, storage::state to, std::int64_t at_us,
+                 const std::string& smsc = {});
+  bool flush_log_backlog();
+  void tick();
+  void ack_durable();
+  std::int64_t now_us() const;
+
+  boost::asio::io_context& io_;
+  dispatcher_options options_;
+  storage::message_log& log_;
+  storage::reconciler& reconciler_;
+  router router_;
+  std::vector<smsc_state> smscs_;
+  std::vector<std::unique_ptr<operator_state>> ops_;
+  // Which pool a session handler call comes from: each pool gets its own relay.
+  class pool_relay;
+  std::vector<std::unique_ptr<pool_relay>> relays_;
+  std::size_t current_smsc_ = 0;  // set by the relay around each callback
+
+  std::unordered_map<std::uint64_t, in_flight> in_flight_;  // by tag
+  std::uint64_t next_tag_ = 1;
+  std::unordered_map<std::uint64_t, message_entry> messages_;  // by message id
+  std::priority_queue<retry_entry, std::vector<retry_entry>, std::greater<>> retries_;
+  std::deque<outbound_message*> ready_;  // retries that are due
+  std::deque<storage::part_update> log_backlog_;  // events the log refused for now
+  std::deque<pending_ack> acks_;                  // receipts answered once durable
+  std::deque<staged> staged_;                     // parts waiting for their submitting event
+  std::vector<std::size_t> staged_parts_;         // per SMSC
+  boost::asio::steady_timer timer_;
+  boost::asio::steady_timer tick_timer_;
+  std::atomic<bool> wake_posted_{false};
+  std::atomic<bool> durable_posted_{false};
+  std::atomic<std::size_t> open_count_{0};
+  bool stopping_ = false;
+  std::size_t next_op_ = 0;
+  std::uint64_t ticks_ = 0;
+  dispatcher_counters counters_;
+};
+
+}  // namespace engine

@@ -1,0 +1,85 @@
+// The HTTP API (Boost.Beast), versioned under /v1, JSON in and out.
+//
+//   POST /v1/messages   {"to": "+37060000001", "text": "...", "from": "ACME",
+//                        "receipts": true, "validity": "24h"}
+//                       -> 202 {"id": "123"} once the message is durable in
+//                          the log; it then goes out on the notification lane,
+//                          ahead of every campaign.
+//   GET  /healthz       -> 200 {"status": "ok"} (the process answers)
+//
+// Every error is JSON with a stable code and a message:
+//   {"error": {"code": "invalid_number", "message": "..."}}
+// with 400 (bad JSON or field), 404, 405, 413 (body over max_body_bytes),
+// 503 (too many notifications waiting, or the log behind: back-pressure;
+// nothing was stored, retry later).
+//
+// Threads: the API has its own io_context (control plane; run by the
+// caller on one thread). on_durable() may be called from any thread.
+#pragma once
+
+#include <atomic>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <memory>
+#include <string>
+
+#include "config/config.hpp"
+#include "engine/dispatcher.hpp"
+#include "engine/prepare.hpp"
+#include "storage/message_log.hpp"
+
+namespace engine {
+
+struct api_counters {
+  std::atomic<std::uint64_t> requests{0};
+  std::atomic<std::uint64_t> accepted{0};
+  std::atomic<std::uint64_t> rejected{0};
+};
+
+class http_api {
+ public:
+  // Binds the listening socket (throws std::system_error naming the
+  // address when it cannot: startup only).
+  http_api(boost::asio::io_context& io, const config::api_config& config, const prepare_context& prepare,
+           storage::message_log& log, dispatcher& dispatch, std::atomic<std::uint64_t>& next_message_id);
+  ~http_api();
+
+  void start();
+  void stop();
+  boost::asio::ip::tcp::endpoint local_endpoint() const;
+  // Any thread: the log made more events durable.
+  void on_durable();
+  const api_counters& counters() const noexcept { return counters_; }
+
+ private:
+  class connection;
+  struct waiting {
+    std::uint64_t ticket;
+    std::function<void()> done;
+  };
+  void accept();
+  void complete_durable();
+  void hand_over(std::unique_ptr<outbound_message> m);  // to the dispatcher, now or soon
+
+  boost::asio::io_context& io_;
+  config::api_config config_;
+  const prepare_context& prepare_;
+  storage::message_log& log_;
+  dispatcher& dispatch_;
+  std::atomic<std::uint64_t>& next_id_;
+  boost::asio::ip::tcp::acceptor acceptor_;
+  std::deque<waiting> waiting_;
+  std::deque<std::unique_ptr<outbound_message>> overflow_;  // durable, waiting for lane room
+  boost::asio::steady_timer overflow_timer_;
+  bool overflow_timer_armed_ = false;
+  std::size_t lane_capacity_;
+  std::atomic<bool> durable_posted_{false};
+  api_counters counters_;
+  friend class connection;
+};
+
+}  // namespace engine

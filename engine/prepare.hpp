@@ -1,0 +1,58 @@
+// Preparing one message for sending, the same way for every source (a
+// campaign row, an API request): the number normalised to E.164 and
+// routed to its operator, the text encoded and segmented for that
+// operator's SMSCs, the log record and the dispatcher's message built.
+// Pure apart from reading its context; any thread.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "engine/dispatcher.hpp"
+#include "engine/phone_number.hpp"
+#include "engine/router.hpp"
+#include "smpp/text.hpp"
+#include "storage/record.hpp"
+
+namespace engine {
+
+struct prepare_context {
+  numbering_plan numbering;
+  const router* routes = nullptr;               // route() only (const)
+  std::vector<smpp::encode_options> encoding;   // per operator
+};
+
+struct message_request {
+  std::string_view to;    // as written
+  std::string_view from;  // sender: a number or a name (at most 11 characters)
+  std::string text;       // UTF-8, rendered
+  lane priority = lane::notification;
+  bool receipts = true;
+  std::chrono::seconds validity{0};
+  storage::origin origin = storage::origin::api;
+  std::string campaign;
+  std::uint64_t row = 0;
+  std::string idempotency_key;
+};
+
+struct prepared_message {
+  storage::message_record record;
+  std::unique_ptr<outbound_message> message;
+};
+
+// Why a request cannot become a message: a stable code for APIs and a
+// sentence for people. Empty code: it can.
+struct prepare_problem {
+  std::string code;  // invalid_number, no_route, invalid_sender, empty_text, text_too_long, invalid_text
+  std::string message;
+  explicit operator bool() const noexcept { return !code.empty(); }
+};
+
+prepare_problem prepare_message(const prepare_context& ctx, const message_request& req, std::uint64_t id,
+                                std::int64_t now_us, prepared_message& out);
+
+}  // namespace engine
