@@ -15,6 +15,7 @@
 #include "engine/campaign_runner.hpp"
 #include "engine/dispatcher.hpp"
 #include "engine/http_api.hpp"
+#include "engine/log_report.hpp"
 #include "engine/router.hpp"
 #include "storage/log_reader.hpp"
 #include "storage/message_log.hpp"
@@ -80,59 +81,6 @@ smpp::pool_options pool_of(const config::smsc_config& s) {
   c.reconnect.max = s.reconnect_max;
   c.reconnect.already_bound_wait = s.already_bound_wait;
   return p;
-}
-
-std::string ms(std::chrono::microseconds d) {
-  char buf[32];
-  std::snprintf(buf, sizeof buf, "%.1f ms", d.count() / 1000.0);
-  return buf;
-}
-
-void print_report(std::FILE* out, const storage::campaign_report& r, const fs::path& rejections) {
-  // The rejections file holds every rejected row of the campaign, across
-  // restarts (a rejected row is in the log and is not read again).
-  std::uint64_t rejected = 0;
-  {
-    std::ifstream in(rejections);
-    std::string line;
-    while (std::getline(in, line)) rejected += !line.empty();
-  }
-  std::fprintf(out, "Campaign %s\n", r.campaign.c_str());
-  std::fprintf(out, "  rows             %llu (one message each in the log)\n",
-               static_cast<unsigned long long>(r.messages.total()));
-  std::fprintf(out, "  rejected rows    %llu", static_cast<unsigned long long>(rejected));
-  if (rejected) std::fprintf(out, " (never sent; row and reason in %s)", rejections.c_str());
-  std::fprintf(out, "\n  by state\n");
-  for (std::size_t i = 0; i < storage::state_count; ++i) {
-    const auto st = static_cast<storage::state>(i);
-    if (r.messages[st]) std::fprintf(out, "    %-14s %llu\n", std::string(storage::name(st)).c_str(),
-                                     static_cast<unsigned long long>(r.messages[st]));
-  }
-  std::fprintf(out, "  delivery rate    %.1f%%\n", r.delivery_rate * 100);
-  auto latency = [&](const char* what, const storage::latency_summary& l) {
-    if (!l.count) return;
-    std::fprintf(out, "  %-16s p50 %s, p90 %s, p99 %s, max %s (%llu parts)\n", what, ms(l.p50).c_str(),
-                 ms(l.p90).c_str(), ms(l.p99).c_str(), ms(l.max).c_str(), static_cast<unsigned long long>(l.count));
-  };
-  latency("submit->resp", r.submit_to_resp);
-  latency("submit->receipt", r.submit_to_receipt);
-  if (rejected) {
-    std::ifstream in(rejections);
-    std::string line;
-    int shown = 0;
-    while (std::getline(in, line) && shown < 10) {
-      auto comma = line.find(',');
-      if (comma == std::string::npos) continue;
-      std::string quoted = line.substr(comma + 1), reason;
-      if (quoted.size() >= 2 && quoted.front() == '"') quoted = quoted.substr(1, quoted.size() - 2);
-      for (std::size_t i = 0; i < quoted.size(); ++i) {
-        reason += quoted[i];
-        if (quoted[i] == '"' && i + 1 < quoted.size() && quoted[i + 1] == '"') ++i;  // "" is one quote
-      }
-      std::fprintf(out, "    row %s: %s\n", line.substr(0, comma).c_str(), reason.c_str());
-      ++shown;
-    }
-  }
 }
 
 volatile std::sig_atomic_t signalled = 0;
@@ -303,7 +251,7 @@ int run_daemon(const config::settings& s, const daemon_options& opt) {
     campaign_setup cs;
     cs.campaign = c;
     cs.prepare = prepare;
-    cs.rejections_file = s.node.data_dir / "rejections" / (c.id + ".csv");
+    cs.rejections_file = rejections_file(s.node.data_dir, c.id);
     rejection_files.push_back(cs.rejections_file);
     runners.push_back(std::make_unique<campaign_runner>(std::move(cs), *log, dispatch, next_id));
   }
@@ -376,7 +324,9 @@ int run_daemon(const config::settings& s, const daemon_options& opt) {
     (void)reader->catch_up();
     for (std::size_t i = 0; i < runners.size(); ++i) {
       auto rep = reader->report(runners[i]->id(), ec);
-      print_report(opt.report_to, rep, rejection_files[i]);
+      const auto text =
+          format_campaign_report(rep, read_rejections(rejection_files[i]), rejection_files[i], report_format::table);
+      std::fwrite(text.data(), 1, text.size(), opt.report_to);
     }
   }
   reader.reset();

@@ -6,6 +6,7 @@
 
 #include "engine/cli.hpp"
 #include "engine/encode_report.hpp"
+#include "engine/log_report.hpp"
 
 namespace {
 constexpr std::string_view usage =
@@ -14,6 +15,15 @@ constexpr std::string_view usage =
     "commands:\n"
     "  encode   read UTF-8 text on stdin and show how it is sent: encoding,\n"
     "           segments, and each part's UDH and payload\n"
+    "  report [--data-dir DIR] [--csv | --json] [CAMPAIGN]\n"
+    "           a campaign's delivery report from the message log: counts by\n"
+    "           state, delivery rate, latency percentiles, rejected rows;\n"
+    "           without CAMPAIGN, the campaigns in the log\n"
+    "  message [--data-dir DIR] [--json] ID\n"
+    "           one message: recipient, text, parts and its whole timeline\n"
+    "\n"
+    "report and message read the log of a running daemon without disturbing\n"
+    "it; DIR is the daemon's node.data_dir (default /var/lib/smppd).\n"
     "\n"
     "encode options:\n"
     "  --json                      one JSON object instead of the summary\n"
@@ -42,6 +52,15 @@ int main(int argc, char** argv) {
                             std::istreambuf_iterator<char>()};
     std::string out, err;
     const int rc = smppd::run_encode(smppd::cli::args(argc, argv, 2), input, out, err);
+    std::fwrite(out.data(), 1, out.size(), stdout);
+    std::fwrite(err.data(), 1, err.size(), stderr);
+    return rc;
+  }
+  if (command == "report" || command == "message") {
+    std::string out, err;
+    const auto args = smppd::cli::args(argc, argv, 2);
+    const int rc = command == "report" ? engine::run_report_command(args, out, err)
+                                       : engine::run_message_command(args, out, err);
     std::fwrite(out.data(), 1, out.size(), stdout);
     std::fwrite(err.data(), 1, err.size(), stderr);
     return rc;

@@ -101,6 +101,15 @@ class daemon_e2e : public ::testing::Test {
     return {-1, out};
   }
 
+  // Runs smppctl; its exit status and everything it printed.
+  std::pair<int, std::string> run_ctl(const std::vector<std::string>& args) {
+    child_process p(bin_dir + "/smppctl", args, true);
+    std::string out;
+    while (auto line = p.read_line(10s)) out += *line + "\n";
+    auto st = p.wait_exit(10s);
+    return {st && WIFEXITED(*st) ? WEXITSTATUS(*st) : -1, out};
+  }
+
   static std::uint16_t api_port(child_process& p, std::string& seen) {
     for (int i = 0; i < 100; ++i) {
       auto line = p.read_line(100ms);
@@ -152,6 +161,35 @@ TEST_F(daemon_e2e, sends_a_campaign_once_and_prints_its_delivery_report) {
   ASSERT_EQ(counts["destinations"].size(), 300u);
   for (auto& [to, n] : counts["destinations"].items()) EXPECT_EQ(n, 1) << to;
   EXPECT_EQ(counts["receipts_acked"], 300);
+
+  // The same report, and one message's timeline, from the log by smppctl.
+  const std::string data = (dir / "data").string();
+  auto report = run_ctl({"report", "--data-dir", data, "c1"});
+  EXPECT_EQ(report.first, 0) << report.second;
+  EXPECT_NE(report.second.find("rows             303"), std::string::npos) << report.second;
+  auto as_json = run_ctl({"report", "--data-dir", data, "--json", "c1"});
+  ASSERT_EQ(as_json.first, 0) << as_json.second;
+  auto j = json::parse(as_json.second);
+  EXPECT_EQ(j["messages"], 303);
+  EXPECT_EQ(j["rejected_rows"], 3);
+  EXPECT_EQ(j["by_state"]["delivered"].get<int>() + j["by_state"]["undeliverable"].get<int>(), 300);
+  auto csv = run_ctl({"report", "--data-dir", data, "--csv", "c1"});
+  EXPECT_NE(csv.second.find("c1,delivered,"), std::string::npos) << csv.second;
+  auto list = run_ctl({"report", "--data-dir", data});
+  EXPECT_EQ(list.second, "c1\n");
+  auto message = run_ctl({"message", "--data-dir", data, "--json", "1"});
+  ASSERT_EQ(message.first, 0) << message.second;
+  auto m = json::parse(message.second);
+  EXPECT_EQ(m["campaign"], "c1");
+  EXPECT_EQ(m["recipient"], "+37061000000");
+  EXPECT_EQ(m["text"], "Hi N0, sale today");
+  EXPECT_GE(m["timeline"].size(), 4u) << message.second;  // queued, submitted, resp, receipt
+  auto missing = run_ctl({"message", "--data-dir", data, "999999"});
+  EXPECT_EQ(missing.first, 1);
+  EXPECT_NE(missing.second.find("no message 999999"), std::string::npos);
+  auto no_log = run_ctl({"report", "--data-dir", (dir / "nothing").string(), "c1"});
+  EXPECT_EQ(no_log.first, 1);
+  EXPECT_NE(no_log.second.find("no message log in"), std::string::npos) << no_log.second;
 }
 
 TEST_F(daemon_e2e, a_notification_overtakes_a_running_campaign) {
