@@ -328,6 +328,12 @@ int run_daemon(const config::settings& s, const daemon_options& opt) {
           format_campaign_report(rep, read_rejections(rejection_files[i]), rejection_files[i], report_format::table);
       std::fwrite(text.data(), 1, text.size(), opt.report_to);
     }
+    for (const auto& smsc : s.smscs) {
+      auto rep = reader->smsc(smsc.name, ec);
+      if (ec || rep.parts.total() == 0) continue;
+      const auto text = format_smsc_report(rep, report_format::table);
+      std::fwrite(text.data(), 1, text.size(), opt.report_to);
+    }
   }
   reader.reset();
   log.reset();

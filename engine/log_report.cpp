@@ -153,6 +153,41 @@ std::string format_campaign_report(const storage::campaign_report& r, const reje
   return out;
 }
 
+std::string format_smsc_report(const storage::smsc_report& r, report_format f) {
+  if (f == report_format::json) {
+    json states = json::object();
+    for (std::size_t i = 0; i < storage::state_count; ++i) {
+      const auto st = static_cast<storage::state>(i);
+      if (r.parts[st]) states[std::string(storage::name(st))] = r.parts[st];
+    }
+    return json{{"smsc", r.smsc},
+                {"parts", r.parts.total()},
+                {"by_state", states},
+                {"in_doubt", r.in_doubt},
+                {"orphan_receipts_kept", r.orphans_kept},
+                {"orphan_receipts_expired", r.orphans_expired},
+                {"delivery_rate", r.delivery_rate},
+                {"submit_to_resp", latency_json(r.submit_to_resp)},
+                {"submit_to_receipt", latency_json(r.submit_to_receipt)}}
+               .dump(2) +
+           "\n";
+  }
+  std::string out = "SMSC " + r.smsc + ": " + std::to_string(r.parts.total()) + " parts";
+  for (std::size_t i = 0; i < storage::state_count; ++i) {
+    const auto st = static_cast<storage::state>(i);
+    if (r.parts[st]) out += ", " + std::to_string(r.parts[st]) + " " + std::string(storage::name(st));
+  }
+  char buf[160];
+  std::snprintf(buf, sizeof buf, "; delivery rate %.1f%%", r.delivery_rate * 100);
+  out += buf;
+  if (r.in_doubt) out += "; " + std::to_string(r.in_doubt) + " in doubt";
+  if (r.orphans_kept || r.orphans_expired)
+    out += "; orphan receipts " + std::to_string(r.orphans_kept) + " kept, " + std::to_string(r.orphans_expired) +
+           " expired";
+  if (r.submit_to_resp.count) out += "; resp p99 " + ms(r.submit_to_resp.p99);
+  return out + "\n";
+}
+
 std::string format_message(const storage::message_view& m, report_format f) {
   const auto& r = m.record;
   if (f == report_format::json) {
@@ -279,8 +314,22 @@ int run_report_command(const std::vector<std::string_view>& args, std::string& o
     for (const auto& c : reader->campaigns(ec)) out += c + "\n";
     return ec ? 1 : 0;
   }
+  if (a.positional.size() == 2 && a.positional[0] == "smsc") {
+    auto known = reader->smscs(ec);
+    if (std::find(known.begin(), known.end(), a.positional[1]) == known.end()) {
+      err += "smppctl: no SMSC \"" + a.positional[1] + "\" in the log\n";
+      return 1;
+    }
+    auto r = reader->smsc(a.positional[1], ec);
+    if (ec) {
+      err += "smppctl: " + ec.message() + "\n";
+      return 1;
+    }
+    out += format_smsc_report(r, a.format == report_format::json ? report_format::json : report_format::table);
+    return 0;
+  }
   if (a.positional.size() != 1) {
-    err += "usage: smppctl report [--data-dir DIR] [--csv | --json] [CAMPAIGN]\n";
+    err += "usage: smppctl report [--data-dir DIR] [--csv | --json] [CAMPAIGN | smsc NAME]\n";
     return 2;
   }
   const auto& campaign = a.positional[0];

@@ -35,6 +35,9 @@ std::string format_campaign_report(const storage::campaign_report& r, const reje
 
 std::string format_message(const storage::message_view& m, report_format f);
 
+// An SMSC account's parts by state, in doubt, orphan receipts, latencies.
+std::string format_smsc_report(const storage::smsc_report& r, report_format f);
+
 // `smppctl report` and `smppctl message`: args after the command word.
 // Returns the exit code; output and errors are appended to out / err.
 int run_report_command(const std::vector<std::string_view>& args, std::string& out, std::string& err);

@@ -24,7 +24,7 @@ cleanup() {
 }
 trap cleanup EXIT
 
-"$build/bin/smsc-sim" --listen 127.0.0.1:0 --system-id smppd --password demo \
+"$build/bin/smsc-sim" --listen 127.0.0.1:0 --password demo \
   --receipt-delay 300 --receipt-mix DELIVRD=90,UNDELIV=6,EXPIRED=4 --seed 7 \
   --counts-file "$work/sim-counts.json" >"$work/sim.out" 2>"$work/sim.err" &
 sim_pid=$!
