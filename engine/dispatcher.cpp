@@ -16,12 +16,10 @@ namespace {
 
 // SMPP relative time (7.1.2): "YYMMDDhhmmss000R".
 std::string relative_validity(std::chrono::seconds v) {
-  std::int64_t s = v.count();
-  const std::int64_t days = s / 86400;
-  s %= 86400;
-  char buf[17];
-  std::snprintf(buf, sizeof buf, "0000%02lld%02lld%02lld%02lld000R", static_cast<long long>(std::min<std::int64_t>(days, 99)),
-                static_cast<long long>(s / 3600), static_cast<long long>(s / 60 % 60), static_cast<long long>(s % 60));
+  const long long total = std::clamp<long long>(v.count(), 0, 99LL * 86400 + 86399);
+  const int days = static_cast<int>(total / 86400), rest = static_cast<int>(total % 86400);
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "0000%02d%02d%02d%02d000R", days, rest / 3600, rest / 60 % 60, rest % 60);
   return buf;
 }
 
