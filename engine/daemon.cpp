@@ -183,6 +183,15 @@ int run_daemon(const config::settings& s, const daemon_options& opt) {
   durable_sink.store(&dispatch);
   std::atomic<std::uint64_t> next_id{log->max_message_id()};
 
+  signalled = 0;
+  bool startup_failed = false;
+  boost::asio::signal_set signals(io, SIGINT, SIGTERM);
+  signals.async_wait([](const boost::system::error_code& e, int) {
+    if (!e) signalled = 1;
+  });
+  dispatch.start();
+  std::thread io_thread([&io] { io.run(); });
+
   // Parts the last run left to send go out first.
   std::map<std::uint64_t, std::vector<std::uint16_t>> resume;
   for (const auto& p : recovered.to_dispatch) resume[p.message_id].push_back(p.part);
@@ -210,14 +219,6 @@ int run_daemon(const config::settings& s, const daemon_options& opt) {
     while (!dispatch.enqueue(std::move(m))) std::this_thread::sleep_for(std::chrono::milliseconds(1));
   }
 
-  signalled = 0;
-  bool startup_failed = false;
-  boost::asio::signal_set signals(io, SIGINT, SIGTERM);
-  signals.async_wait([](const boost::system::error_code& e, int) {
-    if (!e) signalled = 1;
-  });
-  dispatch.start();
-  std::thread io_thread([&io] { io.run(); });
 
   // The API on its own thread (control plane).
   boost::asio::io_context api_io;

@@ -163,7 +163,7 @@ std::size_t dispatcher::queued(lane l) const noexcept {
   return n;
 }
 
-bool dispatcher::enqueue(std::unique_ptr<outbound_message> m) {
+bool dispatcher::enqueue(std::unique_ptr<outbound_message>&& m) {
   if (m->op >= ops_.size()) return false;
   auto& op = *ops_[m->op];
   const auto l = static_cast<std::size_t>(m->priority);

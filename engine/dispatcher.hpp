@@ -115,9 +115,10 @@ class dispatcher : private smpp::session_handler {
   // Graceful: stops pulling, drains the windows within `drain`, unbinds.
   void stop(std::chrono::milliseconds drain, std::function<void()> done);
 
-  // Any thread. False when that operator's lane is full: try again later
-  // (the caller stops reading its source: back-pressure).
-  bool enqueue(std::unique_ptr<outbound_message> m);
+  // Any thread. Takes the message (and empties `m`) only when it returns
+  // true; false when that operator's lane is full: `m` is left as it was,
+  // to try again later (the caller stops reading its source: back-pressure).
+  bool enqueue(std::unique_ptr<outbound_message>&& m);
 
   std::function<void(const final_event&)> on_final;  // set before start()
 

@@ -1,0 +1,117 @@
+#!/usr/bin/env bash
+# End-to-end benchmark: a CSV campaign -> smppd -> smsc-sim with receipts ->
+# every receipt reconciled in the message log (sync: every_10ms), throttles
+# off. Prints, per run and as medians: messages/s from start to the last
+# receipt settled, smppd's peak RSS, and the latency of OTPs posted to the
+# API while the campaign saturates the binds (acceptance -> submitting mark;
+# the PDU is written as soon as that mark is durable, within 10 ms).
+#
+#   bench/e2e_bench.sh BUILD_DIR [--rows N] [--runs R] [--otps K]
+#
+# Everything runs on 127.0.0.1; processes are stopped by PID and the
+# temporary directory removed.
+set -euo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+build=${1:?usage: bench/e2e_bench.sh BUILD_DIR [--rows N] [--runs R] [--otps K]}
+shift
+rows=1000000
+runs=3
+otps=20
+while (($#)); do
+  case $1 in
+    --rows) rows=$2; shift 2 ;;
+    --runs) runs=$2; shift 2 ;;
+    --otps) otps=$2; shift 2 ;;
+    *) echo "e2e_bench: unknown option $1" >&2; exit 2 ;;
+  esac
+done
+for b in smppd smsc-sim smppctl; do
+  [[ -x $build/bin/$b ]] || { echo "e2e_bench: $build/bin/$b is missing; build first" >&2; exit 1; }
+done
+
+work=$(mktemp -d /tmp/smppd-e2e-XXXXXX)
+sim_pid=""
+smppd_pid=""
+cleanup() {
+  for p in $smppd_pid $sim_pid; do
+    kill "$p" 2>/dev/null || true
+    wait "$p" 2>/dev/null || true
+  done
+  rm -rf "$work"
+}
+trap cleanup EXIT
+
+awk -v n="$rows" 'BEGIN { print "msisdn,name"; for (i = 0; i < n; i++) printf "+3706%07d,N%d\n", i, i }' \
+  >"$work/recipients.csv"
+
+"$build/bin/smsc-sim" --listen 127.0.0.1:0 >"$work/sim.out" 2>&1 &
+sim_pid=$!
+port=""
+for _ in $(seq 100); do
+  if read -r line <"$work/sim.out" 2>/dev/null && [[ $line == *"listening on"* ]]; then
+    port=${line##*:}
+    break
+  fi
+  sleep 0.05
+done
+[[ -n $port ]] || { echo "e2e_bench: smsc-sim did not start" >&2; exit 1; }
+
+median() { sort -n | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
+
+echo "e2e_bench: $rows recipients per run, $runs runs, receipts on, sync every_10ms, throttles off"
+printf '%-4s %12s %10s %12s %12s\n' run "messages/s" "RSS MiB" "OTP p50 ms" "OTP p99 ms"
+: >"$work/rates"
+: >"$work/rss"
+: >"$work/p99"
+for run in $(seq "$runs"); do
+  rm -rf "$work/data"
+  cat >"$work/smppd.yaml" <<EOF
+node: { data_dir: data, sync: every_10ms }
+api: { listen: "127.0.0.1:0" }
+smscs:
+  - { name: sim, host: 127.0.0.1, port: $port, system_id: bench, password: bench, binds: 2, window: 512 }
+operators:
+  - { name: lt, prefixes: ["+370"], smscs: [sim] }
+campaigns:
+  - { id: e2e, recipients: recipients.csv, from: ACME, text: "Hi {{name}}, your parcel arrives tomorrow between 9 and 12." }
+EOF
+  start=$(date +%s.%N)
+  /usr/bin/time -f "%M" -o "$work/rss.txt" "$build/bin/smppd" --config "$work/smppd.yaml" --once --receipt-wait 10 \
+    >"$work/report.txt" 2>"$work/smppd.err" &
+  smppd_pid=$!
+  api=""
+  for _ in $(seq 200); do
+    api=$(grep -o 'API listening on [0-9.]*:[0-9]*' "$work/smppd.err" 2>/dev/null | sed 's/.*://' || true)
+    [[ -n $api ]] && break
+    sleep 0.05
+  done
+  # OTPs while the campaign runs: one every 100 ms after a second's start.
+  sleep 1
+  : >"$work/otp-ids"
+  for i in $(seq "$otps"); do
+    curl -s -X POST -d "{\"to\":\"+37069$(printf %07d "$i")\",\"text\":\"Your code is $((1000 + i))\",\"from\":\"ACME\"}" \
+      "http://127.0.0.1:$api/v1/messages" | sed -n 's/.*"id":"\([0-9]*\)".*/\1/p' >>"$work/otp-ids" || true
+    sleep 0.1
+  done
+  wait "$smppd_pid" || { echo "e2e_bench: smppd failed:" >&2; cat "$work/smppd.err" >&2; exit 1; }
+  smppd_pid=""
+  end=$(date +%s.%N)
+  settled=$(sed -n 's/^  rows *\([0-9]*\).*/\1/p' "$work/report.txt")
+  rate=$(awk -v n="${settled:-0}" -v a="$start" -v b="$end" 'BEGIN { printf "%.0f", n / (b - a) }')
+  rss=$(awk '{ printf "%.1f", $1 / 1024 }' "$work/rss.txt")
+  : >"$work/lat"
+  while read -r id; do
+    "$build/bin/smppctl" message --data-dir "$work/data" --json "$id" |
+      python3 -c 'import json,sys,datetime
+m=json.load(sys.stdin)
+f=lambda s: datetime.datetime.strptime(s,"%Y-%m-%dT%H:%M:%S.%fZ").timestamp()
+print("%.1f" % ((f(m["parts"][0]["submitted"]) - f(m["queued"])) * 1000))' >>"$work/lat" || true
+  done <"$work/otp-ids"
+  p50=$(median <"$work/lat")
+  p99=$(sort -n "$work/lat" | awk '{ v[NR] = $1 } END { i = int(NR * 0.99); if (i < 1) i = 1; if (i < NR) i++; print v[i] }')
+  printf '%-4s %12s %10s %12s %12s\n' "$run" "$rate" "$rss" "$p50" "$p99"
+  echo "$rate" >>"$work/rates"
+  echo "$rss" >>"$work/rss"
+  echo "$p99" >>"$work/p99"
+done
+printf '%-4s %12s %10s %12s %12s\n' median "$(median <"$work/rates")" "$(median <"$work/rss")" "" "$(median <"$work/p99")"
