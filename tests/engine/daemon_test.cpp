@@ -192,6 +192,57 @@ TEST_F(daemon_e2e, sends_a_campaign_once_and_prints_its_delivery_report) {
   EXPECT_NE(no_log.second.find("no message log in"), std::string::npos) << no_log.second;
 }
 
+TEST_F(daemon_e2e, a_10000_recipient_campaign_settles_everyone_once_through_drops_and_throttling) {
+  // The SMSC drops every connection after 1.5 s and throttles above 3,000
+  // submits per second: binds reconnect, throttled parts are retried,
+  // parts in doubt become unknown (mark_unknown) and are never resent.
+  start_sim({"--drop-every", "1.5", "--tps-cap", "3000"});
+  write_csv("r.csv", 10000);
+  auto cfg = write_config(
+      "campaigns:\n  - { id: big, recipients: r.csv, from: ACME, text: \"Parcel {{name}} arrives today\" }\n",
+      ", reconnect_initial: 100ms");
+  auto [rc, out] = run_once(cfg, 120s);
+  EXPECT_EQ(rc, 0) << out;
+  auto report = run_ctl({"report", "--data-dir", (dir / "data").string(), "--json", "big"});
+  ASSERT_EQ(report.first, 0) << report.second;
+  auto j = json::parse(report.second);
+  EXPECT_EQ(j["messages"], 10000);
+  EXPECT_EQ(j["final"], 10000) << report.second;  // every recipient in one final state
+  auto counts = sim_counts();
+  std::size_t received = 0;
+  for (auto& [to, n] : counts["destinations"].items()) {
+    EXPECT_EQ(n, 1) << to;  // nobody twice
+    ++received;
+  }
+  // Nobody lost: a message the SMSC never got is not reported delivered.
+  const int delivered = j["by_state"].value("delivered", 0);
+  EXPECT_LE(static_cast<std::size_t>(delivered), received);
+  EXPECT_GE(delivered + j["by_state"].value("unknown", 0), 10000 - j["by_state"].value("failed", 0));
+  EXPECT_GT(counts["submit_resps"].value("ESME_RTHROTTLED", 0), 0) << counts.dump();
+  EXPECT_GT(counts["dropped_drop_every"].get<int>(), 0);
+}
+
+TEST_F(daemon_e2e, starts_with_one_smsc_down_and_sends_through_the_other) {
+  start_sim({});
+  write_csv("r.csv", 500);
+  // smsc "down" points at a port nobody listens on (the simulator's port
+  // plus one is free or refuses): its binds never come up.
+  std::ofstream(dir / "smppd.yaml")
+      << "node: { data_dir: data, sync: every_10ms }\n"
+      << "api: { listen: \"127.0.0.1:0\" }\n"
+      << "smscs:\n"
+      << "  - { name: down, host: 127.0.0.1, port: 1, system_id: a, password: pw, reconnect_initial: 100ms }\n"
+      << "  - { name: up, host: 127.0.0.1, port: " << sim_port << ", system_id: b, password: pw }\n"
+      << "operators:\n  - { name: lt, prefixes: [\"+370\"], smscs: [{ name: down, weight: 5 }, up] }\n"
+      << "campaigns:\n  - { id: fo, recipients: r.csv, from: ACME, text: \"Hello {{name}}\" }\n";
+  auto [rc, out] = run_once(dir / "smppd.yaml");
+  EXPECT_EQ(rc, 0) << out;
+  EXPECT_NE(out.find("delivered      500"), std::string::npos) << out;
+  EXPECT_NE(out.find("SMSC up: 500 parts"), std::string::npos) << out;
+  EXPECT_EQ(out.find("SMSC down:"), std::string::npos) << out;
+  EXPECT_EQ(sim_counts()["submit_sm"], 500);
+}
+
 TEST_F(daemon_e2e, a_notification_overtakes_a_running_campaign) {
   start_sim({});
   write_csv("big.csv", 3000);
