@@ -89,7 +89,7 @@ EOF
   sleep 1
   : >"$work/otp-ids"
   for i in $(seq "$otps"); do
-    curl -s -X POST -d "{\"to\":\"+37069$(printf %07d "$i")\",\"text\":\"Your code is $((1000 + i))\",\"from\":\"ACME\"}" \
+    curl -s -w '\n' -X POST -d "{\"to\":\"+37069$(printf %07d "$i")\",\"text\":\"Your code is $((1000 + i))\",\"from\":\"ACME\"}" \
       "http://127.0.0.1:$api/v1/messages" | sed -n 's/.*"id":"\([0-9]*\)".*/\1/p' >>"$work/otp-ids" || true
     sleep 0.1
   done

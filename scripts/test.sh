@@ -20,7 +20,7 @@ step() { printf '\n==> %s (%ds)\n' "$*" $((SECONDS - started)); }
 step "release build"
 "$root/scripts/build.sh" "$out" -DCMAKE_BUILD_TYPE=Release
 step "release tests"
-(cd "$out" && ctest --output-on-failure --timeout 300) || failed=1
+(cd "$out" && ctest -j2 --output-on-failure --timeout 300) || failed=1
 
 if [[ ${SMPPD_SKIP_SANITIZE:-0} != 1 ]]; then
   step "ASan+UBSan build"
@@ -29,7 +29,7 @@ if [[ ${SMPPD_SKIP_SANITIZE:-0} != 1 ]]; then
   step "ASan+UBSan tests"
   (cd "$out-asan" && ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
     UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
-    ctest --output-on-failure --timeout 600) || failed=1
+    ctest -j2 --output-on-failure --timeout 600) || failed=1
 fi
 
 if [[ ${SMPPD_SKIP_FUZZ:-0} != 1 ]]; then
