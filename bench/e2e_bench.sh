@@ -44,17 +44,10 @@ trap cleanup EXIT
 awk -v n="$rows" 'BEGIN { print "msisdn,name"; for (i = 0; i < n; i++) printf "+3706%07d,N%d\n", i, i }' \
   >"$work/recipients.csv"
 
-"$build/bin/smsc-sim" --listen 127.0.0.1:0 >"$work/sim.out" 2>&1 &
-sim_pid=$!
-port=""
-for _ in $(seq 100); do
-  if read -r line <"$work/sim.out" 2>/dev/null && [[ $line == *"listening on"* ]]; then
-    port=${line##*:}
-    break
-  fi
-  sleep 0.05
-done
-[[ -n $port ]] || { echo "e2e_bench: smsc-sim did not start" >&2; exit 1; }
+# shellcheck source=scripts/lib/start_listening.sh
+source "$root/scripts/lib/start_listening.sh"
+start_listening "$work" smsc-sim "$build/bin/smsc-sim" --listen 127.0.0.1:0 || { sim_pid=$server_pid; exit 1; }
+sim_pid=$server_pid
 
 median() { sort -n | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
 

@@ -68,21 +68,10 @@ fi
 node_modules=$(bash "$root/tests/interop/install_node_smpp.sh" "$build")
 version=$(node -p "require('$node_modules/smpp/package.json').version")
 
-"$sim" --listen 127.0.0.1:0 --threads 1 >"$tmp/sim.out" 2>"$tmp/sim.err" &
-sim_pid=$!
-line=
-for ((i = 0; i < 200; i++)); do
-  line=$(head -n 1 "$tmp/sim.out")
-  [[ $line =~ listening\ on\ .*:([0-9]+)$ ]] && break
-  kill -0 "$sim_pid" 2>/dev/null || break
-  sleep 0.05
-done
-if [[ ! $line =~ listening\ on\ .*:([0-9]+)$ ]]; then
-  echo "node_compare: smsc-sim did not start listening:" >&2
-  cat "$tmp/sim.out" "$tmp/sim.err" >&2
-  exit 1
-fi
-port=${BASH_REMATCH[1]}
+# shellcheck source=scripts/lib/start_listening.sh
+source "$root/scripts/lib/start_listening.sh"
+start_listening "$tmp" smsc-sim "$sim" --listen 127.0.0.1:0 --threads 1 || { sim_pid=$server_pid; exit 1; }
+sim_pid=$server_pid
 
 echo "--- node-smpp $version client ($(node --version)), $messages submit_sm per run," \
   "receipts on, smsc-sim on 127.0.0.1:$port, $runs runs, Nagle $([[ ${#nagle[@]} -gt 0 ]] && echo on || echo off)"

@@ -24,23 +24,12 @@ cleanup() {
 }
 trap cleanup EXIT
 
-"$build/bin/smsc-sim" --listen 127.0.0.1:0 --password demo \
+# shellcheck source=scripts/lib/start_listening.sh
+source "$root/scripts/lib/start_listening.sh"
+start_listening "$work" smsc-sim "$build/bin/smsc-sim" --listen 127.0.0.1:0 --password demo \
   --receipt-delay 300 --receipt-mix DELIVRD=90,UNDELIV=6,EXPIRED=4 --seed 7 \
-  --counts-file "$work/sim-counts.json" >"$work/sim.out" 2>"$work/sim.err" &
-sim_pid=$!
-port=""
-for _ in $(seq 100); do
-  if read -r line <"$work/sim.out" 2>/dev/null && [[ $line == *"listening on"* ]]; then
-    port=${line##*:}
-    break
-  fi
-  sleep 0.05
-done
-if [[ -z $port ]]; then
-  echo "demo: smsc-sim did not start:" >&2
-  cat "$work/sim.err" >&2
-  exit 1
-fi
+  --counts-file "$work/sim-counts.json" || { sim_pid=$server_pid; exit 1; }
+sim_pid=$server_pid
 echo "demo: smsc-sim listening on 127.0.0.1:$port (pid $sim_pid)"
 
 export SMPPD_DEMO_PORT=$port SMPPD_DEMO_DATA=$work/data

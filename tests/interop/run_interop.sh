@@ -86,27 +86,14 @@ install_node_smpp() {
 
 # start_server NAME COMMAND...: starts a server whose first stdout line is
 # "... listening on HOST:PORT", records its PID in `pids` and sets `port`
-# (waits up to 10 s). Its stdout goes to $tmp/NAME.out.
-port=
+# and `server_pid` (waits up to 10 s). Its stdout goes to $tmp/NAME.out.
+# shellcheck source=scripts/lib/start_listening.sh
+source "$here/../../scripts/lib/start_listening.sh"
 start_server() {
-  local name=$1 line='' i
-  shift
-  "$@" >"$tmp/$name.out" 2>"$tmp/$name.err" &
-  local pid=$!
-  pids+=("$pid")
-  for ((i = 0; i < 200; i++)); do
-    line=$(head -n 1 "$tmp/$name.out")
-    [[ $line =~ listening\ on\ .*:([0-9]+)$ ]] && break
-    kill -0 "$pid" 2>/dev/null || break
-    sleep 0.05
-  done
-  if [[ ! $line =~ listening\ on\ .*:([0-9]+)$ ]]; then
-    echo "interop: $name did not start listening; its output:" >&2
-    cat "$tmp/$name.out" "$tmp/$name.err" >&2
-    return 1
-  fi
-  port=${BASH_REMATCH[1]}
-  server_pid=$pid
+  local status=0
+  start_listening "$tmp" "$@" || status=$?
+  pids+=("$server_pid")
+  return $status
 }
 
 # Stops the server started last (SIGTERM, by PID) and waits for it.
