@@ -5,7 +5,8 @@
 // - Rows are read one at a time; at most `max_unconfirmed` messages wait
 //   for the log's durability and the dispatcher's lane is bounded, so
 //   memory stays flat whatever the file's size (the duplicate check keeps
-//   8 octets per distinct recipient).
+//   a 64-bit fingerprint per distinct recipient, 8 to 16 octets with the
+//   table's spare room).
 // - A bad row (bad number, missing template field, wrong column count, a
 //   text that cannot be encoded, no operator for the number) is rejected
 //   with its row number and reason: counted, written to the rejections
