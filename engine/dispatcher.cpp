@@ -293,6 +293,17 @@ void dispatcher::pump() {
 bool dispatcher::try_send(outbound_message& m, clock::time_point now,
                           std::optional<clock::time_point>& wait_until) {
   if (m.pending.empty()) return true;  // its parts went with an earlier attempt
+  if (m.validity.count() > 0 && now_us() >= m.queued_us + m.validity.count() * 1'000'000) {
+    // It can no longer go out before its validity ends (it waited for a
+    // send window, a bind or a retry): suppressed, never sent late.
+    auto parts = std::move(m.pending);
+    m.pending.clear();
+    log_parts(m.id, parts, storage::state::suppressed, now_us());
+    counters_.expired_unsent.fetch_add(parts.size(), std::memory_order_relaxed);
+    for (std::uint16_t part : parts)
+      if (part_final(m, part, storage::state::suppressed)) break;
+    return true;
+  }
   const double n = static_cast<double>(m.pending.size());
   auto smsc = router_.pick(m.op, [&](std::size_t s) {
     return smscs_[s].pool->max_room() >= m.pending.size() + staged_parts_[s];

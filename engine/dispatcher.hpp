@@ -7,6 +7,7 @@
 //
 //   enqueue (any thread) --lock-free queue per operator and lane-->
 //   pump (io thread): route to a live SMSC with room, throttle, submit
+//   a message whose validity ended while it waited is suppressed, not sent
 //   responses: accepted -> reconciler.on_resp; temporary -> retrying and
 //     a later attempt (THROTTLED also lowers that SMSC's rate); permanent
 //     -> failed; in doubt (written, no resp) -> the in-doubt policy;
@@ -103,6 +104,7 @@ struct dispatcher_counters {
   std::atomic<std::uint64_t> receipts{0};
   std::atomic<std::uint64_t> mo{0};
   std::atomic<std::uint64_t> backlog_waits{0};  // pumps held back by the log's back-pressure
+  std::atomic<std::uint64_t> expired_unsent{0};  // parts suppressed: validity over before they could go
 };
 
 class dispatcher : private smpp::session_handler {

@@ -50,4 +50,47 @@ TEST(dispatcher, a_full_lane_refuses_a_message_and_leaves_it_with_the_caller) {
   EXPECT_TRUE(stray);
 }
 
+TEST(dispatcher, suppresses_a_message_whose_validity_ended_before_it_could_go) {
+  smppd::test::temp_dir dir{"smppd-dispatcher-test"};
+  storage::log_options lo;
+  lo.dir = dir / "log";
+  lo.sync = storage::sync_policy::never;
+  storage::message_log log(lo);
+  storage::reconciler reconciler(log);
+  boost::asio::io_context io;
+  engine::dispatcher_options o;
+  o.operators.push_back({"lt", {"+370"}, {}});  // no SMSC: nothing could be sent anyway
+  engine::dispatcher d(io, o, log, reconciler);
+  std::vector<engine::final_event> finals;
+  d.on_final = [&](const engine::final_event& e) { finals.push_back(e); };
+
+  const auto now_us = std::chrono::duration_cast<std::chrono::microseconds>(
+                          std::chrono::system_clock::now().time_since_epoch())
+                          .count();
+  storage::message_record r;
+  r.id = 1;
+  r.recipient = "+37060000001";
+  r.queued_us = now_us - 2'000'000;  // queued two seconds ago, valid for one
+  r.parts.resize(2);
+  std::error_code ec;
+  log.wait_durable(log.append(r, ec));
+  ASSERT_FALSE(ec);
+  auto m = std::make_unique<engine::outbound_message>();
+  m->id = 1;
+  m->validity = std::chrono::seconds(1);
+  m->queued_us = r.queued_us;
+  m->text.parts.resize(2);
+  ASSERT_TRUE(d.enqueue(std::move(m)));
+  d.start();
+  io.run_for(std::chrono::milliseconds(300));
+  ASSERT_EQ(finals.size(), 1u);
+  EXPECT_EQ(finals[0].state, storage::state::suppressed);
+  EXPECT_EQ(d.counters().expired_unsent.load(), 2u);
+  EXPECT_EQ(d.open_messages(), 0u);
+  log.wait_durable(log.issued_ticket());
+  auto stored = log.get(1, ec);
+  ASSERT_TRUE(stored);
+  EXPECT_EQ(stored->st, storage::state::suppressed);
+}
+
 }  // namespace
