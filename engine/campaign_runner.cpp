@@ -141,6 +141,11 @@ bool campaign_runner::hand_over(bool all) {
 }
 
 std::string campaign_runner::run() {
+  // Whatever way run() ends, the campaign is done reading (--once waits for it).
+  struct mark_done {
+    std::atomic<bool>& done;
+    ~mark_done() { done.store(true); }
+  } on_exit{done_};
   const auto& c = setup_.campaign;
   csv_reader csv(c.recipients);
   if (!csv.ok()) return csv.error();
@@ -248,7 +253,6 @@ std::string campaign_runner::run() {
   hand_over(true);
   if (rejections_) std::fclose(rejections_);
   rejections_ = nullptr;
-  done_.store(true);
   return error;
 }
 

@@ -243,6 +243,17 @@ TEST_F(daemon_e2e, starts_with_one_smsc_down_and_sends_through_the_other) {
   EXPECT_EQ(sim_counts()["submit_sm"], 500);
 }
 
+TEST_F(daemon_e2e, a_campaign_that_cannot_run_is_named_and_once_does_not_wait_for_it) {
+  start_sim({});
+  std::ofstream(dir / "r.csv") << "phone,name\n+37061000000,A\n";
+  auto cfg = write_config("campaigns:\n  - { id: nohead, recipients: r.csv, from: ACME, text: \"x\" }\n");
+  auto [rc, out] = run_once(cfg, 30s);
+  EXPECT_EQ(rc, 1) << out;
+  EXPECT_NE(out.find("campaign nohead: " + (dir / "r.csv").string() + ": row 1: no \"msisdn\" column"),
+            std::string::npos)
+      << out;
+}
+
 TEST_F(daemon_e2e, a_notification_overtakes_a_running_campaign) {
   start_sim({});
   write_csv("big.csv", 3000);
