@@ -12,18 +12,31 @@
 
 namespace {
 
-TEST(dispatcher, a_full_lane_refuses_a_message_and_leaves_it_with_the_caller) {
+// A real message log in a temporary directory and one operator without
+// SMSCs: nothing can be sent, which is what these tests need.
+class dispatcher_without_smscs : public ::testing::Test {
+ protected:
   smppd::test::temp_dir dir{"smppd-dispatcher-test"};
-  storage::log_options lo;
-  lo.dir = dir / "log";
-  lo.sync = storage::sync_policy::never;
-  storage::message_log log(lo);
-  storage::reconciler reconciler(log);
+  storage::message_log log{[this] {
+    storage::log_options lo;
+    lo.dir = dir / "log";
+    lo.sync = storage::sync_policy::never;
+    return lo;
+  }()};
+  storage::reconciler reconciler{log};
   boost::asio::io_context io;
-  engine::dispatcher_options o;
-  o.operators.push_back({"lt", {"+370"}, {}});
-  o.lane_capacity = 1;
-  engine::dispatcher d(io, o, log, reconciler);
+
+  std::unique_ptr<engine::dispatcher> make(std::size_t lane_capacity = 20000) {
+    engine::dispatcher_options o;
+    o.operators.push_back({"lt", {"+370"}, {}});
+    o.lane_capacity = lane_capacity;
+    return std::make_unique<engine::dispatcher>(io, o, log, reconciler);
+  }
+};
+
+TEST_F(dispatcher_without_smscs, a_full_lane_refuses_a_message_and_leaves_it_with_the_caller) {
+  auto dp = make(1);
+  auto& d = *dp;
 
   auto make = [](std::uint64_t id, engine::lane l) {
     auto m = std::make_unique<engine::outbound_message>();
@@ -50,17 +63,9 @@ TEST(dispatcher, a_full_lane_refuses_a_message_and_leaves_it_with_the_caller) {
   EXPECT_TRUE(stray);
 }
 
-TEST(dispatcher, suppresses_a_message_whose_validity_ended_before_it_could_go) {
-  smppd::test::temp_dir dir{"smppd-dispatcher-test"};
-  storage::log_options lo;
-  lo.dir = dir / "log";
-  lo.sync = storage::sync_policy::never;
-  storage::message_log log(lo);
-  storage::reconciler reconciler(log);
-  boost::asio::io_context io;
-  engine::dispatcher_options o;
-  o.operators.push_back({"lt", {"+370"}, {}});  // no SMSC: nothing could be sent anyway
-  engine::dispatcher d(io, o, log, reconciler);
+TEST_F(dispatcher_without_smscs, suppresses_a_message_whose_validity_ended_before_it_could_go) {
+  auto dp = make();
+  auto& d = *dp;
   std::vector<engine::final_event> finals;
   d.on_final = [&](const engine::final_event& e) { finals.push_back(e); };
 
