@@ -2,6 +2,7 @@
 
 #include <boost/asio/post.hpp>
 #include <algorithm>
+#include <array>
 #include <charconv>
 #include <cstdio>
 #include <ctime>
@@ -14,13 +15,14 @@ namespace asio = boost::asio;
 
 namespace {
 
-// SMPP relative time (7.1.2): "YYMMDDhhmmss000R".
-std::string relative_validity(std::chrono::seconds v) {
+// SMPP relative time (7.1.2): "YYMMDDhhmmss000R", written into `buf`
+// (16 characters: one more than a std::string holds without allocating).
+std::string_view relative_validity(std::chrono::seconds v, std::array<char, 32>& buf) {
   const long long total = std::clamp<long long>(v.count(), 0, 99LL * 86400 + 86399);
   const int days = static_cast<int>(total / 86400), rest = static_cast<int>(total % 86400);
-  char buf[32];
-  std::snprintf(buf, sizeof buf, "0000%02d%02d%02d%02d000R", days, rest / 3600, rest / 60 % 60, rest % 60);
-  return buf;
+  const int n = std::snprintf(buf.data(), buf.size(), "0000%02d%02d%02d%02d000R", days, rest / 3600,
+                              rest / 60 % 60, rest % 60);
+  return {buf.data(), static_cast<std::size_t>(n)};
 }
 
 // Who a sender address is to the SMSC (SMPP 5.2.5, 5.2.6): "+" and digits
@@ -345,11 +347,14 @@ void dispatcher::submit_staged() {
     staged_parts_[st.smsc] -= st.parts.size();
     outbound_message& m = *st.message;
     auto& s = smscs_[st.smsc];
-    const std::string to = m.to.starts_with('+') ? m.to.substr(1) : m.to;
-    const std::string validity = m.validity.count() > 0 ? relative_validity(m.validity) : std::string();
-    std::vector<smpp::pdu_body> bodies;
-    std::vector<std::uint64_t> tags;
-    bodies.reserve(st.parts.size());
+    const std::string_view to = std::string_view(m.to).substr(m.to.starts_with('+') ? 1 : 0);
+    std::array<char, 32> validity_buf;
+    const std::string_view validity = m.validity.count() > 0 ? relative_validity(m.validity, validity_buf) : "";
+    // Reused between messages: no allocation per message once warm.
+    auto& bodies = bodies_;
+    auto& tags = tags_;
+    bodies.clear();
+    tags.clear();
     for (std::uint16_t part : st.parts) {
       smpp::submit_sm b;
       set_source(b, m.from);

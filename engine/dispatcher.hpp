@@ -227,6 +227,8 @@ class dispatcher : private smpp::session_handler {
   std::deque<pending_ack> acks_;                  // receipts answered once durable
   std::deque<staged> staged_;                     // parts waiting for their submitting event
   std::vector<std::size_t> staged_parts_;         // per SMSC
+  std::vector<smpp::pdu_body> bodies_;            // submit_staged's scratch
+  std::vector<std::uint64_t> tags_;
   boost::asio::steady_timer timer_;
   boost::asio::steady_timer tick_timer_;
   std::atomic<bool> wake_posted_{false};
