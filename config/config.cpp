@@ -495,7 +495,8 @@ void read_operator(reader& r, const YAML::Node& n, const std::string& path, oper
 }
 
 void read_campaign(reader& r, const YAML::Node& n, const std::string& path, campaign_config& c) {
-  if (!r.map(n, path, {"id", "recipients", "from", "text", "send_window", "tps", "receipts", "validity"})) return;
+  if (!r.map(n, path, {"id", "start", "recipients", "from", "text", "send_window", "tps", "receipts", "validity"}))
+    return;
   if (auto v = r.string(n, path, "id", true)) {
     c.id = *v;
     if (c.id.empty() || c.id.size() > 64 || !std::all_of(c.id.begin(), c.id.end(), [](unsigned char ch) {
@@ -518,6 +519,9 @@ void read_campaign(reader& r, const YAML::Node& n, const std::string& path, camp
     if (c.text.empty()) r.error(n["text"], path + ".text", "empty text");
     if (auto msg = check_template(c.text); !msg.empty()) r.error(n["text"], path + ".text", msg);
   }
+  if (auto v = r.choice<campaign_start>(n, path, "start",
+                                        {{"auto", campaign_start::automatic}, {"manual", campaign_start::manual}}))
+    c.start = *v;
   if (auto v = r.number(n, path, "tps", 0, 1e7)) c.tps = *v;
   if (auto v = r.boolean(n, path, "receipts")) c.receipts = *v;
   if (auto d = r.duration(n, path, "validity")) c.validity = std::chrono::duration_cast<std::chrono::seconds>(*d);

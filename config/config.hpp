@@ -78,6 +78,7 @@ struct tls_config {
   bool verify = true;
   std::string ca_file;
   std::string server_name;
+  bool operator==(const tls_config&) const = default;
 };
 
 struct smsc_config {
@@ -103,11 +104,13 @@ struct smsc_config {
   dc0_meaning data_coding_0 = dc0_meaning::gsm7;
   receipt_id_format receipt_ids = receipt_id_format::automatic;
   tls_config tls;
+  bool operator==(const smsc_config&) const = default;
 };
 
 struct operator_route {
   std::string smsc;
   unsigned weight = 1;
+  bool operator==(const operator_route&) const = default;
 };
 
 struct operator_config {
@@ -115,6 +118,7 @@ struct operator_config {
   std::vector<std::string> prefixes;  // E.164 with '+': "+3706"
   std::vector<operator_route> smscs;
   double tps = 0;  // 0: no limit of ours
+  bool operator==(const operator_config&) const = default;
 };
 
 struct numbering_config {
@@ -126,10 +130,14 @@ struct send_window {
   std::chrono::minutes start{0};
   std::chrono::minutes end{24 * 60};
   std::string timezone = "UTC";
+  bool operator==(const send_window&) const = default;
 };
+
+enum class campaign_start : std::uint8_t { automatic, manual };
 
 struct campaign_config {
   std::string id;
+  campaign_start start = campaign_start::automatic;  // manual: waits for a start command
   std::filesystem::path recipients;  // CSV with a header row
   std::string from;
   std::string text;  // a template: {{field}} or {{field|default}}
@@ -137,6 +145,7 @@ struct campaign_config {
   double tps = 0;
   bool receipts = true;
   std::chrono::seconds validity{0};  // 0: the SMSC's default
+  bool operator==(const campaign_config&) const = default;
 };
 
 struct settings {

@@ -107,6 +107,13 @@ bool campaign_runner::wait_for_window() {
   return false;
 }
 
+bool campaign_runner::wait_for_gate() {
+  const campaign_gate* g = setup_.gate;
+  if (!g) return !stop_.load();
+  while (!stop_.load() && g->holds()) std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  return !stop_.load() && !g->cancelled();
+}
+
 bool campaign_runner::hand_over(bool all) {
   while (pending_front_ < pending_.size()) {
     auto& u = pending_[pending_front_];
@@ -115,7 +122,10 @@ bool campaign_runner::hand_over(bool all) {
       log_.wait_durable(u.ticket);
       continue;
     }
-    if (!pace_.unlimited()) {
+    if (const double tps = new_tps_.exchange(-1); tps >= 0)
+      pace_ = token_bucket(tps, std::max(1.0, tps / 10), token_bucket::clock::now());
+    // A cancelled campaign's messages go straight to the dispatcher, which cancels them.
+    if (!pace_.unlimited() && !(setup_.gate && setup_.gate->cancelled())) {
       // The campaign's own rate (its parts per second), on top of the
       // operator's and the SMSC's.
       const double parts = static_cast<double>(u.message->text.parts.size());
@@ -179,7 +189,7 @@ std::string campaign_runner::run() {
   std::string text;
   const std::int64_t validity_us = c.validity.count() * 1'000'000;
   for (;;) {
-    if (stop_.load()) break;
+    if (!wait_for_gate()) break;
     const auto st = csv.next(row);
     if (st == csv_reader::status::end) break;
     if (st == csv_reader::status::io_error) {
@@ -208,6 +218,10 @@ std::string campaign_runner::run() {
     if (!tmpl->render(row, text, problem)) {
       reject(row_no, problem, row[msisdn], storage::state::failed);
       continue;
+    }
+    if (const auto* src = setup_.prepare_from; src && src->generation() != prepare_generation_) {
+      prepare_generation_ = src->generation();
+      setup_.prepare = src->get();
     }
     message_request req;
     req.to = row[msisdn];
@@ -246,6 +260,7 @@ std::string campaign_runner::run() {
       break;
     }
     auto m = std::move(prepared.message);
+    m->gate = setup_.gate;
     counts_.accepted.fetch_add(1, std::memory_order_relaxed);
     pending_.push_back(unconfirmed{ticket, std::move(m)});
     if (!hand_over(false)) break;

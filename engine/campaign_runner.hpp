@@ -20,8 +20,13 @@
 // - A message reaches the dispatcher only once its record is durable, so
 //   no part can be submitted for a message the log could lose.
 //
-// Threads: run() blocks on its own thread until the file is read or
-// stop() is called (any thread).
+// - Its gate (campaign_gate.hpp) is checked before each row: while the
+//   campaign waits for its start or is paused no row is read; once it is
+//   cancelled the runner hands over what it already made (the dispatcher
+//   cancels those) and returns.
+//
+// Threads: run() blocks on its own thread until the file is read, the
+// campaign is cancelled or stop() is called (any thread).
 #pragma once
 
 #include <atomic>
@@ -33,6 +38,7 @@
 #include <vector>
 
 #include "config/config.hpp"
+#include "engine/campaign_gate.hpp"
 #include "engine/dispatcher.hpp"
 #include "engine/phone_number.hpp"
 #include "engine/prepare.hpp"
@@ -54,8 +60,10 @@ struct campaign_counts {
 struct campaign_setup {
   config::campaign_config campaign;
   prepare_context prepare;
+  const prepare_source* prepare_from = nullptr;  // when set, `prepare` follows it (reload)
   std::filesystem::path rejections_file;  // CSV: row,reason
   std::size_t max_unconfirmed = 4096;
+  const campaign_gate* gate = nullptr;  // null: always running
 };
 
 class campaign_runner {
@@ -67,6 +75,8 @@ class campaign_runner {
   // read to its end, else why the campaign could not run.
   std::string run();
   void stop() noexcept { stop_.store(true); }
+  // Any thread: a new campaign rate (parts per second; 0: no limit of its own).
+  void set_tps(double tps) noexcept { new_tps_.store(tps); }
   bool finished_reading() const noexcept { return done_.load(); }
   const campaign_counts& counts() const noexcept { return counts_; }
   const std::string& id() const noexcept { return setup_.campaign.id; }
@@ -77,6 +87,7 @@ class campaign_runner {
     std::unique_ptr<outbound_message> message;
   };
   bool wait_for_window();
+  bool wait_for_gate();  // false once cancelled or stopped
   bool hand_over(bool all);  // durable messages to the dispatcher; false if stopped
   // Counts, reports and records a row that will not be sent.
   void reject(std::uint64_t row, const std::string& reason, std::string_view recipient, storage::state st);
@@ -93,6 +104,8 @@ class campaign_runner {
   std::size_t seen_count_ = 0;
   std::FILE* rejections_ = nullptr;
   token_bucket pace_;  // the campaign's tps
+  std::atomic<double> new_tps_{-1};  // set_tps(); -1: unchanged
+  std::uint64_t prepare_generation_ = 0;
   std::atomic<bool> stop_{false};
   std::atomic<bool> done_{false};
   campaign_counts counts_;

@@ -7,12 +7,14 @@
 #include <csignal>
 #include <filesystem>
 #include <fstream>
+#include <functional>
+#include <future>
 #include <map>
 #include <memory>
 #include <thread>
 #include <vector>
 
-#include "engine/campaign_runner.hpp"
+#include "engine/campaigns.hpp"
 #include "engine/dispatcher.hpp"
 #include "engine/http_api.hpp"
 #include "engine/log_report.hpp"
@@ -83,7 +85,159 @@ smpp::pool_options pool_of(const config::smsc_config& s) {
   return p;
 }
 
+// The dispatcher's SMSCs and operators and the prepare context for one
+// configuration. Slots are stable over reloads: an SMSC or operator keeps
+// its index; those gone stay as retired slots; new ones come after.
+struct engine_plan {
+  dispatcher_options dispatch;
+  std::vector<config::smsc_config> smsc_configs;  // per SMSC slot
+  prepare_context prepare;
+  std::vector<std::string> notes;  // what changed (reloads)
+};
+
+// Settings that need no new connection when they change.
+bool same_connection(config::smsc_config a, const config::smsc_config& b) {
+  a.tps = b.tps;
+  a.receipt_ids = b.receipt_ids;
+  a.long_messages = b.long_messages;
+  a.gsm7_packing = b.gsm7_packing;
+  a.data_coding_0 = b.data_coding_0;
+  return a == b;
+}
+
+engine_plan make_plan(const config::settings& s, const engine_plan* before) {
+  engine_plan p;
+  std::map<std::string, std::size_t> active;  // SMSC slot by name
+  if (before) {
+    p.dispatch.smscs = before->dispatch.smscs;
+    p.smsc_configs = before->smsc_configs;
+    for (std::size_t i = 0; i < p.dispatch.smscs.size(); ++i)
+      if (!p.dispatch.smscs[i].retired) active[p.dispatch.smscs[i].name] = i;
+  }
+  std::map<std::string, std::size_t> smsc_index;
+  for (const auto& c : s.smscs) {
+    smsc_setup setup;
+    setup.name = c.name;
+    setup.pool = pool_of(c);
+    setup.tps = c.tps;
+    setup.ids = ids_of(c.receipt_ids);
+    if (auto it = active.find(c.name); it != active.end()) {
+      const std::size_t i = it->second;
+      active.erase(it);
+      if (same_connection(p.smsc_configs[i], c)) {
+        if (p.smsc_configs[i].tps != c.tps) p.notes.push_back("smsc " + c.name + ": tps now " + std::to_string(c.tps));
+        p.dispatch.smscs[i] = std::move(setup);
+        p.smsc_configs[i] = c;
+        smsc_index[c.name] = i;
+        continue;
+      }
+      p.dispatch.smscs[i].retired = true;
+      p.notes.push_back("smsc " + c.name + ": connection settings changed; its binds reconnect");
+    } else if (before) {
+      p.notes.push_back("smsc " + c.name + ": added");
+    }
+    smsc_index[c.name] = p.dispatch.smscs.size();
+    p.dispatch.smscs.push_back(std::move(setup));
+    p.smsc_configs.push_back(c);
+  }
+  for (const auto& [name, i] : active) {
+    p.dispatch.smscs[i].retired = true;
+    p.notes.push_back("smsc " + name + ": removed; its binds drain and unbind");
+  }
+
+  // Operators keep their slots by name; one no longer configured keeps an
+  // empty table (no prefixes, no SMSCs): its waiting messages are routed again.
+  std::vector<operator_route_table> ops;
+  std::vector<double> tps;
+  std::map<std::string, std::size_t> op_index;
+  if (before)
+    for (const auto& o : before->dispatch.operators) {
+      op_index[o.name] = ops.size();
+      ops.push_back(operator_route_table{o.name, {}, {}, true});
+      tps.push_back(0);
+    }
+  std::vector<smpp::encode_options> encoding(ops.size());
+  for (const auto& o : s.operators) {
+    auto [it, added] = op_index.emplace(o.name, ops.size());
+    if (added) {
+      ops.emplace_back();
+      tps.push_back(0);
+      encoding.emplace_back();
+      if (before) p.notes.push_back("operator " + o.name + ": added");
+    }
+    auto& t = ops[it->second];
+    t.name = o.name;
+    t.removed = false;
+    t.prefixes = o.prefixes;
+    t.smscs.clear();
+    for (const auto& r : o.smscs) t.smscs.push_back(route_target{smsc_index.at(r.smsc), r.weight});
+    tps[it->second] = o.tps;
+    // Texts are segmented once, for the operator's first SMSC (its SMSCs
+    // should share these settings).
+    encoding[it->second] = encoding_of(*s.smsc(o.smscs.front().smsc));
+  }
+  if (before)
+    for (std::size_t i = 0; i < before->dispatch.operators.size(); ++i)
+      if (ops[i].removed && !before->dispatch.operators[i].removed)
+        p.notes.push_back("operator " + ops[i].name + ": removed; its waiting messages are routed again");
+  if (auto it = op_index.find(s.default_operator); it != op_index.end() && !s.default_operator.empty())
+    p.dispatch.default_operator = it->second;
+  p.dispatch.operators = std::move(ops);
+  p.dispatch.operator_tps = std::move(tps);
+  p.dispatch.in_doubt = s.node.in_doubt == config::in_doubt_policy::resend ? in_doubt_action::resend
+                                                                           : in_doubt_action::mark_unknown;
+  p.prepare.numbering = numbering_plan{s.numbering.default_country_code, s.numbering.trunk_prefix};
+  p.prepare.routes = std::make_shared<const router>(p.dispatch.operators, p.dispatch.default_operator);
+  p.prepare.encoding = std::move(encoding);
+  return p;
+}
+
 volatile std::sig_atomic_t signalled = 0;
+volatile std::sig_atomic_t reload_requested = 0;
+
+// SIGHUP: the file again; what can change while running changes.
+void reload(const fs::path& file, config::settings& running, engine_plan& plan, dispatcher& dispatch,
+            prepare_source& prepare, campaign_manager& campaigns) {
+  if (file.empty()) {
+    std::fprintf(stderr, "smppd: SIGHUP: no configuration file to read again\n");
+    return;
+  }
+  auto loaded = config::load_file(file);
+  if (!loaded.value) {
+    for (const auto& e : loaded.errors) std::fprintf(stderr, "%s\n", e.to_string().c_str());
+    std::fprintf(stderr, "smppd: reload of %s refused (%zu error%s); the running configuration stays\n",
+                 file.c_str(), loaded.errors.size(), loaded.errors.size() == 1 ? "" : "s");
+    return;
+  }
+  const config::settings& next = *loaded.value;
+  engine_plan next_plan = make_plan(next, &plan);
+  // The dispatcher first: messages prepared with the new routes may name
+  // operators it must already have.
+  std::promise<bool> applied;
+  dispatch.reconfigure(next_plan.dispatch, [&applied](bool ok) { applied.set_value(ok); });
+  auto result = applied.get_future();
+  if (result.wait_for(std::chrono::seconds(10)) != std::future_status::ready || !result.get()) {
+    std::fprintf(stderr, "smppd: reload of %s refused: the dispatcher could not take it (stopping, or over %zu "
+                 "operators)\n", file.c_str(), dispatcher::max_operators);
+    return;
+  }
+  prepare.replace(next_plan.prepare);
+  auto notes = std::move(next_plan.notes);
+  for (auto& n : campaigns.apply(next.campaigns)) notes.push_back(std::move(n));
+  if (next.numbering.default_country_code != running.numbering.default_country_code ||
+      next.numbering.trunk_prefix != running.numbering.trunk_prefix)
+    notes.push_back("numbering changed");
+  if (next.node.data_dir != running.node.data_dir || next.node.sync != running.node.sync ||
+      next.node.sync_interval != running.node.sync_interval || next.node.in_doubt != running.node.in_doubt ||
+      next.api.listen != running.api.listen || next.api.tokens_file != running.api.tokens_file ||
+      next.metrics.listen != running.metrics.listen)
+    notes.push_back("node, api and metrics settings take effect at the next start");
+  plan = std::move(next_plan);
+  plan.notes.clear();
+  running = next;
+  std::fprintf(stderr, "smppd: reloaded %s%s\n", file.c_str(), notes.empty() ? ": nothing changed" : "");
+  for (const auto& n : notes) std::fprintf(stderr, "smppd:   %s\n", n.c_str());
+}
 
 }  // namespace
 
@@ -148,38 +302,11 @@ int run_daemon(const config::settings& s, const daemon_options& opt) {
   storage::reconciler reconciler(*log, rco);
 
   // Routing and the SMSCs.
-  dispatcher_options dopt;
-  std::map<std::string, std::size_t> smsc_index;
-  for (const auto& c : s.smscs) {
-    smsc_index[c.name] = dopt.smscs.size();
-    smsc_setup setup;
-    setup.name = c.name;
-    setup.pool = pool_of(c);
-    setup.tps = c.tps;
-    setup.ids = ids_of(c.receipt_ids);
-    dopt.smscs.push_back(std::move(setup));
-  }
-  std::vector<smpp::encode_options> encoding;
-  for (const auto& o : s.operators) {
-    operator_route_table t;
-    t.name = o.name;
-    t.prefixes = o.prefixes;
-    for (const auto& r : o.smscs) t.smscs.push_back(route_target{smsc_index.at(r.smsc), r.weight});
-    dopt.operators.push_back(std::move(t));
-    dopt.operator_tps.push_back(o.tps);
-    // Texts are segmented once, for the operator's first SMSC (its SMSCs
-    // should share these settings).
-    encoding.push_back(encoding_of(*s.smsc(o.smscs.front().smsc)));
-    if (o.name == s.default_operator) dopt.default_operator = dopt.operators.size() - 1;
-  }
-  dopt.in_doubt = s.node.in_doubt == config::in_doubt_policy::resend ? in_doubt_action::resend
-                                                                     : in_doubt_action::mark_unknown;
-  router routes(dopt.operators, dopt.default_operator);
-  prepare_context prepare{numbering_plan{s.numbering.default_country_code, s.numbering.trunk_prefix}, &routes,
-                          encoding};
+  engine_plan plan = make_plan(s, nullptr);
+  prepare_source prepare(plan.prepare);
 
   boost::asio::io_context io;
-  dispatcher dispatch(io, dopt, *log, reconciler);
+  dispatcher dispatch(io, plan.dispatch, *log, reconciler);
   durable_sink.store(&dispatch);
   std::atomic<std::uint64_t> next_id{log->max_message_id()};
 
@@ -189,16 +316,39 @@ int run_daemon(const config::settings& s, const daemon_options& opt) {
   signals.async_wait([](const boost::system::error_code& e, int) {
     if (!e) signalled = 1;
   });
+  boost::asio::signal_set hangups(io, SIGHUP);
+  std::function<void()> wait_hangup = [&] {
+    hangups.async_wait([&](const boost::system::error_code& e, int) {
+      if (e) return;
+      reload_requested = 1;
+      wait_hangup();
+    });
+  };
+  wait_hangup();
   dispatch.start();
   std::thread io_thread([&io] { io.run(); });
 
-  // Parts the last run left to send go out first.
+  std::unique_ptr<campaign_manager> campaigns;
+  try {
+    campaigns = std::make_unique<campaign_manager>(
+        campaign_context{s.node.data_dir, log.get(), &dispatch, &next_id, &prepare});
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "smppd: %s\n", e.what());
+    signals.cancel();
+    hangups.cancel();
+    dispatch.stop(std::chrono::seconds(0), [&io] { io.stop(); });
+    io_thread.join();
+    return 1;
+  }
+
+  // Parts the last run left to send go out first (a paused or cancelled
+  // campaign's are held or cancelled by its gate).
   std::map<std::uint64_t, std::vector<std::uint16_t>> resume;
   for (const auto& p : recovered.to_dispatch) resume[p.message_id].push_back(p.part);
   for (auto& [id, parts] : resume) {
     auto rec = log->get(id, ec);
     if (!rec) continue;
-    auto op = routes.route(rec->recipient);
+    auto op = plan.prepare.routes->route(rec->recipient);
     if (!op) continue;
     auto m = std::make_unique<outbound_message>();
     m->id = id;
@@ -207,7 +357,8 @@ int run_daemon(const config::settings& s, const daemon_options& opt) {
     m->to = rec->recipient;
     m->from = rec->sender;
     m->campaign = rec->campaign;
-    auto eo = encoding[*op];
+    if (!rec->campaign.empty()) m->gate = campaigns->gate(rec->campaign);
+    auto eo = plan.prepare.encoding[*op];
     eo.reference = static_cast<std::uint16_t>(id);
     if (smpp::encode_text(rec->text, eo, m->text) || m->text.parts.size() != rec->parts.size()) {
       std::fprintf(stderr, "smppd: message %llu: its text no longer encodes to %zu parts; not resent\n",
@@ -224,7 +375,7 @@ int run_daemon(const config::settings& s, const daemon_options& opt) {
   boost::asio::io_context api_io;
   std::unique_ptr<http_api> api;
   try {
-    api = std::make_unique<http_api>(api_io, s.api, prepare, *log, dispatch, next_id);
+    api = std::make_unique<http_api>(api_io, s.api, prepare, *log, dispatch, next_id, campaigns.get());
   } catch (const std::exception& e) {
     std::fprintf(stderr, "smppd: cannot listen on %s:%u for the API: %s\n", s.api.listen.host.c_str(),
                  s.api.listen.port, e.what());
@@ -244,26 +395,8 @@ int run_daemon(const config::settings& s, const daemon_options& opt) {
   }
 
   // Campaigns, each on its own thread.
-  std::vector<std::unique_ptr<campaign_runner>> runners;
-  std::vector<std::thread> runner_threads;
-  std::vector<fs::path> rejection_files;
-  std::atomic<int> campaign_errors{0};
-  for (const auto& c : s.campaigns) {
-    campaign_setup cs;
-    cs.campaign = c;
-    cs.prepare = prepare;
-    cs.rejections_file = rejections_file(s.node.data_dir, c.id);
-    rejection_files.push_back(cs.rejections_file);
-    runners.push_back(std::make_unique<campaign_runner>(std::move(cs), *log, dispatch, next_id));
-  }
-  for (auto& r : runners)
-    runner_threads.emplace_back([&campaign_errors, r = r.get()] {
-      auto why = r->run();
-      if (!why.empty()) {
-        std::fprintf(stderr, "smppd: campaign %s: %s\n", r->id().c_str(), why.c_str());
-        campaign_errors.fetch_add(1);
-      }
-    });
+  campaigns->apply(s.campaigns);
+  config::settings running = s;
 
   // Run until told to stop (or, once, until the campaigns are settled).
   std::unique_ptr<storage::log_reader> reader;
@@ -272,10 +405,13 @@ int run_daemon(const config::settings& s, const daemon_options& opt) {
   for (;;) {
     std::this_thread::sleep_for(std::chrono::milliseconds(100));
     if (signalled) break;
+    if (reload_requested) {
+      reload_requested = 0;
+      reload(opt.config_file, running, plan, dispatch, prepare, *campaigns);
+    }
     if (!opt.once) continue;
-    bool reading = false;
-    for (auto& r : runners) reading |= !r->finished_reading();
-    if (reading || dispatch.open_messages() > 0) {
+    // Campaigns paused or waiting for their start are not waited for.
+    if (!campaigns->all_read() || dispatch.open_messages() > dispatch.held_messages()) {
       last_change = std::chrono::steady_clock::now();
       continue;
     }
@@ -287,8 +423,9 @@ int run_daemon(const config::settings& s, const daemon_options& opt) {
       reader = std::make_unique<storage::log_reader>(rd);
     }
     (void)reader->catch_up();
-    for (auto& r : runners) {
-      auto rep = reader->report(r->id(), ec);
+    for (const auto& c : campaigns->list()) {
+      if (c.state != campaign_state::running) continue;
+      auto rep = reader->report(c.id, ec);
       final_total += rep.messages.final_total();
       total += rep.messages.total();
     }
@@ -299,8 +436,7 @@ int run_daemon(const config::settings& s, const daemon_options& opt) {
     if (final_total == total || std::chrono::steady_clock::now() - last_change > opt.receipt_wait) break;
   }
 
-  for (auto& r : runners) r->stop();
-  for (auto& t : runner_threads) t.join();
+  campaigns->stop();
   if (api) {
     api->stop();
     api_io.stop();
@@ -323,10 +459,11 @@ int run_daemon(const config::settings& s, const daemon_options& opt) {
       reader = std::make_unique<storage::log_reader>(rd);
     }
     (void)reader->catch_up();
-    for (std::size_t i = 0; i < runners.size(); ++i) {
-      auto rep = reader->report(runners[i]->id(), ec);
-      const auto text =
-          format_campaign_report(rep, read_rejections(rejection_files[i]), rejection_files[i], report_format::table);
+    for (const auto& c : campaigns->list()) {
+      if (!c.in_config) continue;
+      const auto rejections = rejections_file(s.node.data_dir, c.id);
+      auto rep = reader->report(c.id, ec);
+      const auto text = format_campaign_report(rep, read_rejections(rejections), rejections, report_format::table);
       std::fwrite(text.data(), 1, text.size(), opt.report_to);
     }
     for (const auto& smsc : s.smscs) {
@@ -336,9 +473,11 @@ int run_daemon(const config::settings& s, const daemon_options& opt) {
       std::fwrite(text.data(), 1, text.size(), opt.report_to);
     }
   }
+  const int failures = campaigns->failures();
+  campaigns.reset();
   reader.reset();
   log.reset();
-  return startup_failed || campaign_errors.load() ? 1 : 0;
+  return startup_failed || failures ? 1 : 0;
 }
 
 }  // namespace engine

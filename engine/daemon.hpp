@@ -4,6 +4,13 @@
 //   reconciler and dispatcher on one io_context thread (all binds)
 //   one thread per campaign (campaign_runner)
 //
+// SIGHUP reads the configuration file again and applies what can change
+// while running: SMSCs (added, removed, or reconnected when their
+// connection settings changed; the binds of the others stay up), rates,
+// operators and routes, numbering, campaigns (campaigns.hpp). A file with
+// errors changes nothing (each error is printed). node, api and metrics
+// take effect at the next start.
+//
 // run() blocks until SIGTERM/SIGINT (or, with `once`, until every
 // configured campaign is read to its end and its messages are settled or
 // the receipt wait passed), then stops gracefully: campaigns stop reading,
@@ -13,6 +20,7 @@
 
 #include <chrono>
 #include <cstdio>
+#include <filesystem>
 
 #include "config/config.hpp"
 
@@ -23,6 +31,7 @@ struct daemon_options {
   // With `once`: how long to wait for receipts after the last submit.
   std::chrono::seconds receipt_wait{60};
   std::FILE* report_to = stdout;
+  std::filesystem::path config_file;  // read again on SIGHUP; empty: no reload
 };
 
 // Returns the process exit code (0 after a clean stop).

@@ -112,25 +112,96 @@ dispatcher::dispatcher(asio::io_context& io, dispatcher_options options, storage
       timer_(io),
       tick_timer_(io) {
   const auto now = clock::now();
-  smscs_.resize(options_.smscs.size());
-  staged_parts_.assign(options_.smscs.size(), 0);
-  for (std::size_t i = 0; i < smscs_.size(); ++i) {
-    auto& s = smscs_[i];
-    s.setup = options_.smscs[i];
-    relays_.push_back(std::make_unique<pool_relay>(*this, i));
-    s.pool = std::make_unique<smpp::bind_pool>(io_, s.setup.pool, *relays_.back());
-    s.rate = adaptive_rate(s.setup.tps, now);
-    s.bucket = token_bucket(s.setup.tps, std::max(1.0, s.setup.tps / 10), now);
-  }
-  for (std::size_t i = 0; i < options_.operators.size(); ++i) {
+  smscs_.reserve(options_.smscs.size());
+  for (const auto& setup : options_.smscs) add_smsc(setup);
+  ops_.reserve(max_operators);
+  for (std::size_t i = 0; i < options_.operators.size() && i < max_operators; ++i) {
     auto op = std::make_unique<operator_state>();
     const double tps = i < options_.operator_tps.size() ? options_.operator_tps[i] : 0;
     op->bucket = token_bucket(tps, std::max(1.0, tps / 10), now);
     ops_.push_back(std::move(op));
   }
+  op_count_.store(ops_.size(), std::memory_order_release);
 }
 
 dispatcher::~dispatcher() = default;
+
+void dispatcher::add_smsc(const smsc_setup& setup) {
+  const auto now = clock::now();
+  auto& s = smscs_.emplace_back();
+  s.setup = setup;
+  relays_.push_back(std::make_unique<pool_relay>(*this, smscs_.size() - 1));
+  s.pool = std::make_unique<smpp::bind_pool>(io_, s.setup.pool, *relays_.back());
+  s.rate = adaptive_rate(s.setup.tps, now);
+  s.bucket = token_bucket(s.setup.tps, std::max(1.0, s.setup.tps / 10), now);
+  staged_parts_.push_back(0);
+}
+
+void dispatcher::reconfigure(dispatcher_options next, std::function<void(bool)> done) {
+  asio::post(io_, [this, next = std::move(next), done = std::move(done)]() mutable {
+    if (stopping_ || next.operators.size() > max_operators || next.smscs.size() < smscs_.size() ||
+        next.operators.size() < ops_.size()) {
+      if (done) done(false);
+      return;
+    }
+    const auto now = clock::now();
+    const std::size_t old_smscs = smscs_.size();
+    for (std::size_t i = 0; i < next.smscs.size(); ++i) {
+      if (i >= old_smscs) {
+        add_smsc(next.smscs[i]);
+        if (!next.smscs[i].retired) smscs_.back().pool->start();
+        continue;
+      }
+      auto& s = smscs_[i];
+      const auto& n = next.smscs[i];
+      if (s.setup.retired) continue;
+      if (n.retired) {
+        s.setup.retired = true;
+        s.pool->stop(std::chrono::seconds(5));  // parts in flight get their resps
+        continue;
+      }
+      if (n.tps != s.setup.tps) {
+        s.rate = adaptive_rate(n.tps, now);
+        s.bucket = token_bucket(n.tps, std::max(1.0, n.tps / 10), now);
+      }
+      s.setup.tps = n.tps;
+      s.setup.ids = n.ids;
+    }
+    for (std::size_t i = 0; i < next.operators.size(); ++i) {
+      const double tps = i < next.operator_tps.size() ? next.operator_tps[i] : 0;
+      const double old_tps = i < options_.operator_tps.size() ? options_.operator_tps[i] : -1;
+      if (i >= ops_.size()) {
+        ops_.push_back(std::make_unique<operator_state>());
+        op_count_.store(ops_.size(), std::memory_order_release);
+      }
+      if (tps != old_tps) ops_[i]->bucket = token_bucket(tps, std::max(1.0, tps / 10), now);
+    }
+    options_.smscs.clear();
+    for (const auto& s : smscs_) options_.smscs.push_back(s.setup);
+    options_.operators = std::move(next.operators);
+    options_.operator_tps = std::move(next.operator_tps);
+    options_.default_operator = next.default_operator;
+    router_ = router(options_.operators, options_.default_operator);
+    if (done) done(true);
+    pump();
+  });
+}
+
+void dispatcher::reroute(outbound_message& m) {
+  if (auto op = router_.route(m.to); op && !options_.operators[*op].removed) {
+    m.op = *op;
+    ready_.push_back(&m);
+    return;
+  }
+  std::fprintf(stderr, "smppd: message %llu: its operator was removed and no other serves %s; failed\n",
+               static_cast<unsigned long long>(m.id), m.to.c_str());
+  auto parts = std::move(m.pending);
+  m.pending.clear();
+  log_parts(m.id, parts, storage::state::failed, now_us());
+  counters_.failed.fetch_add(parts.size(), std::memory_order_relaxed);
+  for (std::uint16_t part : parts)
+    if (part_final(m, part, storage::state::failed)) break;
+}
 
 void dispatcher::start() {
   for (auto& s : smscs_) s.pool->start();
@@ -161,12 +232,13 @@ void dispatcher::stop(std::chrono::milliseconds drain, std::function<void()> don
 
 std::size_t dispatcher::queued(lane l) const noexcept {
   std::size_t n = 0;
-  for (auto& op : ops_) n += op->depth[static_cast<std::size_t>(l)].load(std::memory_order_relaxed);
+  const std::size_t count = op_count_.load(std::memory_order_acquire);
+  for (std::size_t i = 0; i < count; ++i) n += ops_[i]->depth[static_cast<std::size_t>(l)].load(std::memory_order_relaxed);
   return n;
 }
 
 bool dispatcher::enqueue(std::unique_ptr<outbound_message>&& m) {
-  if (m->op >= ops_.size()) return false;
+  if (m->op >= op_count_.load(std::memory_order_acquire)) return false;
   auto& op = *ops_[m->op];
   const auto l = static_cast<std::size_t>(m->priority);
   if (op.depth[l].load(std::memory_order_relaxed) >= options_.lane_capacity) return false;
@@ -261,6 +333,7 @@ void dispatcher::pump() {
     const std::size_t o = (next_op_ + k) % ops_.size();
     auto& op = *ops_[o];
     bool blocked = false;
+    const bool removed = o < options_.operators.size() && options_.operators[o].removed;
     for (std::size_t l = 0; l < lane_count && !blocked; ++l) {
       for (;;) {
         outbound_message* m = op.head[l];
@@ -273,6 +346,11 @@ void dispatcher::pump() {
           e.part_states.assign(m->text.parts.size(), storage::state::queued);
           e.parts_open = static_cast<std::uint16_t>(m->text.parts.size());
           e.message = std::move(taken);
+        }
+        if (removed) {
+          op.head[l] = nullptr;
+          reroute(*m);
+          continue;
         }
         if (!try_send(*m, now, wait_until)) {
           op.head[l] = m;
@@ -292,9 +370,61 @@ void dispatcher::pump() {
   }
 }
 
+bool dispatcher::gated(outbound_message& m) {
+  if (!m.gate) return false;
+  const auto st = m.gate->get();
+  if (st == campaign_state::running) return false;
+  if (st != campaign_state::cancelled) {
+    held_[m.gate].push_back(&m);
+    held_count_.fetch_add(1, std::memory_order_relaxed);
+    return true;
+  }
+  auto parts = std::move(m.pending);
+  m.pending.clear();
+  log_parts(m.id, parts, storage::state::cancelled, now_us());
+  counters_.cancelled.fetch_add(parts.size(), std::memory_order_relaxed);
+  for (std::uint16_t part : parts)
+    if (part_final(m, part, storage::state::cancelled)) break;
+  return true;
+}
+
+void dispatcher::campaign_changed(const campaign_gate* gate) {
+  asio::post(io_, [this, gate] {
+    auto it = held_.find(gate);
+    if (it == held_.end() || gate->holds()) return;
+    // Back in front: they are older than anything still in the lanes.
+    for (auto m = it->second.rbegin(); m != it->second.rend(); ++m) ready_.push_front(*m);
+    held_count_.fetch_sub(it->second.size(), std::memory_order_relaxed);
+    held_.erase(it);
+    pump();
+  });
+}
+
+void dispatcher::status(std::function<void(dispatcher_status)> done) {
+  asio::post(io_, [this, done = std::move(done)] {
+    dispatcher_status st;
+    for (const auto& s : smscs_)
+      st.smscs.push_back(smsc_status{s.setup.name, s.pool->size(), s.pool->bound_senders(), s.pool->outstanding(),
+                                     s.rate.configured(), s.rate.current()});
+    for (std::size_t i = 0; i < ops_.size(); ++i) {
+      operator_status o;
+      o.name = options_.operators[i].name;
+      o.tps = i < options_.operator_tps.size() ? options_.operator_tps[i] : 0;
+      o.queued_notifications = ops_[i]->depth[0].load(std::memory_order_relaxed);
+      o.queued_campaign = ops_[i]->depth[1].load(std::memory_order_relaxed);
+      st.operators.push_back(std::move(o));
+    }
+    st.open_messages = open_count_.load(std::memory_order_relaxed);
+    st.held_messages = held_count_.load(std::memory_order_relaxed);
+    st.retry_waiting = retries_.size();
+    done(std::move(st));
+  });
+}
+
 bool dispatcher::try_send(outbound_message& m, clock::time_point now,
                           std::optional<clock::time_point>& wait_until) {
   if (m.pending.empty()) return true;  // its parts went with an earlier attempt
+  if (gated(m)) return true;
   if (m.validity.count() > 0 && now_us() >= m.queued_us + m.validity.count() * 1'000'000) {
     // It can no longer go out before its validity ends (it waited for a
     // send window, a bind or a retry): suppressed, never sent late.

@@ -8,6 +8,8 @@
 //   enqueue (any thread) --lock-free queue per operator and lane-->
 //   pump (io thread): route to a live SMSC with room, throttle, submit
 //   a message whose validity ended while it waited is suppressed, not sent
+//   a paused campaign's messages are held until resumed; a cancelled
+//     campaign's unsent parts are cancelled
 //   responses: accepted -> reconciler.on_resp; temporary -> retrying and
 //     a later attempt (THROTTLED also lowers that SMSC's rate); permanent
 //     -> failed; in doubt (written, no resp) -> the in-doubt policy;
@@ -36,6 +38,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "engine/campaign_gate.hpp"
 #include "engine/router.hpp"
 #include "engine/throttle.hpp"
 #include "smpp/bind_pool.hpp"
@@ -59,6 +62,7 @@ struct outbound_message {
   bool receipts = true;
   std::chrono::seconds validity{0};    // 0: the SMSC's default
   std::string campaign;                // "" for notifications
+  const campaign_gate* gate = nullptr; // the campaign's control state; null for notifications
   std::vector<std::uint16_t> pending;  // parts still to (re)send
   std::uint32_t attempts = 0;
   std::int64_t queued_us = 0;
@@ -72,11 +76,14 @@ struct smsc_setup {
   smpp::pool_options pool;
   double tps = 0;
   storage::id_format ids = storage::id_format::automatic;
+  bool retired = false;  // gone from the configuration (reload): drained and unbound
 };
 
 struct dispatcher_options {
   std::vector<smsc_setup> smscs;
-  std::vector<operator_route_table> operators;  // smscs[].smsc index into `smscs`
+  // smscs[].smsc index into `smscs`. An operator a reload removed sends
+  // nothing: its waiting messages are routed again.
+  std::vector<operator_route_table> operators;
   std::vector<double> operator_tps;             // per operator; 0: no limit
   std::optional<std::size_t> default_operator;
   in_doubt_action in_doubt = in_doubt_action::mark_unknown;
@@ -105,6 +112,30 @@ struct dispatcher_counters {
   std::atomic<std::uint64_t> mo{0};
   std::atomic<std::uint64_t> backlog_waits{0};  // pumps held back by the log's back-pressure
   std::atomic<std::uint64_t> expired_unsent{0};  // parts suppressed: validity over before they could go
+  std::atomic<std::uint64_t> cancelled{0};       // parts of cancelled campaigns that never went
+};
+
+// What the dispatcher's SMSCs and operators look like now (status).
+struct smsc_status {
+  std::string name;
+  std::size_t binds = 0;         // configured sessions
+  std::size_t bound_senders = 0; // sessions bound and able to submit
+  std::size_t outstanding = 0;   // submits waiting for their resp
+  double tps = 0;                // configured; 0: no limit
+  double rate = 0;               // now (lowered after ESME_RTHROTTLED); 0: no limit
+};
+struct operator_status {
+  std::string name;
+  double tps = 0;
+  std::size_t queued_notifications = 0;
+  std::size_t queued_campaign = 0;
+};
+struct dispatcher_status {
+  std::vector<smsc_status> smscs;
+  std::vector<operator_status> operators;
+  std::size_t open_messages = 0;
+  std::size_t held_messages = 0;  // of paused or not yet started campaigns
+  std::size_t retry_waiting = 0;
 };
 
 class dispatcher : private smpp::session_handler {
@@ -123,6 +154,23 @@ class dispatcher : private smpp::session_handler {
   bool enqueue(std::unique_ptr<outbound_message>&& m);
 
   std::function<void(const final_event&)> on_final;  // set before start()
+
+  // Any thread (reload): new SMSCs, operators, routes and rates. Indexes
+  // are stable: `next` keeps every SMSC and operator at its index (marking
+  // those gone: retired SMSCs, removed operators) and adds new ones
+  // after them. An SMSC whose connection settings changed is retired and
+  // added again under the same name. Binds of unchanged SMSCs stay up.
+  // `done` runs on the io thread once it is in force; false when it was
+  // refused (more operators than max_operators).
+  void reconfigure(dispatcher_options next, std::function<void(bool)> done);
+  static constexpr std::size_t max_operators = 4096;
+
+  // Any thread: a campaign's gate changed. Its held messages are looked at
+  // again (sent when it runs, cancelled when it was cancelled).
+  void campaign_changed(const campaign_gate* gate);
+  // Any thread: `done` gets a snapshot, called on the io thread.
+  void status(std::function<void(dispatcher_status)> done);
+  std::size_t held_messages() const noexcept { return held_count_.load(std::memory_order_relaxed); }
 
   // Any thread (the log's on_durable callback): receipts waiting for
   // durability may be answered.
@@ -191,9 +239,15 @@ class dispatcher : private smpp::session_handler {
   void on_ready(std::uint32_t session) override;
 
   void wake();  // any thread: schedule a pump
+  void add_smsc(const smsc_setup& setup);
+  // A message of a removed operator: routed again, or failed.
+  void reroute(outbound_message& m);
   void pump();
   bool try_send(outbound_message& m, clock::time_point now, std::optional<clock::time_point>& wait_until);
   bool send(outbound_message& m, std::size_t smsc);  // stages the parts
+  // The campaign's gate decides: true when `m` is dealt with (held or
+  // cancelled) and must not be sent now.
+  bool gated(outbound_message& m);
   void submit_staged();                              // writes the durable ones
   void schedule_retry(outbound_message& m, std::chrono::milliseconds delay);
   // Records a part's outcome; true when that ended the message (`m` is gone).
@@ -212,7 +266,10 @@ class dispatcher : private smpp::session_handler {
   storage::reconciler& reconciler_;
   router router_;
   std::vector<smsc_state> smscs_;
+  // Never reallocated (reserved for max_operators): enqueue() reads it
+  // from other threads up to op_count_ while a reload appends.
   std::vector<std::unique_ptr<operator_state>> ops_;
+  std::atomic<std::size_t> op_count_{0};
   // Which pool a session handler call comes from: each pool gets its own relay.
   class pool_relay;
   std::vector<std::unique_ptr<pool_relay>> relays_;
@@ -223,6 +280,8 @@ class dispatcher : private smpp::session_handler {
   std::unordered_map<std::uint64_t, message_entry> messages_;  // by message id
   std::priority_queue<retry_entry, std::vector<retry_entry>, std::greater<>> retries_;
   std::deque<outbound_message*> ready_;  // retries that are due
+  std::unordered_map<const campaign_gate*, std::vector<outbound_message*>> held_;  // paused campaigns'
+  std::atomic<std::size_t> held_count_{0};
   std::deque<storage::part_update> log_backlog_;  // events the log refused for now
   std::deque<pending_ack> acks_;                  // receipts answered once durable
   std::deque<staged> staged_;                     // parts waiting for their submitting event

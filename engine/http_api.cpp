@@ -27,6 +27,41 @@ std::int64_t wall_us() {
       .count();
 }
 
+json to_json(const campaign_status& c) {
+  return json{{"id", c.id},
+              {"state", name(c.state)},
+              {"reading_done", c.reading_done},
+              {"in_config", c.in_config},
+              {"problem", c.problem},
+              {"tps", c.tps},
+              {"rows", c.rows},
+              {"accepted", c.accepted},
+              {"rejected", c.rejected},
+              {"duplicates", c.duplicates},
+              {"skipped", c.skipped}};
+}
+
+json to_json(const dispatcher_status& d) {
+  json smscs = json::array(), operators = json::array();
+  for (const auto& s : d.smscs)
+    smscs.push_back({{"name", s.name},
+                     {"binds", s.binds},
+                     {"bound", s.bound_senders},
+                     {"outstanding", s.outstanding},
+                     {"tps", s.tps},
+                     {"rate", s.rate},
+                     {"rate_reduced", s.tps > 0 && s.rate < s.tps}});
+  for (const auto& o : d.operators)
+    operators.push_back({{"name", o.name},
+                         {"tps", o.tps},
+                         {"queued", {{"notification", o.queued_notifications}, {"campaign", o.queued_campaign}}}});
+  return json{{"smscs", std::move(smscs)},
+              {"operators", std::move(operators)},
+              {"open_messages", d.open_messages},
+              {"held_messages", d.held_messages},
+              {"retry_waiting", d.retry_waiting}};
+}
+
 }  // namespace
 
 // One client connection: reads requests one after another (keep-alive),
@@ -70,7 +105,64 @@ class http_api::connection : public std::enable_shared_from_this<connection> {
       if (request_.method() != http::verb::post) return method_not_allowed("POST");
       return post_message();
     }
+    if (target == "/v1/status") {
+      if (request_.method() != http::verb::get) return method_not_allowed("GET");
+      return get_status();
+    }
+    if (target == "/v1/campaigns" || target.starts_with("/v1/campaigns/")) return campaigns(std::string_view(target.data(), target.size()));
     reply(http::status::not_found, error_body("not_found", "no such endpoint: " + std::string(target)));
+  }
+
+  void campaigns(std::string_view target) {
+    auto* m = api_.campaigns_;
+    if (!m) return reply(http::status::not_found, error_body("not_found", "no campaigns here"));
+    std::string_view rest = target.substr(std::string_view("/v1/campaigns").size());
+    if (rest.empty() || rest == "/") {
+      if (request_.method() != http::verb::get) return method_not_allowed("GET");
+      json list = json::array();
+      for (const auto& c : m->list()) list.push_back(to_json(c));
+      return reply(http::status::ok, json{{"campaigns", std::move(list)}}.dump());
+    }
+    rest.remove_prefix(1);
+    const auto slash = rest.find('/');
+    const std::string_view id = rest.substr(0, slash);
+    if (slash == std::string_view::npos) {
+      if (request_.method() != http::verb::get) return method_not_allowed("GET");
+      if (auto c = m->find(id)) return reply(http::status::ok, to_json(*c).dump());
+      return reply(http::status::not_found, error_body("not_found", "no campaign " + std::string(id)));
+    }
+    const std::string_view verb = rest.substr(slash + 1);
+    const auto action = parse_campaign_action(verb);
+    if (!action)
+      return reply(http::status::not_found,
+                   error_body("not_found", "no such endpoint: " + std::string(target) +
+                                               " (campaign commands: start, pause, resume, cancel)"));
+    if (request_.method() != http::verb::post) return method_not_allowed("POST");
+    auto out = m->control(id, *action);
+    switch (out.result) {
+      case control_outcome::kind::done:
+      case control_outcome::kind::unchanged: return reply(http::status::ok, to_json(*out.status).dump());
+      case control_outcome::kind::not_found:
+        return reply(http::status::not_found, error_body("not_found", out.message));
+      case control_outcome::kind::conflict:
+        return reply(http::status::conflict, error_body("conflict", out.message));
+      case control_outcome::kind::failed:
+        return reply(http::status::internal_server_error, error_body("not_saved", out.message));
+    }
+  }
+
+  void get_status() {
+    json campaigns = json::array();
+    if (api_.campaigns_)
+      for (const auto& c : api_.campaigns_->list()) campaigns.push_back(to_json(c));
+    // The dispatcher's state is read on its own thread; the answer comes back here.
+    api_.dispatch_.status([self = shared_from_this(), campaigns = std::move(campaigns)](dispatcher_status d) mutable {
+      asio::post(self->api_.io_, [self, d = std::move(d), campaigns = std::move(campaigns)]() mutable {
+        auto body = to_json(d);
+        body["campaigns"] = std::move(campaigns);
+        self->reply(http::status::ok, body.dump());
+      });
+    });
   }
 
   void method_not_allowed(const char* allowed) {
@@ -124,6 +216,10 @@ class http_api::connection : public std::enable_shared_from_this<connection> {
       return reply(http::status::service_unavailable,
                    error_body("busy", "too many notifications are waiting; try again shortly"));
     }
+    if (api_.prepare_from_.generation() != api_.prepare_generation_) {
+      api_.prepare_generation_ = api_.prepare_from_.generation();
+      api_.prepare_ = api_.prepare_from_.get();
+    }
     const std::uint64_t id = api_.next_id_.fetch_add(1) + 1;
     prepared_message prepared;
     if (auto why = prepare_message(api_.prepare_, req, id, wall_us(), prepared)) return bad(why.code, why.message);
@@ -172,14 +268,16 @@ class http_api::connection : public std::enable_shared_from_this<connection> {
   http::response<http::string_body> response_;
 };
 
-http_api::http_api(asio::io_context& io, const config::api_config& config, const prepare_context& prepare,
-                   storage::message_log& log, dispatcher& dispatch, std::atomic<std::uint64_t>& next_message_id)
+http_api::http_api(asio::io_context& io, const config::api_config& config, const prepare_source& prepare,
+                   storage::message_log& log, dispatcher& dispatch, std::atomic<std::uint64_t>& next_message_id,
+                   campaign_manager* campaigns)
     : io_(io),
       config_(config),
-      prepare_(prepare),
+      prepare_from_(prepare),
       log_(log),
       dispatch_(dispatch),
       next_id_(next_message_id),
+      campaigns_(campaigns),
       acceptor_(io),
       overflow_timer_(io),
       lane_capacity_(dispatch.lane_capacity()) {

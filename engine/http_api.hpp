@@ -5,11 +5,29 @@
 //                       -> 202 {"id": "123"} once the message is durable in
 //                          the log; it then goes out on the notification lane,
 //                          ahead of every campaign.
+//   GET  /v1/campaigns  -> 200 {"campaigns": [campaign, ...]}
+//   GET  /v1/campaigns/ID
+//                       -> 200 campaign: {"id", "state" (waiting, running,
+//                          paused, cancelled), "reading_done", "in_config",
+//                          "problem", "tps", "rows", "accepted", "rejected",
+//                          "duplicates", "skipped"}
+//   POST /v1/campaigns/ID/start | pause | resume | cancel
+//                       -> 200 campaign once the new state is durable;
+//                          404 no such campaign; 409 not possible from
+//                          its state (a cancelled campaign stays cancelled);
+//                          repeating a command changes nothing and is 200
+//   GET  /v1/status     -> 200 {"smscs": [{"name", "binds", "bound",
+//                          "outstanding", "tps", "rate", "rate_reduced"}],
+//                          "operators": [{"name", "tps", "queued":
+//                          {"notification", "campaign"}}], "open_messages",
+//                          "held_messages", "retry_waiting", "campaigns"}
+//                          ("rate" is the SMSC's rate now: lower than "tps"
+//                          while it recovers from ESME_RTHROTTLED)
 //   GET  /healthz       -> 200 {"status": "ok"} (the process answers)
 //
 // Every error is JSON with a stable code and a message:
 //   {"error": {"code": "invalid_number", "message": "..."}}
-// with 400 (bad JSON or field), 404, 405, 413 (body over max_body_bytes),
+// with 400 (bad JSON or field), 404, 405, 409, 413 (body over max_body_bytes),
 // 503 (too many notifications waiting, or the log behind: back-pressure;
 // nothing was stored, retry later).
 //
@@ -28,6 +46,7 @@
 #include <string>
 
 #include "config/config.hpp"
+#include "engine/campaigns.hpp"
 #include "engine/dispatcher.hpp"
 #include "engine/prepare.hpp"
 #include "storage/message_log.hpp"
@@ -44,8 +63,9 @@ class http_api {
  public:
   // Binds the listening socket (throws std::system_error naming the
   // address when it cannot: startup only).
-  http_api(boost::asio::io_context& io, const config::api_config& config, const prepare_context& prepare,
-           storage::message_log& log, dispatcher& dispatch, std::atomic<std::uint64_t>& next_message_id);
+  http_api(boost::asio::io_context& io, const config::api_config& config, const prepare_source& prepare,
+           storage::message_log& log, dispatcher& dispatch, std::atomic<std::uint64_t>& next_message_id,
+           campaign_manager* campaigns = nullptr);
   ~http_api();
 
   void start();
@@ -67,10 +87,13 @@ class http_api {
 
   boost::asio::io_context& io_;
   config::api_config config_;
-  const prepare_context& prepare_;
+  const prepare_source& prepare_from_;
+  prepare_context prepare_;  // follows prepare_from_ (reload)
+  std::uint64_t prepare_generation_ = 0;
   storage::message_log& log_;
   dispatcher& dispatch_;
   std::atomic<std::uint64_t>& next_id_;
+  campaign_manager* campaigns_;
   boost::asio::ip::tcp::acceptor acceptor_;
   std::deque<waiting> waiting_;
   std::deque<std::unique_ptr<outbound_message>> overflow_;  // durable, waiting for lane room

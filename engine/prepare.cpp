@@ -4,6 +4,19 @@
 
 namespace engine {
 
+prepare_source::prepare_source(prepare_context initial) : current_(std::move(initial)) {}
+
+prepare_context prepare_source::get() const {
+  std::lock_guard lock(mutex_);
+  return current_;
+}
+
+void prepare_source::replace(prepare_context next) {
+  std::lock_guard lock(mutex_);
+  current_ = std::move(next);
+  generation_.fetch_add(1, std::memory_order_acq_rel);
+}
+
 prepare_problem prepare_message(const prepare_context& ctx, const message_request& req, std::uint64_t id,
                                 std::int64_t now_us, prepared_message& out) {
   auto number = normalise_number(req.to, ctx.numbering);

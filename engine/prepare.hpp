@@ -7,7 +7,9 @@
 
 #include <chrono>
 #include <cstdint>
+#include <atomic>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -22,8 +24,24 @@ namespace engine {
 
 struct prepare_context {
   numbering_plan numbering;
-  const router* routes = nullptr;               // route() only (const)
+  std::shared_ptr<const router> routes;         // route() only (const)
   std::vector<smpp::encode_options> encoding;   // per operator
+};
+
+// The context every source prepares with, replaced whole by a reload.
+// Readers keep a copy and look at generation() (one relaxed load) to know
+// when to take the new one. Any thread.
+class prepare_source {
+ public:
+  explicit prepare_source(prepare_context initial);
+  prepare_context get() const;
+  std::uint64_t generation() const noexcept { return generation_.load(std::memory_order_acquire); }
+  void replace(prepare_context next);
+
+ private:
+  mutable std::mutex mutex_;
+  prepare_context current_;
+  std::atomic<std::uint64_t> generation_{1};
 };
 
 struct message_request {

@@ -28,6 +28,7 @@ struct operator_route_table {
   std::string name;
   std::vector<std::string> prefixes;  // "+3706"
   std::vector<route_target> smscs;
+  bool removed = false;  // gone after a reload: no prefixes, no SMSCs; kept so indexes stay
 };
 
 class router {

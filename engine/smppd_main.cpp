@@ -16,7 +16,9 @@ constexpr std::string_view usage =
     "smppd is an SMPP 3.4 engine for bulk campaigns, notifications and two-way SMS.\n"
     "\n"
     "  --config FILE         run: bind to the configured SMSCs and send the\n"
-    "                        configured campaigns until SIGTERM or SIGINT\n"
+    "                        configured campaigns until SIGTERM or SIGINT;\n"
+    "                        SIGHUP reads FILE again (SMSCs, operators, routes,\n"
+    "                        rates, numbering, campaigns)\n"
     "  --once                send the configured campaigns, wait until their\n"
     "                        messages are settled (or no receipt came for\n"
     "                        --receipt-wait seconds, default 60), print each\n"
@@ -73,5 +75,6 @@ int main(int argc, char** argv) {
   auto r = config::load_file(file);
   for (const auto& e : r.errors) std::fprintf(stderr, "%s\n", e.to_string().c_str());
   if (!r.value) return 1;
+  options.config_file = file;
   return engine::run_daemon(*r.value, options);
 }

@@ -18,10 +18,13 @@ void token_bucket::set_rate(double rate, clock::time_point now) {
   rate_ = rate;
 }
 
+// A take larger than the burst (a long text at a low rate) waits for a
+// full bucket and leaves it in debt, which later takes repay: the rate
+// over time stays exact and such a message is never stuck.
 bool token_bucket::try_take(double n, clock::time_point now) {
   if (unlimited()) return true;
   refill(now);
-  if (tokens_ + 1e-9 < n) return false;
+  if (tokens_ + 1e-9 < std::min(n, burst_)) return false;
   tokens_ -= n;
   return true;
 }
@@ -29,8 +32,9 @@ bool token_bucket::try_take(double n, clock::time_point now) {
 token_bucket::clock::time_point token_bucket::available_at(double n, clock::time_point now) {
   if (unlimited()) return now;
   refill(now);
-  if (tokens_ >= n) return now;
-  return now + std::chrono::duration_cast<clock::duration>(std::chrono::duration<double>((n - tokens_) / rate_));
+  const double need = std::min(n, burst_);
+  if (tokens_ + 1e-9 >= need) return now;
+  return now + std::chrono::duration_cast<clock::duration>(std::chrono::duration<double>((need - tokens_) / rate_));
 }
 
 adaptive_rate::adaptive_rate(double configured, clock::time_point now)
