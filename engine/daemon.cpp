@@ -371,6 +371,9 @@ int run_daemon(const config::settings& s, const daemon_options& opt) {
   }
 
 
+  // Campaigns, each on its own thread (before the API, which shows them).
+  campaigns->apply(s.campaigns);
+
   // The API on its own thread (control plane).
   boost::asio::io_context api_io;
   std::unique_ptr<http_api> api;
@@ -394,8 +397,6 @@ int run_daemon(const config::settings& s, const daemon_options& opt) {
     });
   }
 
-  // Campaigns, each on its own thread.
-  campaigns->apply(s.campaigns);
   config::settings running = s;
 
   // Run until told to stop (or, once, until the campaigns are settled).

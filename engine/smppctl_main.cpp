@@ -5,6 +5,7 @@
 #include <string>
 
 #include "engine/cli.hpp"
+#include "engine/control_commands.hpp"
 #include "engine/encode_report.hpp"
 #include "engine/log_report.hpp"
 
@@ -22,9 +23,20 @@ constexpr std::string_view usage =
     "           without CAMPAIGN, the campaigns in the log\n"
     "  message [--data-dir DIR] [--json] ID\n"
     "           one message: recipient, text, parts and its whole timeline\n"
+    "  campaigns [--api HOST:PORT] [--json]\n"
+    "           the running daemon's campaigns: state, rows read, messages\n"
+    "  campaign show|start|pause|resume|cancel ID [--api HOST:PORT] [--json]\n"
+    "           one campaign; start one configured with start: manual, pause\n"
+    "           it (its queued messages wait), resume it, or cancel it for good\n"
+    "           (its unsent messages are cancelled)\n"
+    "  status [--api HOST:PORT] [--json]\n"
+    "           binds per SMSC, each SMSC's rate now (lowered after\n"
+    "           throttling), queues per operator, campaigns\n"
     "\n"
     "report and message read the log of a running daemon without disturbing\n"
     "it; DIR is the daemon's node.data_dir (default /var/lib/smppd).\n"
+    "campaigns, campaign and status ask the daemon over its HTTP API: HOST:PORT\n"
+    "is its api.listen (default $SMPPD_API, else 127.0.0.1:8080).\n"
     "\n"
     "encode options:\n"
     "  --json                      one JSON object instead of the summary\n"
@@ -62,6 +74,13 @@ int main(int argc, char** argv) {
     const auto args = smppd::cli::args(argc, argv, 2);
     const int rc = command == "report" ? engine::run_report_command(args, out, err)
                                        : engine::run_message_command(args, out, err);
+    std::fwrite(out.data(), 1, out.size(), stdout);
+    std::fwrite(err.data(), 1, err.size(), stderr);
+    return rc;
+  }
+  if (command == "campaigns" || command == "campaign" || command == "status") {
+    std::string out, err;
+    const int rc = engine::run_control_command(command, smppd::cli::args(argc, argv, 2), out, err);
     std::fwrite(out.data(), 1, out.size(), stdout);
     std::fwrite(err.data(), 1, err.size(), stderr);
     return rc;

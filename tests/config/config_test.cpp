@@ -227,8 +227,10 @@ campaigns:
     text: "Hi {{name"
     send_window: { start: "9am", end: "20:00", timezone: Mars/Olympus }
     validity: forever
+    start: later
 )");
   const std::string text = all(r);
+  EXPECT_NE(text.find("campaigns[0].start: expected one of auto, manual, got \"later\""), std::string::npos) << text;
   EXPECT_NE(text.find("campaigns[0].recipients: no such file"), std::string::npos) << text;
   EXPECT_NE(text.find("campaigns[0].text: unterminated {{"), std::string::npos) << text;
   EXPECT_NE(text.find("campaigns[0].send_window.start: expected a time of day HH:MM"), std::string::npos) << text;

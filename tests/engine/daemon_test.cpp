@@ -122,12 +122,45 @@ class daemon_e2e : public ::testing::Test {
   }
 
   static std::pair<int, std::string> post(std::uint16_t port, const std::string& target, const std::string& body) {
+    return call(boost::beast::http::verb::post, port, target, body);
+  }
+  static json get(std::uint16_t port, const std::string& target) {
+    auto [status, body] = call(boost::beast::http::verb::get, port, target, "");
+    EXPECT_EQ(status, 200) << target << ": " << body;
+    return json::parse(body, nullptr, false);
+  }
+
+  // Reads smppd's output until a line contains `what` (true) or `limit` passes.
+  static bool read_until(child_process& p, const std::string& what, std::string& seen,
+                         std::chrono::milliseconds limit = 10s) {
+    const auto deadline = std::chrono::steady_clock::now() + limit;
+    while (std::chrono::steady_clock::now() < deadline) {
+      auto line = p.read_line(100ms);
+      if (!line) continue;
+      seen += *line + "\n";
+      if (line->find(what) != std::string::npos) return true;
+    }
+    return false;
+  }
+
+  // Polls smsc-sim until it saw at least `n` submit_sm (or 20 s passed).
+  int wait_for_submits(int n) {
+    int seen = 0;
+    for (int i = 0; i < 100 && seen < n; ++i) {
+      seen = sim_counts()["submit_sm"].get<int>();
+      if (seen < n) std::this_thread::sleep_for(200ms);
+    }
+    return seen;
+  }
+
+  static std::pair<int, std::string> call(boost::beast::http::verb verb, std::uint16_t port,
+                                          const std::string& target, const std::string& body) {
     namespace http = boost::beast::http;
     boost::asio::io_context io;
     boost::beast::tcp_stream s(io);
     s.expires_after(10s);
     s.connect({boost::asio::ip::make_address("127.0.0.1"), port});
-    http::request<http::string_body> req{http::verb::post, target, 11};
+    http::request<http::string_body> req{verb, target, 11};
     req.set(http::field::host, "127.0.0.1");
     req.set(http::field::content_type, "application/json");
     req.body() = body;
@@ -313,3 +346,181 @@ TEST_F(daemon_e2e, continues_a_campaign_after_sigkill_without_sending_twice) {
 }
 
 }  // namespace
+
+TEST_F(daemon_e2e, campaigns_wait_for_start_pause_resume_across_a_restart_and_cancel) {
+  start_sim({});
+  write_csv("a.csv", 400);
+  {
+    std::ofstream out(dir / "b.csv");
+    out << "msisdn,name\n";
+    for (int i = 0; i < 2000; ++i) out << "+3706" << (2000000 + i) << ",M" << i << "\n";
+  }
+  // a: manual start, 100 per second. b: runs at once, 100 per second.
+  auto cfg = write_config(
+      "campaigns:\n"
+      "  - { id: a, start: manual, tps: 100, recipients: a.csv, from: ACME, text: \"Hi {{name}}\" }\n"
+      "  - { id: b, tps: 100, recipients: b.csv, from: ACME, text: \"Sale {{name}}\" }\n");
+  std::optional<child_process> smppd;
+  std::uint16_t port = 0;
+  std::string seen;
+  auto start_smppd = [&] {
+    smppd.emplace(bin_dir + "/smppd", std::vector<std::string>{"--config", cfg.string()}, true);
+    port = api_port(*smppd, seen);
+    ASSERT_NE(port, 0) << seen;
+  };
+  auto ctl = [&](std::vector<std::string> args) {
+    args.insert(args.end(), {"--api", "127.0.0.1:" + std::to_string(port)});
+    return run_ctl(args);
+  };
+  auto state_of = [&](const std::string& id) { return get(port, "/v1/campaigns/" + id)["state"].get<std::string>(); };
+  auto sent_to = [&](const std::string& prefix) {
+    int n = 0;
+    const json counts = sim_counts();
+    for (auto& [to, count] : counts["destinations"].items())
+      if (to.starts_with(prefix)) n += count.get<int>();
+    return n;
+  };
+  start_smppd();
+
+  // b cancelled early: nothing more of it goes, and it stays cancelled.
+  EXPECT_EQ(state_of("b"), "running") << get(port, "/v1/campaigns").dump();
+  std::this_thread::sleep_for(1s);
+  auto cancelled = ctl({"campaign", "cancel", "b"});
+  ASSERT_EQ(cancelled.first, 0) << cancelled.second;
+  EXPECT_NE(cancelled.second.find("cancelled"), std::string::npos) << cancelled.second;
+  std::this_thread::sleep_for(300ms);
+  const int b_sent = sent_to("3706200");
+  EXPECT_GT(b_sent, 0);
+  EXPECT_LT(b_sent, 400);
+  auto again = ctl({"campaign", "resume", "b"});
+  EXPECT_EQ(again.first, 1);
+  EXPECT_NE(again.second.find("campaign b is cancelled; it cannot be resumed"), std::string::npos) << again.second;
+
+  // a waits for its start.
+  EXPECT_EQ(state_of("a"), "waiting");
+  EXPECT_EQ(sent_to("3706100"), 0);
+  auto started = ctl({"campaign", "start", "a"});
+  ASSERT_EQ(started.first, 0) << started.second;
+  for (int i = 0; i < 50 && sent_to("3706100") < 100; ++i) std::this_thread::sleep_for(100ms);
+  auto paused = post(port, "/v1/campaigns/a/pause", "");
+  ASSERT_EQ(paused.first, 200) << paused.second;
+  EXPECT_EQ(json::parse(paused.second)["state"], "paused");
+  std::this_thread::sleep_for(300ms);  // parts already written get their resps
+  const int a_paused = sent_to("3706100");
+  std::this_thread::sleep_for(1500ms);
+  EXPECT_EQ(sent_to("3706100"), a_paused) << "a paused campaign sent more";
+  EXPECT_LT(a_paused, 400);
+
+  // A restart keeps both states.
+  auto st = smppd->stop(SIGTERM, 20s);
+  EXPECT_TRUE(WIFEXITED(st) && WEXITSTATUS(st) == 0) << st;
+  start_smppd();
+  EXPECT_EQ(state_of("a"), "paused");
+  EXPECT_EQ(state_of("b"), "cancelled");
+  std::this_thread::sleep_for(1s);
+  EXPECT_EQ(sent_to("3706100"), a_paused);
+  EXPECT_EQ(sent_to("3706200"), b_sent);
+
+  auto unknown = post(port, "/v1/campaigns/nope/resume", "");
+  EXPECT_EQ(unknown.first, 404) << unknown.second;
+  auto resumed = ctl({"campaign", "resume", "a"});
+  ASSERT_EQ(resumed.first, 0) << resumed.second;
+  for (int i = 0; i < 150 && sent_to("3706100") < 400; ++i) std::this_thread::sleep_for(100ms);
+  auto status = ctl({"status"});
+  EXPECT_EQ(status.first, 0) << status.second;
+  EXPECT_NE(status.second.find("sim"), std::string::npos) << status.second;
+  st = smppd->stop(SIGTERM, 20s);
+  EXPECT_TRUE(WIFEXITED(st) && WEXITSTATUS(st) == 0) << st;
+
+  // Everyone of a got one message; b's never-sent messages are cancelled.
+  auto counts = sim_counts();
+  for (auto& [to, n] : counts["destinations"].items()) EXPECT_EQ(n, 1) << to;
+  EXPECT_EQ(sent_to("3706100"), 400);
+  EXPECT_EQ(sent_to("3706200"), b_sent);
+  auto report = run_ctl({"report", "--data-dir", (dir / "data").string(), "--json", "b"});
+  ASSERT_EQ(report.first, 0) << report.second;
+  auto j = json::parse(report.second);
+  EXPECT_EQ(j["by_state"].value("cancelled", 0) + j["by_state"].value("delivered", 0), j["messages"].get<int>())
+      << report.second;
+}
+
+TEST_F(daemon_e2e, sighup_reloads_rates_smscs_and_campaigns_and_keeps_unchanged_binds) {
+  start_sim({});
+  write_csv("a.csv", 3000);
+  const std::string smsc = "  - { name: sim, host: 127.0.0.1, port: " + std::to_string(sim_port) +
+                           ", system_id: smppd, password: pw, binds: 2, window: 64, tps: TPS }\n";
+  auto write = [&](const std::string& tps, const std::string& more_smscs, const std::string& routes,
+                   const std::string& campaigns) {
+    std::string s = smsc;
+    s.replace(s.find("TPS"), 3, tps);
+    std::ofstream out(dir / "smppd.yaml");
+    out << "node: { data_dir: data, sync: every_10ms }\napi: { listen: \"127.0.0.1:0\" }\nsmscs:\n"
+        << s << more_smscs << "operators:\n  - { name: lt, prefixes: [\"+370\"], smscs: [" << routes << "] }\n"
+        << "numbering: { default_country_code: \"370\" }\ncampaigns:\n"
+        << "  - { id: a, recipients: a.csv, from: ACME, text: \"Hi {{name}}\" }\n"
+        << campaigns;
+  };
+  write("50", "", "sim", "");
+  child_process smppd(bin_dir + "/smppd", {"--config", (dir / "smppd.yaml").string()}, true);
+  std::string seen;
+  const auto port = api_port(smppd, seen);
+  ASSERT_NE(port, 0) << seen;
+  std::this_thread::sleep_for(1s);
+  auto status = get(port, "/v1/status");
+  ASSERT_EQ(status["smscs"].size(), 1u) << status.dump();
+  EXPECT_EQ(status["smscs"][0]["tps"], 50.0);
+  EXPECT_EQ(status["smscs"][0]["bound"], 2);
+  const int binds_before = sim_counts()["binds_transceiver"].get<int>();
+  EXPECT_EQ(binds_before, 2);
+
+  // A broken file changes nothing.
+  {
+    std::ofstream out(dir / "smppd.yaml");
+    out << "smscs: [ { name: sim, port: 99999999 } ]\n";
+  }
+  smppd.signal(SIGHUP);
+  ASSERT_TRUE(read_until(smppd, "reload of", seen)) << seen;
+  EXPECT_NE(seen.find("refused"), std::string::npos) << seen;
+  EXPECT_EQ(get(port, "/v1/status")["smscs"][0]["tps"], 50.0);
+
+  // A faster rate for sim, a second account (sim2) for the operator and a
+  // new campaign: sim's binds stay up, sim2 binds, b starts.
+  write_csv("b.csv", 0);
+  {
+    std::ofstream out(dir / "b.csv");
+    out << "msisdn,name\n";
+    for (int i = 0; i < 200; ++i) out << "+3706" << (3000000 + i) << ",B" << i << "\n";
+  }
+  write("5000",
+        "  - { name: sim2, host: 127.0.0.1, port: " + std::to_string(sim_port) +
+            ", system_id: second, password: pw, binds: 1, window: 64 }\n",
+        "sim, sim2", "  - { id: b, recipients: b.csv, from: ACME, text: \"Hello {{name}}\" }\n");
+  seen.clear();
+  smppd.signal(SIGHUP);
+  ASSERT_TRUE(read_until(smppd, "reloaded", seen)) << seen;
+  read_until(smppd, "campaign b: added", seen, 2s);
+  EXPECT_NE(seen.find("smsc sim: tps now 5000"), std::string::npos) << seen;
+  EXPECT_NE(seen.find("smsc sim2: added"), std::string::npos) << seen;
+  EXPECT_NE(seen.find("campaign b: added"), std::string::npos) << seen;
+
+  for (int i = 0; i < 150; ++i) {
+    auto c = get(port, "/v1/campaigns");
+    bool done = true;
+    for (auto& x : c["campaigns"]) done &= x["reading_done"].get<bool>();
+    if (done && get(port, "/v1/status")["open_messages"] == 0) break;
+    std::this_thread::sleep_for(100ms);
+  }
+  status = get(port, "/v1/status");
+  ASSERT_EQ(status["smscs"].size(), 2u) << status.dump();
+  EXPECT_EQ(status["smscs"][0]["tps"], 5000.0);
+  EXPECT_EQ(status["smscs"][1]["name"], "sim2");
+  EXPECT_EQ(status["smscs"][1]["bound"], 1);
+  EXPECT_EQ(status["open_messages"], 0) << status.dump();
+  auto counts = sim_counts();
+  EXPECT_EQ(counts["binds_transceiver"], binds_before + 1) << "sim's binds were not kept";
+  EXPECT_EQ(counts["submit_sm"], 3200);
+  for (auto& [to, n] : counts["destinations"].items()) EXPECT_EQ(n, 1) << to;
+
+  auto st = smppd.stop(SIGTERM, 20s);
+  EXPECT_TRUE(WIFEXITED(st) && WEXITSTATUS(st) == 0) << st;
+}

@@ -1,0 +1,176 @@
+#include "engine/control_commands.hpp"
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+#include <nlohmann/json.hpp>
+
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+
+namespace engine {
+
+namespace {
+
+namespace beast = boost::beast;
+namespace http = beast::http;
+using json = nlohmann::json;
+
+struct reply {
+  int status = 0;  // 0: no answer
+  std::string body;
+  std::string error;  // why there was no answer
+};
+
+reply call(const std::string& host, const std::string& port, http::verb method, const std::string& target) {
+  reply r;
+  try {
+    boost::asio::io_context io;
+    boost::asio::ip::tcp::resolver resolver(io);
+    beast::tcp_stream stream(io);
+    stream.expires_after(std::chrono::seconds(10));
+    stream.connect(resolver.resolve(host, port));
+    http::request<http::string_body> req{method, target, 11};
+    req.set(http::field::host, host);
+    req.set(http::field::user_agent, "smppctl");
+    req.prepare_payload();
+    http::write(stream, req);
+    beast::flat_buffer buffer;
+    http::response<http::string_body> res;
+    http::read(stream, buffer, res);
+    r.status = res.result_int();
+    r.body = std::move(res.body());
+    beast::error_code ignored;
+    stream.socket().shutdown(boost::asio::ip::tcp::socket::shutdown_both, ignored);
+  } catch (const std::exception& e) {
+    r.error = e.what();
+  }
+  return r;
+}
+
+std::string number(double v) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%g", v);
+  return buf;
+}
+
+std::string pad(std::string s, std::size_t width) {
+  if (s.size() < width) s.append(width - s.size(), ' ');
+  return s;
+}
+
+std::string campaign_table(const json& list) {
+  std::string out = pad("CAMPAIGN", 24) + pad("STATE", 11) + pad("READ", 6) + pad("ROWS", 10) + pad("MESSAGES", 10) +
+                    pad("REJECTED", 10) + "DUPLICATES\n";
+  for (const auto& c : list) {
+    std::string state = c.value("state", "");
+    if (!c.value("in_config", true)) state += "*";
+    out += pad(c.value("id", ""), 24) + pad(state, 11) + pad(c.value("reading_done", false) ? "done" : "...", 6) +
+           pad(std::to_string(c.value("rows", 0)), 10) + pad(std::to_string(c.value("accepted", 0)), 10) +
+           pad(std::to_string(c.value("rejected", 0)), 10) + std::to_string(c.value("duplicates", 0)) + "\n";
+    if (const std::string problem = c.value("problem", ""); !problem.empty()) out += "  problem: " + problem + "\n";
+  }
+  bool removed = false;
+  for (const auto& c : list) removed |= !c.value("in_config", true);
+  if (removed) out += "* no longer in the configuration\n";
+  return out;
+}
+
+std::string status_text(const json& s) {
+  std::string out = pad("SMSC", 24) + pad("BOUND", 8) + pad("IN FLIGHT", 11) + pad("TPS", 10) + "RATE NOW\n";
+  for (const auto& c : s["smscs"]) {
+    const double tps = c.value("tps", 0.0), rate = c.value("rate", 0.0);
+    out += pad(c.value("name", ""), 24) +
+           pad(std::to_string(c.value("bound", 0)) + "/" + std::to_string(c.value("binds", 0)), 8) +
+           pad(std::to_string(c.value("outstanding", 0)), 11) + pad(tps > 0 ? number(tps) : "-", 10) +
+           (tps > 0 ? number(rate) : "-") + (c.value("rate_reduced", false) ? "  (lowered after throttling)" : "") +
+           "\n";
+  }
+  out += "\n" + pad("OPERATOR", 24) + pad("TPS", 10) + pad("QUEUED NOTIFICATIONS", 22) + "QUEUED CAMPAIGN\n";
+  for (const auto& o : s["operators"]) {
+    const double tps = o.value("tps", 0.0);
+    out += pad(o.value("name", ""), 24) + pad(tps > 0 ? number(tps) : "-", 10) +
+           pad(std::to_string(o["queued"].value("notification", 0)), 22) +
+           std::to_string(o["queued"].value("campaign", 0)) + "\n";
+  }
+  out += "\nopen messages " + std::to_string(s.value("open_messages", 0)) + ", held (paused campaigns) " +
+         std::to_string(s.value("held_messages", 0)) + ", waiting to retry " +
+         std::to_string(s.value("retry_waiting", 0)) + "\n";
+  if (!s["campaigns"].empty()) out += "\n" + campaign_table(s["campaigns"]);
+  return out;
+}
+
+}  // namespace
+
+int run_control_command(std::string_view command, const std::vector<std::string_view>& args, std::string& out,
+                        std::string& err) {
+  std::string api = std::getenv("SMPPD_API") ? std::getenv("SMPPD_API") : "127.0.0.1:8080";
+  bool as_json = false;
+  std::vector<std::string> positional;
+  for (std::size_t i = 0; i < args.size(); ++i) {
+    if (args[i] == "--api" && i + 1 < args.size()) api = std::string(args[++i]);
+    else if (args[i] == "--json") as_json = true;
+    else if (args[i].starts_with("--")) {
+      err += "smppctl: unknown option \"" + std::string(args[i]) + "\"\n";
+      return 2;
+    } else positional.emplace_back(args[i]);
+  }
+  const auto colon = api.rfind(':');
+  if (colon == std::string::npos || colon == 0 || colon + 1 == api.size()) {
+    err += "smppctl: --api: expected HOST:PORT, got \"" + api + "\"\n";
+    return 2;
+  }
+  std::string host = api.substr(0, colon);
+  if (host.size() > 2 && host.front() == '[' && host.back() == ']') host = host.substr(1, host.size() - 2);
+  const std::string port = api.substr(colon + 1);
+
+  http::verb method = http::verb::get;
+  std::string target;
+  if (command == "status" && positional.empty()) {
+    target = "/v1/status";
+  } else if (command == "campaigns" && positional.empty()) {
+    target = "/v1/campaigns";
+  } else if (command == "campaign" && positional.size() == 2 &&
+             (positional[0] == "show" || positional[0] == "start" || positional[0] == "pause" ||
+              positional[0] == "resume" || positional[0] == "cancel")) {
+    target = "/v1/campaigns/" + positional[1];
+    if (positional[0] != "show") {
+      method = http::verb::post;
+      target += "/" + positional[0];
+    }
+  } else {
+    err += "usage: smppctl campaigns | campaign show|start|pause|resume|cancel ID | status  [--api HOST:PORT] [--json]\n";
+    return 2;
+  }
+
+  auto r = call(host, port, method, target);
+  if (!r.status) {
+    err += "smppctl: no answer from smppd at " + api + ": " + r.error + "\n";
+    return 1;
+  }
+  json body = json::parse(r.body, nullptr, false);
+  if (r.status != 200) {
+    std::string why = r.body;
+    if (!body.is_discarded() && body.contains("error")) why = body["error"].value("message", r.body);
+    err += "smppctl: " + why + " (HTTP " + std::to_string(r.status) + ")\n";
+    return 1;
+  }
+  if (body.is_discarded()) {
+    err += "smppctl: smppd at " + api + " answered something that is not JSON\n";
+    return 1;
+  }
+  if (as_json) {
+    out += body.dump(2) + "\n";
+  } else if (command == "status") {
+    out += status_text(body);
+  } else if (command == "campaigns") {
+    out += campaign_table(body["campaigns"]);
+  } else {
+    out += campaign_table(json::array({body}));
+  }
+  return 0;
+}
+
+}  // namespace engine

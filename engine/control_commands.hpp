@@ -1,0 +1,22 @@
+// smppctl's commands that talk to a running smppd over its HTTP API
+// (http_api.hpp): campaign control and status.
+//
+//   smppctl campaigns [--api HOST:PORT] [--json]
+//   smppctl campaign show|start|pause|resume|cancel ID [--api HOST:PORT] [--json]
+//   smppctl status [--api HOST:PORT] [--json]
+//
+// The address: --api, else $SMPPD_API, else 127.0.0.1:8080 (the default
+// api.listen). Exit status: 0 done, 1 refused or unreachable (the message
+// says why), 2 usage. Single-threaded.
+#pragma once
+
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace engine {
+
+int run_control_command(std::string_view command, const std::vector<std::string_view>& args, std::string& out,
+                        std::string& err);
+
+}  // namespace engine
