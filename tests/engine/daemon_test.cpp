@@ -524,3 +524,30 @@ TEST_F(daemon_e2e, sighup_reloads_rates_smscs_and_campaigns_and_keeps_unchanged_
   auto st = smppd.stop(SIGTERM, 20s);
   EXPECT_TRUE(WIFEXITED(st) && WEXITSTATUS(st) == 0) << st;
 }
+
+TEST_F(daemon_e2e, status_shows_an_smsc_rate_lowered_by_throttling) {
+  // We may send 2,000 per second; the SMSC takes 200 and answers the rest
+  // with ESME_RTHROTTLED: the rate drops and status shows it.
+  start_sim({"--tps-cap", "200"});
+  write_csv("r.csv", 3000);
+  auto cfg = write_config(
+      "campaigns:\n  - { id: c, recipients: r.csv, from: ACME, text: \"Sale {{name}}\" }\n", ", tps: 2000");
+  child_process smppd(bin_dir + "/smppd", {"--config", cfg.string()}, true);
+  std::string seen;
+  const auto port = api_port(smppd, seen);
+  ASSERT_NE(port, 0) << seen;
+  json smsc;
+  for (int i = 0; i < 50; ++i) {
+    smsc = get(port, "/v1/status")["smscs"][0];
+    if (smsc["rate_reduced"].get<bool>()) break;
+    std::this_thread::sleep_for(100ms);
+  }
+  EXPECT_EQ(smsc["tps"], 2000.0) << smsc.dump();
+  EXPECT_TRUE(smsc["rate_reduced"].get<bool>()) << smsc.dump();
+  EXPECT_LT(smsc["rate"].get<double>(), 2000.0) << smsc.dump();
+  auto text = run_ctl({"status", "--api", "127.0.0.1:" + std::to_string(port)});
+  EXPECT_EQ(text.first, 0) << text.second;
+  EXPECT_NE(text.second.find("(lowered after throttling)"), std::string::npos) << text.second;
+  auto st = smppd.stop(SIGTERM, 20s);
+  EXPECT_TRUE(WIFEXITED(st) && WEXITSTATUS(st) == 0) << st;
+}
