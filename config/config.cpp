@@ -633,6 +633,12 @@ load_result load_text(std::string_view yaml, std::string_view file, const fs::pa
       }
       if (auto v = r.integer<std::size_t>(a, "api", "max_batch", 1, 100000)) s.api.max_batch = *v;
       if (auto v = r.integer<std::size_t>(a, "api", "max_body_bytes", 1024, 64 << 20)) s.api.max_body_bytes = *v;
+      // Without tokens anyone who reaches the port may send: loopback only.
+      const std::string& h = s.api.listen.host;
+      const bool loopback = h == "localhost" || h == "::1" || h.starts_with("127.");
+      if (!loopback && s.api.tokens_file.empty())
+        r.error(a["listen"].IsDefined() ? a["listen"] : a, "api.listen",
+                "listening on " + show(h) + " (not loopback) needs api.tokens_file");
     }
     if (const YAML::Node m = root["metrics"]; m.IsDefined() && r.map(m, "metrics", {"listen"}))
       if (auto v = r.listen(m, "metrics", "listen")) s.metrics.listen = *v;

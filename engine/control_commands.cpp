@@ -9,6 +9,9 @@
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
+#include <fstream>
+
+#include "engine/api_tokens.hpp"
 
 namespace engine {
 
@@ -24,7 +27,8 @@ struct reply {
   std::string error;  // why there was no answer
 };
 
-reply call(const std::string& host, const std::string& port, http::verb method, const std::string& target) {
+reply call(const std::string& host, const std::string& port, http::verb method, const std::string& target,
+           const std::string& token, const std::string& body = {}) {
   reply r;
   try {
     boost::asio::io_context io;
@@ -35,6 +39,11 @@ reply call(const std::string& host, const std::string& port, http::verb method, 
     http::request<http::string_body> req{method, target, 11};
     req.set(http::field::host, host);
     req.set(http::field::user_agent, "smppctl");
+    if (!token.empty()) req.set(http::field::authorization, "Bearer " + token);
+    if (!body.empty()) {
+      req.set(http::field::content_type, "application/json");
+      req.body() = body;
+    }
     req.prepare_payload();
     http::write(stream, req);
     beast::flat_buffer buffer;
@@ -102,16 +111,33 @@ std::string status_text(const json& s) {
   return out;
 }
 
+std::string body_id(const json& j) { return j.contains("id") ? j["id"].get<std::string>() : j.dump(); }
+
 }  // namespace
 
 int run_control_command(std::string_view command, const std::vector<std::string_view>& args, std::string& out,
                         std::string& err) {
   std::string api = std::getenv("SMPPD_API") ? std::getenv("SMPPD_API") : "127.0.0.1:8080";
+  std::string token = std::getenv("SMPPD_TOKEN") ? std::getenv("SMPPD_TOKEN") : "";
   bool as_json = false;
   std::vector<std::string> positional;
+  json message;  // send's fields
   for (std::size_t i = 0; i < args.size(); ++i) {
-    if (args[i] == "--api" && i + 1 < args.size()) api = std::string(args[++i]);
-    else if (args[i] == "--json") as_json = true;
+    const bool has_value = i + 1 < args.size();
+    if (args[i] == "--api" && has_value) api = std::string(args[++i]);
+    else if (args[i] == "--token-file" && has_value) {
+      std::ifstream in{std::string(args[++i])};
+      if (!in || !std::getline(in, token)) {
+        err += "smppctl: --token-file: cannot read " + std::string(args[i]) + "\n";
+        return 2;
+      }
+    } else if (args[i] == "--json") as_json = true;
+    else if (command == "send" && has_value &&
+             (args[i] == "--to" || args[i] == "--text" || args[i] == "--from" || args[i] == "--priority" ||
+              args[i] == "--validity")) {
+      message[std::string(args[i].substr(2))] = std::string(args[i + 1]);
+      ++i;
+    } else if (command == "send" && args[i] == "--no-receipts") message["receipts"] = false;
     else if (args[i].starts_with("--")) {
       err += "smppctl: unknown option \"" + std::string(args[i]) + "\"\n";
       return 2;
@@ -126,9 +152,37 @@ int run_control_command(std::string_view command, const std::vector<std::string_
   if (host.size() > 2 && host.front() == '[' && host.back() == ']') host = host.substr(1, host.size() - 2);
   const std::string port = api.substr(colon + 1);
 
+  if (command == "token") {
+    if (positional.size() != 2) {
+      err += "usage: smppctl token NAME SCOPES   (SCOPES: a comma-separated list of send, campaigns, read)\n";
+      return 2;
+    }
+    std::string error;
+    auto t = make_token(positional[0], positional[1], error);
+    if (!t) {
+      err += "smppctl: " + error + "\n";
+      return 2;
+    }
+    out += t->token + "\n";
+    err += "smppctl: give the token (above) to its user; add this line to api.tokens_file and reload smppd:\n" +
+           t->line + "\n";
+    return 0;
+  }
+
   http::verb method = http::verb::get;
-  std::string target;
-  if (command == "status" && positional.empty()) {
+  std::string target, request_body;
+  if (command == "send" && positional.empty()) {
+    if (!message.contains("to") || !message.contains("text") || !message.contains("from")) {
+      err += "usage: smppctl send --to NUMBER --text TEXT --from SENDER [--priority notification|bulk] "
+             "[--validity 1h] [--no-receipts]\n";
+      return 2;
+    }
+    method = http::verb::post;
+    target = "/v1/messages";
+    request_body = message.dump();
+  } else if (command == "message" && positional.size() == 1) {
+    target = "/v1/messages/" + positional[0];
+  } else if (command == "status" && positional.empty()) {
     target = "/v1/status";
   } else if (command == "campaigns" && positional.empty()) {
     target = "/v1/campaigns";
@@ -141,17 +195,18 @@ int run_control_command(std::string_view command, const std::vector<std::string_
       target += "/" + positional[0];
     }
   } else {
-    err += "usage: smppctl campaigns | campaign show|start|pause|resume|cancel ID | status  [--api HOST:PORT] [--json]\n";
+    err += "usage: smppctl campaigns | campaign show|start|pause|resume|cancel ID | status | send ... | message ID"
+           "  [--api HOST:PORT] [--token-file FILE] [--json]\n";
     return 2;
   }
 
-  auto r = call(host, port, method, target);
+  auto r = call(host, port, method, target, token, request_body);
   if (!r.status) {
     err += "smppctl: no answer from smppd at " + api + ": " + r.error + "\n";
     return 1;
   }
   json body = json::parse(r.body, nullptr, false);
-  if (r.status != 200) {
+  if (r.status != 200 && r.status != 202) {
     std::string why = r.body;
     if (!body.is_discarded() && body.contains("error")) why = body["error"].value("message", r.body);
     err += "smppctl: " + why + " (HTTP " + std::to_string(r.status) + ")\n";
@@ -165,6 +220,10 @@ int run_control_command(std::string_view command, const std::vector<std::string_
     out += body.dump(2) + "\n";
   } else if (command == "status") {
     out += status_text(body);
+  } else if (command == "send") {
+    out += body_id(body) + "\n";
+  } else if (command == "message") {
+    out += body.dump(2) + "\n";
   } else if (command == "campaigns") {
     out += campaign_table(body["campaigns"]);
   } else {

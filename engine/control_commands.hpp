@@ -4,9 +4,13 @@
 //   smppctl campaigns [--api HOST:PORT] [--json]
 //   smppctl campaign show|start|pause|resume|cancel ID [--api HOST:PORT] [--json]
 //   smppctl status [--api HOST:PORT] [--json]
+//   smppctl send --to N --text T --from S [--priority notification|bulk] [--validity D] [--no-receipts]
+//   smppctl message --api HOST:PORT ID
+//   smppctl token NAME SCOPES     (a new API token and its tokens_file line; no daemon needed)
 //
 // The address: --api, else $SMPPD_API, else 127.0.0.1:8080 (the default
-// api.listen). Exit status: 0 done, 1 refused or unreachable (the message
+// api.listen). The token: --token-file FILE (its first line), else
+// $SMPPD_TOKEN. Exit status: 0 done, 1 refused or unreachable (the message
 // says why), 2 usage. Single-threaded.
 #pragma once
 

@@ -197,7 +197,7 @@ volatile std::sig_atomic_t reload_requested = 0;
 
 // SIGHUP: the file again; what can change while running changes.
 void reload(const fs::path& file, config::settings& running, engine_plan& plan, dispatcher& dispatch,
-            prepare_source& prepare, campaign_manager& campaigns) {
+            prepare_source& prepare, campaign_manager& campaigns, http_api* api) {
   if (file.empty()) {
     std::fprintf(stderr, "smppd: SIGHUP: no configuration file to read again\n");
     return;
@@ -210,6 +210,17 @@ void reload(const fs::path& file, config::settings& running, engine_plan& plan, 
     return;
   }
   const config::settings& next = *loaded.value;
+  // Tokens are read first: a bad tokens file refuses the whole reload.
+  std::shared_ptr<const token_set> tokens;
+  if (!next.api.tokens_file.empty()) {
+    std::string error;
+    auto t = token_set::load(next.api.tokens_file, error);
+    if (!t) {
+      std::fprintf(stderr, "smppd: reload of %s refused: api.tokens_file: %s\n", file.c_str(), error.c_str());
+      return;
+    }
+    tokens = std::make_shared<const token_set>(std::move(*t));
+  }
   engine_plan next_plan = make_plan(next, &plan);
   // The dispatcher first: messages prepared with the new routes may name
   // operators it must already have.
@@ -222,6 +233,7 @@ void reload(const fs::path& file, config::settings& running, engine_plan& plan, 
     return;
   }
   prepare.replace(next_plan.prepare);
+  if (api && !next.api.tokens_file.empty()) api->set_tokens(tokens);
   auto notes = std::move(next_plan.notes);
   for (auto& n : campaigns.apply(next.campaigns)) notes.push_back(std::move(n));
   if (next.numbering.default_country_code != running.numbering.default_country_code ||
@@ -229,9 +241,12 @@ void reload(const fs::path& file, config::settings& running, engine_plan& plan, 
     notes.push_back("numbering changed");
   if (next.node.data_dir != running.node.data_dir || next.node.sync != running.node.sync ||
       next.node.sync_interval != running.node.sync_interval || next.node.in_doubt != running.node.in_doubt ||
-      next.api.listen != running.api.listen || next.api.tokens_file != running.api.tokens_file ||
+      next.api.listen != running.api.listen || next.api.max_batch != running.api.max_batch || next.api.max_body_bytes != running.api.max_body_bytes ||
       next.metrics.listen != running.metrics.listen)
     notes.push_back("node, api and metrics settings take effect at the next start");
+  if (tokens) notes.push_back("api tokens read again (" + std::to_string(tokens->size()) + ")");
+  else if (!running.api.tokens_file.empty())
+    notes.push_back("api.tokens_file removed: tokens stay required until the next start");
   plan = std::move(next_plan);
   plan.notes.clear();
   running = next;
@@ -379,9 +394,13 @@ int run_daemon(const config::settings& s, const daemon_options& opt) {
   std::unique_ptr<http_api> api;
   try {
     api = std::make_unique<http_api>(api_io, s.api, prepare, *log, dispatch, next_id, campaigns.get());
-  } catch (const std::exception& e) {
+  } catch (const std::system_error& e) {
     std::fprintf(stderr, "smppd: cannot listen on %s:%u for the API: %s\n", s.api.listen.host.c_str(),
                  s.api.listen.port, e.what());
+    signalled = 1;
+    startup_failed = true;
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "smppd: api.tokens_file: %s\n", e.what());
     signalled = 1;
     startup_failed = true;
   }
@@ -408,7 +427,7 @@ int run_daemon(const config::settings& s, const daemon_options& opt) {
     if (signalled) break;
     if (reload_requested) {
       reload_requested = 0;
-      reload(opt.config_file, running, plan, dispatch, prepare, *campaigns);
+      reload(opt.config_file, running, plan, dispatch, prepare, *campaigns, api.get());
     }
     if (!opt.once) continue;
     // Campaigns paused or waiting for their start are not waited for.

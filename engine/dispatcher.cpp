@@ -410,8 +410,10 @@ void dispatcher::status(std::function<void(dispatcher_status)> done) {
       operator_status o;
       o.name = options_.operators[i].name;
       o.tps = i < options_.operator_tps.size() ? options_.operator_tps[i] : 0;
-      o.queued_notifications = ops_[i]->depth[0].load(std::memory_order_relaxed);
-      o.queued_campaign = ops_[i]->depth[1].load(std::memory_order_relaxed);
+      // The head of a lane (taken, waiting for a bind or a throttle) counts as queued.
+      o.queued_notifications = ops_[i]->depth[0].load(std::memory_order_relaxed) + (ops_[i]->head[0] != nullptr);
+      o.queued_campaign = ops_[i]->depth[1].load(std::memory_order_relaxed) + (ops_[i]->head[1] != nullptr);
+      for (const auto& t : options_.operators[i].smscs) o.smscs.push_back(t.smsc);
       st.operators.push_back(std::move(o));
     }
     st.open_messages = open_count_.load(std::memory_order_relaxed);

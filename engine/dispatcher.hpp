@@ -129,6 +129,7 @@ struct operator_status {
   double tps = 0;
   std::size_t queued_notifications = 0;
   std::size_t queued_campaign = 0;
+  std::vector<std::size_t> smscs;  // indexes into dispatcher_status::smscs
 };
 struct dispatcher_status {
   std::vector<smsc_status> smscs;

@@ -4,9 +4,15 @@
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <nlohmann/json.hpp>
+#include <algorithm>
+#include <charconv>
 #include <chrono>
+#include <thread>
 
 #include "config/config.hpp"
+#include "engine/log_report.hpp"
+#include "engine/message_template.hpp"
+#include "storage/log_reader.hpp"
 
 namespace engine {
 
@@ -96,21 +102,66 @@ class http_api::connection : public std::enable_shared_from_this<connection> {
   }
 
   void route() {
-    const auto target = request_.target();
+    const std::string_view target(request_.target().data(), request_.target().size());
+    const auto method = request_.method();
     if (target == "/healthz") {
-      if (request_.method() != http::verb::get) return method_not_allowed("GET");
+      if (method != http::verb::get) return method_not_allowed("GET");
       return reply(http::status::ok, json{{"status", "ok"}}.dump());
     }
+    if (target == "/readyz") {
+      if (method != http::verb::get) return method_not_allowed("GET");
+      return get_ready();
+    }
+    if (!target.starts_with("/v1/"))
+      return reply(http::status::not_found, error_body("not_found", "no such endpoint: " + std::string(target)));
+    // Everything under /v1 needs a token with the scope when tokens are configured.
+    const api_scope scope = method == http::verb::get ? api_scope::read
+                            : target.starts_with("/v1/campaigns") ? api_scope::campaigns
+                                                                  : api_scope::send;
+    if (!authorised(scope)) return;
     if (target == "/v1/messages") {
-      if (request_.method() != http::verb::post) return method_not_allowed("POST");
-      return post_message();
+      if (method != http::verb::post) return method_not_allowed("POST");
+      return post_messages();
+    }
+    if (target.starts_with("/v1/messages/")) {
+      if (method != http::verb::get) return method_not_allowed("GET");
+      return get_message(target.substr(std::string_view("/v1/messages/").size()));
     }
     if (target == "/v1/status") {
-      if (request_.method() != http::verb::get) return method_not_allowed("GET");
+      if (method != http::verb::get) return method_not_allowed("GET");
       return get_status();
     }
-    if (target == "/v1/campaigns" || target.starts_with("/v1/campaigns/")) return campaigns(std::string_view(target.data(), target.size()));
+    if (target == "/v1/campaigns" || target.starts_with("/v1/campaigns/")) return campaigns(target);
     reply(http::status::not_found, error_body("not_found", "no such endpoint: " + std::string(target)));
+  }
+
+  // False after answering 401 or 403.
+  bool authorised(api_scope scope) {
+    const auto tokens = api_.tokens_;
+    if (!tokens) return true;
+    const auto header = request_.find(http::field::authorization);
+    std::string_view value = header == request_.end() ? std::string_view()
+                                                       : std::string_view(header->value().data(), header->value().size());
+    const api_token* t = value.starts_with("Bearer ") ? tokens->find(value.substr(7)) : nullptr;
+    if (!t) {
+      ++api_.counters_.rejected;
+      response_ = {};
+      response_.set(http::field::www_authenticate, "Bearer");
+      reply(http::status::unauthorized,
+            error_body("unauthorized", value.empty() ? "a bearer token is required (Authorization: Bearer ...)"
+                                                     : "the bearer token is not known"),
+            true, false);
+      return false;
+    }
+    if (!(t->scopes & static_cast<std::uint8_t>(scope))) {
+      ++api_.counters_.rejected;
+      static constexpr const char* names[] = {"", "send", "campaigns", "", "read"};
+      reply(http::status::forbidden, error_body("forbidden", "token " + t->name + " lacks the \"" +
+                                                               names[static_cast<int>(scope)] + "\" scope"));
+      return false;
+    }
+    token_name_ = t->name;
+    return true;
   }
 
   void campaigns(std::string_view target) {
@@ -175,43 +226,104 @@ class http_api::connection : public std::enable_shared_from_this<connection> {
     reply(http::status::bad_request, error_body(code, message));
   }
 
-  void post_message() {
-    json body = json::parse(request_.body(), nullptr, false);
-    if (body.is_discarded()) return bad("invalid_json", "the body is not valid JSON");
-    if (!body.is_object()) return bad("invalid_json", "expected a JSON object");
-    auto text_field = [&](const char* key, bool required, std::string& out) -> bool {
-      auto it = body.find(key);
-      if (it == body.end() || it->is_null()) {
-        if (required) bad("missing_field", std::string("\"") + key + "\" is required");
-        return !required;
-      }
-      if (!it->is_string()) {
-        bad("invalid_field", std::string("\"") + key + "\" must be a string");
-        return false;
-      }
-      out = it->get<std::string>();
-      return true;
-    };
-    std::string to, text, from, validity;
-    if (!text_field("to", true, to) || !text_field("text", true, text) || !text_field("from", true, from) ||
-        !text_field("validity", false, validity))
-      return;
+  // One message of a request, checked and prepared; false after replying.
+  struct item {
     message_request req;
-    req.to = to;
-    req.from = from;
-    req.text = std::move(text);
-    req.priority = lane::notification;
-    req.origin = storage::origin::api;
-    if (auto it = body.find("receipts"); it != body.end()) {
-      if (!it->is_boolean()) return bad("invalid_field", "\"receipts\" must be true or false");
-      req.receipts = it->get<bool>();
+    std::string to, from;
+    prepared_message prepared;
+  };
+  static prepare_problem read_item(const json& j, item& it) {
+    if (!j.is_object()) return {"invalid_json", "a message must be a JSON object"};
+    auto text_field = [&](const char* key, bool required, std::string& out) -> prepare_problem {
+      auto f = j.find(key);
+      if (f == j.end() || f->is_null()) {
+        if (required) return {"missing_field", std::string("\"") + key + "\" is required"};
+        return {};
+      }
+      if (!f->is_string()) return {"invalid_field", std::string("\"") + key + "\" must be a string"};
+      out = f->get<std::string>();
+      return {};
+    };
+    std::string text, tmpl, validity, priority;
+    if (auto p = text_field("to", true, it.to)) return p;
+    if (auto p = text_field("from", true, it.from)) return p;
+    if (auto p = text_field("text", false, text)) return p;
+    if (auto p = text_field("template", false, tmpl)) return p;
+    if (auto p = text_field("validity", false, validity)) return p;
+    if (auto p = text_field("priority", false, priority)) return p;
+    if (!text.empty() && !tmpl.empty()) return {"invalid_field", "give \"text\" or \"template\", not both"};
+    if (!tmpl.empty()) {
+      // {{field}} from "fields": {"name": "Ann", "code": 4821}.
+      std::string error;
+      auto t = message_template::compile(tmpl, error);
+      if (!t) return {"invalid_template", "\"template\": " + error};
+      std::vector<std::string> names, values;
+      if (auto f = j.find("fields"); f != j.end() && !f->is_null()) {
+        if (!f->is_object()) return {"invalid_field", "\"fields\" must be an object of names and values"};
+        for (auto& [k, v] : f->items()) {
+          if (!v.is_string() && !v.is_number()) return {"invalid_field", "field \"" + k + "\" must be a string or number"};
+          names.push_back(k);
+          values.push_back(v.is_string() ? v.get<std::string>() : v.dump());
+        }
+      }
+      // A field not given is empty: its default applies, or render names it.
+      for (const auto& f : t->fields())
+        if (std::find(names.begin(), names.end(), f) == names.end()) {
+          names.push_back(f);
+          values.emplace_back();
+        }
+      if (!t->bind(names, error) || !t->render(values, text, error)) return {"invalid_template", error};
+    } else if (j.find("text") == j.end()) {
+      return {"missing_field", "\"text\" (or \"template\" with \"fields\") is required"};
+    }
+    it.req.text = std::move(text);
+    it.req.to = it.to;
+    it.req.from = it.from;
+    it.req.priority = lane::notification;
+    if (priority == "bulk") it.req.priority = lane::campaign;
+    else if (!priority.empty() && priority != "notification")
+      return {"invalid_field", "\"priority\" must be \"notification\" or \"bulk\""};
+    it.req.origin = storage::origin::api;
+    if (auto f = j.find("receipts"); f != j.end()) {
+      if (!f->is_boolean()) return {"invalid_field", "\"receipts\" must be true or false"};
+      it.req.receipts = f->get<bool>();
     }
     if (!validity.empty()) {
       auto d = config::parse_duration(validity);
-      if (!d) return bad("invalid_field", "\"validity\" must be a duration such as 30m or 24h");
-      req.validity = std::chrono::duration_cast<std::chrono::seconds>(*d);
+      if (!d) return {"invalid_field", "\"validity\" must be a duration such as 30m or 24h"};
+      it.req.validity = std::chrono::duration_cast<std::chrono::seconds>(*d);
     }
-    if (api_.dispatch_.queued(lane::notification) >= api_.lane_capacity_) {
+    return {};
+  }
+
+  void post_messages() {
+    json body = json::parse(request_.body(), nullptr, false);
+    if (body.is_discarded()) return bad("invalid_json", "the body is not valid JSON");
+    if (!body.is_object()) return bad("invalid_json", "expected a JSON object");
+    const bool batch = body.contains("messages");
+    json list = batch ? body["messages"] : json::array({body});
+    if (!list.is_array() || list.empty()) return bad("invalid_field", "\"messages\" must be a non-empty list");
+    if (list.size() > api_.config_.max_batch)
+      return bad("batch_too_large", "at most " + std::to_string(api_.config_.max_batch) + " messages per request (api.max_batch)");
+
+    // Idempotency-Key: the same key (for the same token) within 24 h
+    // answers with the ids of the first request and sends nothing again.
+    std::string key;
+    if (auto h = request_.find("Idempotency-Key"); h != request_.end()) {
+      key = std::string(h->value());
+      const bool printable = std::all_of(key.begin(), key.end(), [](unsigned char c) { return c > 32 && c < 127; });
+      if (key.empty() || key.size() > 200 || !printable)
+        return bad("invalid_idempotency_key", "Idempotency-Key: expected 1-200 printable ASCII characters");
+      if (replay(key, list.size(), batch)) return;
+    }
+
+    std::vector<item> items(list.size());
+    json problems = json::array();
+    for (std::size_t i = 0; i < list.size(); ++i)
+      if (auto p = read_item(list[i], items[i])) problems.push_back({{"index", i}, {"code", p.code}, {"message", p.message}});
+    std::size_t notifications = 0;
+    for (const auto& it : items) notifications += it.req.priority == lane::notification;
+    if (problems.empty() && api_.dispatch_.queued(lane::notification) + notifications > api_.lane_capacity_) {
       ++api_.counters_.rejected;
       return reply(http::status::service_unavailable,
                    error_body("busy", "too many notifications are waiting; try again shortly"));
@@ -220,28 +332,139 @@ class http_api::connection : public std::enable_shared_from_this<connection> {
       api_.prepare_generation_ = api_.prepare_from_.generation();
       api_.prepare_ = api_.prepare_from_.get();
     }
-    const std::uint64_t id = api_.next_id_.fetch_add(1) + 1;
-    prepared_message prepared;
-    if (auto why = prepare_message(api_.prepare_, req, id, wall_us(), prepared)) return bad(why.code, why.message);
-    std::error_code ec;
-    const std::uint64_t ticket = api_.log_.append(prepared.record, ec);
-    if (ec) {
-      ++api_.counters_.rejected;
-      return reply(http::status::service_unavailable,
-                   error_body("busy", "the message log is behind; try again shortly"));
+    const std::int64_t now = wall_us();
+    for (std::size_t i = 0; i < items.size() && problems.empty(); ++i) {
+      if (!key.empty()) items[i].req.idempotency_key = idempotency_slot(key, day_of(now), i);
+      const std::uint64_t id = api_.next_id_.fetch_add(1) + 1;
+      if (auto p = prepare_message(api_.prepare_, items[i].req, id, now, items[i].prepared))
+        problems.push_back({{"index", i}, {"code", p.code}, {"message", p.message}});
     }
-    // Answer (and dispatch) once the record is durable.
-    auto message = std::make_shared<std::unique_ptr<outbound_message>>(std::move(prepared.message));
-    api_.waiting_.push_back(waiting{ticket, [self = shared_from_this(), message, id] {
-                                      self->api_.hand_over(std::move(*message));
-                                      ++self->api_.counters_.accepted;
-                                      self->reply(http::status::accepted, json{{"id", std::to_string(id)}}.dump());
+    if (!problems.empty()) {
+      ++api_.counters_.rejected;
+      if (!batch) return bad(problems[0]["code"].get<std::string>(), problems[0]["message"].get<std::string>());
+      json e = {{"error", {{"code", "invalid_batch"},
+                           {"message", std::to_string(problems.size()) + " of " + std::to_string(items.size()) +
+                                           " messages are not valid; none was accepted"},
+                           {"items", std::move(problems)}}}};
+      return reply(http::status::bad_request, e.dump());
+    }
+
+    // All or none in the log: a refused append cancels those before it.
+    std::uint64_t ticket = 0;
+    std::vector<std::uint64_t> ids;
+    for (std::size_t i = 0; i < items.size(); ++i) {
+      std::error_code ec;
+      ticket = api_.log_.append(items[i].prepared.record, ec);
+      if (!ec) {
+        ids.push_back(items[i].prepared.record.id);
+        continue;
+      }
+      for (std::size_t k = 0; k < i; ++k) api_.cancel_unsent(items[k].prepared.record);
+      ++api_.counters_.rejected;
+      if (ec == storage::storage_errc::duplicate_key)
+        return reply(http::status::conflict,
+                     error_body("idempotency_conflict", "another request with this Idempotency-Key is being handled"));
+      return reply(http::status::service_unavailable, error_body("busy", "the message log is behind; try again shortly"));
+    }
+    // Answer (and dispatch) once the records are durable.
+    auto messages = std::make_shared<std::vector<std::unique_ptr<outbound_message>>>();
+    for (auto& it : items) messages->push_back(std::move(it.prepared.message));
+    api_.waiting_.push_back(waiting{ticket, [self = shared_from_this(), messages, ids = std::move(ids), batch] {
+                                      for (auto& m : *messages) self->api_.hand_over(std::move(m));
+                                      self->api_.counters_.accepted += ids.size();
+                                      self->reply(http::status::accepted, ids_body(ids, batch).dump());
                                     }});
     api_.complete_durable();
   }
 
-  void reply(http::status status, std::string body, bool keep_alive = true) {
-    response_ = {};
+  static json ids_body(const std::vector<std::uint64_t>& ids, bool batch) {
+    if (!batch) return json{{"id", std::to_string(ids.front())}};
+    json list = json::array();
+    for (auto id : ids) list.push_back(std::to_string(id));
+    return json{{"ids", std::move(list)}};
+  }
+
+  static std::int64_t day_of(std::int64_t us) { return us / 86'400'000'000; }
+  std::string idempotency_slot(const std::string& key, std::int64_t day, std::size_t index) const {
+    // Per token, per day (today's and yesterday's are looked at), per message of a batch.
+    return token_name_ + '\n' + std::to_string(day) + '\n' + key + '#' + std::to_string(index);
+  }
+
+  // True when the key was seen in the last 24 h: answered with those ids.
+  bool replay(const std::string& key, std::size_t count, bool batch) {
+    const std::int64_t now = wall_us();
+    for (std::int64_t day : {day_of(now), day_of(now) - 1}) {
+      std::error_code ec;
+      auto first = api_.log_.find_idempotent(idempotency_slot(key, day, 0), ec);
+      if (!first) continue;
+      auto rec = api_.log_.get(*first, ec);
+      if (rec && now - rec->queued_us > 86'400'000'000) continue;  // older than 24 h: forgotten
+      std::vector<std::uint64_t> ids{*first};
+      for (std::size_t i = 1;; ++i) {
+        auto next = api_.log_.find_idempotent(idempotency_slot(key, day, i), ec);
+        if (!next) break;
+        ids.push_back(*next);
+      }
+      if (ids.size() != count) {
+        reply(http::status::unprocessable_entity,
+              error_body("idempotency_mismatch", "this Idempotency-Key was used for a request of " +
+                                                     std::to_string(ids.size()) + " messages"));
+        return true;
+      }
+      // The first request may still wait for durability: so does this one.
+      api_.waiting_.push_back(waiting{api_.log_.issued_ticket(), [self = shared_from_this(), ids, batch] {
+                                        self->response_.set("Idempotent-Replayed", "true");
+                                        self->reply(http::status::accepted, ids_body(ids, batch).dump(), true, false);
+                                      }});
+      api_.complete_durable();
+      return true;
+    }
+    return false;
+  }
+
+  void get_message(std::string_view id_text) {
+    std::uint64_t id = 0;
+    auto [end, err] = std::from_chars(id_text.data(), id_text.data() + id_text.size(), id);
+    if (err != std::errc() || end != id_text.data() + id_text.size() || id == 0)
+      return reply(http::status::not_found, error_body("not_found", "no message " + std::string(id_text)));
+    std::error_code ec;
+    auto rec = api_.log_.get(id, ec);
+    if (!rec) return reply(http::status::not_found, error_body("not_found", "no message " + std::string(id_text)));
+    storage::message_view view{std::move(*rec), {}};
+    view.timeline = storage::log_reader::timeline_of(view.record);
+    reply(http::status::ok, format_message(view, report_format::json));
+  }
+
+  void get_ready() {
+    // Storage: the log keeps writing (no events stuck for 5 s).
+    const std::uint64_t issued = api_.log_.issued_ticket(), durable = api_.log_.durable_ticket();
+    const auto now = std::chrono::steady_clock::now();
+    if (durable != api_.last_durable_ || issued <= durable) {
+      api_.last_durable_ = durable;
+      api_.durable_moved_ = now;
+    }
+    const bool storage_ok = issued <= durable || now - api_.durable_moved_ < std::chrono::seconds(5);
+    api_.dispatch_.status([self = shared_from_this(), storage_ok](dispatcher_status d) {
+      json down = json::array();
+      for (const auto& o : d.operators) {
+        std::size_t bound = 0, outstanding = 0;
+        for (std::size_t s : o.smscs) {
+          bound += d.smscs[s].bound_senders;
+          outstanding += d.smscs[s].outstanding;
+        }
+        // An operator with traffic (waiting or in flight) needs a bind up.
+        if (bound == 0 && (o.queued_notifications + o.queued_campaign + outstanding) > 0) down.push_back(o.name);
+      }
+      asio::post(self->api_.io_, [self, storage_ok, down = std::move(down)] {
+        const bool ready = storage_ok && down.empty();
+        json body = {{"ready", ready}, {"storage", storage_ok ? "writing" : "stalled"}, {"operators_without_binds", down}};
+        self->reply(ready ? http::status::ok : http::status::service_unavailable, body.dump());
+      });
+    });
+  }
+
+  void reply(http::status status, std::string body, bool keep_alive = true, bool fresh = true) {
+    if (fresh) response_ = {};
     response_.result(status);
     response_.version(request_.version() ? request_.version() : 11);
     response_.set(http::field::content_type, "application/json");
@@ -261,6 +484,7 @@ class http_api::connection : public std::enable_shared_from_this<connection> {
   }
 
   http_api& api_;
+  std::string token_name_;  // the request's token ("" without tokens)
   beast::tcp_stream stream_;
   beast::flat_buffer buffer_;
   std::optional<http::request_parser<http::string_body>> parser_;
@@ -281,6 +505,12 @@ http_api::http_api(asio::io_context& io, const config::api_config& config, const
       acceptor_(io),
       overflow_timer_(io),
       lane_capacity_(dispatch.lane_capacity()) {
+  if (!config.tokens_file.empty()) {
+    std::string error;
+    auto tokens = token_set::load(config.tokens_file, error);
+    if (!tokens) throw std::runtime_error(error);
+    tokens_ = std::make_shared<const token_set>(std::move(*tokens));
+  }
   tcp::endpoint ep(asio::ip::make_address(config.listen.host), config.listen.port);
   acceptor_.open(ep.protocol());
   acceptor_.set_option(tcp::acceptor::reuse_address(true));
@@ -323,6 +553,27 @@ void http_api::hand_over(std::unique_ptr<outbound_message> m) {
     overflow_timer_armed_ = false;
     if (!ec) hand_over(nullptr);
   });
+}
+
+void http_api::set_tokens(std::shared_ptr<const token_set> tokens) {
+  asio::post(io_, [this, tokens = std::move(tokens)]() mutable { tokens_ = std::move(tokens); });
+}
+
+void http_api::cancel_unsent(const storage::message_record& r) {
+  // Appended but never to be sent (the rest of its batch was refused).
+  for (std::uint16_t part = 0; part < r.parts.size(); ++part) {
+    storage::part_update u;
+    u.message_id = r.id;
+    u.part = part;
+    u.to = storage::state::cancelled;
+    u.at_us = wall_us();
+    for (int i = 0; i < 2000; ++i) {
+      std::error_code ec;
+      (void)log_.update(u, ec);
+      if (ec != storage::storage_errc::backlog_full) break;
+      std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    }
+  }
 }
 
 void http_api::on_durable() {

@@ -46,6 +46,7 @@
 #include <string>
 
 #include "config/config.hpp"
+#include "engine/api_tokens.hpp"
 #include "engine/campaigns.hpp"
 #include "engine/dispatcher.hpp"
 #include "engine/prepare.hpp"
@@ -73,6 +74,8 @@ class http_api {
   boost::asio::ip::tcp::endpoint local_endpoint() const;
   // Any thread: the log made more events durable.
   void on_durable();
+  // Any thread (reload): the tokens from now on; null: no tokens.
+  void set_tokens(std::shared_ptr<const token_set> tokens);
   const api_counters& counters() const noexcept { return counters_; }
 
  private:
@@ -84,6 +87,7 @@ class http_api {
   void accept();
   void complete_durable();
   void hand_over(std::unique_ptr<outbound_message> m);  // to the dispatcher, now or soon
+  void cancel_unsent(const storage::message_record& r);
 
   boost::asio::io_context& io_;
   config::api_config config_;
@@ -94,6 +98,9 @@ class http_api {
   dispatcher& dispatch_;
   std::atomic<std::uint64_t>& next_id_;
   campaign_manager* campaigns_;
+  std::shared_ptr<const token_set> tokens_;  // null: no tokens (loopback only)
+  std::uint64_t last_durable_ = 0;           // readiness: is the log moving?
+  std::chrono::steady_clock::time_point durable_moved_{};
   boost::asio::ip::tcp::acceptor acceptor_;
   std::deque<waiting> waiting_;
   std::deque<std::unique_ptr<outbound_message>> overflow_;  // durable, waiting for lane room

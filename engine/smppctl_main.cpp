@@ -1,4 +1,5 @@
 // smppctl: the operator's tool.
+#include <algorithm>
 #include <cstdio>
 #include <iostream>
 #include <iterator>
@@ -32,11 +33,21 @@ constexpr std::string_view usage =
     "  status [--api HOST:PORT] [--json]\n"
     "           binds per SMSC, each SMSC's rate now (lowered after\n"
     "           throttling), queues per operator, campaigns\n"
+    "  send --to NUMBER --text TEXT --from SENDER [--priority notification|bulk]\n"
+    "       [--validity 1h] [--no-receipts] [--api HOST:PORT]\n"
+    "           one message through the API; prints its id\n"
+    "  message --api HOST:PORT ID\n"
+    "           one message from the running daemon (JSON)\n"
+    "  token NAME SCOPES\n"
+    "           a new API token (printed) and the line for api.tokens_file;\n"
+    "           SCOPES: a comma-separated list of send, campaigns, read\n"
     "\n"
     "report and message read the log of a running daemon without disturbing\n"
     "it; DIR is the daemon's node.data_dir (default /var/lib/smppd).\n"
-    "campaigns, campaign and status ask the daemon over its HTTP API: HOST:PORT\n"
-    "is its api.listen (default $SMPPD_API, else 127.0.0.1:8080).\n"
+    "campaigns, campaign, status, send and message --api ask the daemon over its\n"
+    "HTTP API: HOST:PORT is its api.listen (default $SMPPD_API, else\n"
+    "127.0.0.1:8080); with api.tokens_file set, give a token with\n"
+    "--token-file FILE or $SMPPD_TOKEN.\n"
     "\n"
     "encode options:\n"
     "  --json                      one JSON object instead of the summary\n"
@@ -60,28 +71,33 @@ int main(int argc, char** argv) {
     return 2;
   }
   const std::string_view command = argv[1];
+  const bool over_api = command == "message" && std::find(argv + 2, argv + argc, std::string_view("--api")) != argv + argc;
   if (command == "encode") {
     const std::string input{std::istreambuf_iterator<char>(std::cin),
                             std::istreambuf_iterator<char>()};
     std::string out, err;
     const int rc = smppd::run_encode(smppd::cli::args(argc, argv, 2), input, out, err);
     std::fwrite(out.data(), 1, out.size(), stdout);
+    std::fflush(stdout);
     std::fwrite(err.data(), 1, err.size(), stderr);
     return rc;
   }
-  if (command == "report" || command == "message") {
+  if (!over_api && (command == "report" || command == "message")) {
     std::string out, err;
     const auto args = smppd::cli::args(argc, argv, 2);
     const int rc = command == "report" ? engine::run_report_command(args, out, err)
                                        : engine::run_message_command(args, out, err);
     std::fwrite(out.data(), 1, out.size(), stdout);
+    std::fflush(stdout);
     std::fwrite(err.data(), 1, err.size(), stderr);
     return rc;
   }
-  if (command == "campaigns" || command == "campaign" || command == "status") {
+  if (command == "campaigns" || command == "campaign" || command == "status" || command == "send" ||
+      command == "token" || over_api) {
     std::string out, err;
     const int rc = engine::run_control_command(command, smppd::cli::args(argc, argv, 2), out, err);
     std::fwrite(out.data(), 1, out.size(), stdout);
+    std::fflush(stdout);
     std::fwrite(err.data(), 1, err.size(), stderr);
     return rc;
   }

@@ -238,6 +238,16 @@ campaigns:
   EXPECT_NE(text.find("campaigns[0].validity: expected a duration"), std::string::npos) << text;
 }
 
+TEST_F(config_files, an_api_off_loopback_needs_tokens) {
+  auto r = load(R"(api: { listen: "0.0.0.0:8080" }
+smscs: [{ name: a, host: h, system_id: s }]
+operators: [{ name: o, prefixes: ["+1"], smscs: [a] }]
+)");
+  const std::string text = all(r);
+  EXPECT_NE(text.find("api.listen: listening on \"0.0.0.0\" (not loopback) needs api.tokens_file"), std::string::npos)
+      << text;
+}
+
 TEST_F(config_files, an_empty_file_says_what_is_needed) {
   auto r = load("");
   ASSERT_EQ(r.errors.size(), 1u);

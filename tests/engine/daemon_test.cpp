@@ -154,7 +154,9 @@ class daemon_e2e : public ::testing::Test {
   }
 
   static std::pair<int, std::string> call(boost::beast::http::verb verb, std::uint16_t port,
-                                          const std::string& target, const std::string& body) {
+                                          const std::string& target, const std::string& body,
+                                          const std::vector<std::pair<std::string, std::string>>& headers = {},
+                                          std::string* replayed = nullptr) {
     namespace http = boost::beast::http;
     boost::asio::io_context io;
     boost::beast::tcp_stream s(io);
@@ -163,12 +165,14 @@ class daemon_e2e : public ::testing::Test {
     http::request<http::string_body> req{verb, target, 11};
     req.set(http::field::host, "127.0.0.1");
     req.set(http::field::content_type, "application/json");
+    for (const auto& [name, value] : headers) req.set(name, value);
     req.body() = body;
     req.prepare_payload();
     http::write(s, req);
     boost::beast::flat_buffer buf;
     http::response<http::string_body> res;
     http::read(s, buf, res);
+    if (replayed) *replayed = std::string(res["Idempotent-Replayed"]);
     return {res.result_int(), res.body()};
   }
 };
@@ -548,6 +552,139 @@ TEST_F(daemon_e2e, status_shows_an_smsc_rate_lowered_by_throttling) {
   auto text = run_ctl({"status", "--api", "127.0.0.1:" + std::to_string(port)});
   EXPECT_EQ(text.first, 0) << text.second;
   EXPECT_NE(text.second.find("(lowered after throttling)"), std::string::npos) << text.second;
+  auto st = smppd.stop(SIGTERM, 20s);
+  EXPECT_TRUE(WIFEXITED(st) && WEXITSTATUS(st) == 0) << st;
+}
+
+TEST_F(daemon_e2e, api_tokens_batches_idempotency_templates_lookup_and_readiness) {
+  start_sim({});
+  // Two tokens made the way an operator makes them.
+  auto make = [&](const std::string& name, const std::string& scopes) {
+    child_process p(bin_dir + "/smppctl", {"token", name, scopes}, true);
+    std::string token, line;
+    if (auto l = p.read_line(10s)) token = *l;
+    while (auto l = p.read_line(2s)) line = *l;
+    p.wait_exit(5s);
+    if (auto sep = token.find("smppctl:"); sep != std::string::npos) token.resize(sep);
+    return std::pair{token, line};
+  };
+  auto [sender, sender_line] = make("billing", "send,read");
+  auto [reader, reader_line] = make("dashboards", "read");
+  ASSERT_TRUE(sender.starts_with("smppd_")) << sender;
+  {
+    std::ofstream out(dir / "tokens");
+    out << "# name scopes hash\n" << sender_line << "\n" << reader_line << "\n";
+    std::ofstream(dir / "token.txt") << sender << "\n";
+  }
+  auto cfg = write_config("");
+  {
+    std::ofstream out(cfg, std::ios::app);
+    out << "\n";
+  }
+  std::string text;
+  {
+    std::ifstream in(cfg);
+    text.assign(std::istreambuf_iterator<char>(in), {});
+  }
+  text.replace(text.find("api: { listen: \"127.0.0.1:0\" }"), 30,
+               "api: { listen: \"127.0.0.1:0\", tokens_file: tokens, max_batch: 3, max_body_bytes: 2048 }");
+  std::ofstream(cfg) << text;
+
+  child_process smppd(bin_dir + "/smppd", {"--config", cfg.string()}, true);
+  std::string seen;
+  const auto port = api_port(smppd, seen);
+  ASSERT_NE(port, 0) << seen;
+  namespace http = boost::beast::http;
+  const auto as = [](const std::string& t) {
+    return std::vector<std::pair<std::string, std::string>>{{"Authorization", "Bearer " + t}};
+  };
+  const std::string one = R"({"to": "+37060000001", "from": "ACME", "template": "Code {{code}} for {{name|you}}", "fields": {"code": 4821}})";
+
+  // Auth: none, unknown, and a token without the scope.
+  auto [s401, b401] = call(http::verb::post, port, "/v1/messages", one);
+  EXPECT_EQ(s401, 401);
+  EXPECT_EQ(json::parse(b401)["error"]["code"], "unauthorized");
+  EXPECT_EQ(call(http::verb::post, port, "/v1/messages", one, as("smppd_nope")).first, 401);
+  auto [s403, b403] = call(http::verb::post, port, "/v1/messages", one, as(reader));
+  EXPECT_EQ(s403, 403);
+  EXPECT_EQ(json::parse(b403)["error"]["message"], "token dashboards lacks the \"send\" scope") << b403;
+  EXPECT_EQ(call(http::verb::get, port, "/healthz", "").first, 200);  // no token needed
+
+  // One message from a template.
+  auto [s1, b1] = call(http::verb::post, port, "/v1/messages", one, as(sender));
+  ASSERT_EQ(s1, 202) << b1;
+  const std::string id = json::parse(b1)["id"];
+
+  // A batch, and a batch with a bad message: nothing of it is accepted.
+  auto [sb, bb] = call(http::verb::post, port, "/v1/messages",
+                       R"({"messages": [{"to": "+37060000002", "from": "ACME", "text": "a"},
+                                        {"to": "+37060000003", "from": "ACME", "text": "b", "priority": "bulk"},
+                                        {"to": "+37060000004", "from": "ACME", "text": "c"}]})",
+                       as(sender));
+  ASSERT_EQ(sb, 202) << bb;
+  EXPECT_EQ(json::parse(bb)["ids"].size(), 3u);
+  auto [sbad, bbad] = call(http::verb::post, port, "/v1/messages",
+                           R"({"messages": [{"to": "+37060000005", "from": "ACME", "text": "a"},
+                                            {"to": "12", "from": "ACME", "text": "b"}]})",
+                           as(sender));
+  ASSERT_EQ(sbad, 400) << bbad;
+  auto ebad = json::parse(bbad)["error"];
+  EXPECT_EQ(ebad["code"], "invalid_batch");
+  EXPECT_EQ(ebad["items"][0]["index"], 1);
+  EXPECT_EQ(ebad["items"][0]["code"], "invalid_number");
+  auto [sbig, bbig] = call(http::verb::post, port, "/v1/messages",
+                           R"({"messages": [{"to":"+37060000006","from":"A","text":"a"},{"to":"+37060000006","from":"A","text":"a"},
+                               {"to":"+37060000006","from":"A","text":"a"},{"to":"+37060000006","from":"A","text":"a"}]})",
+                           as(sender));
+  EXPECT_EQ(sbig, 400);
+  EXPECT_EQ(json::parse(bbig)["error"]["code"], "batch_too_large") << bbig;
+  EXPECT_EQ(call(http::verb::post, port, "/v1/messages", std::string(3000, ' '), as(sender)).first, 413);
+
+  // The same Idempotency-Key again: the same id, nothing sent twice.
+  auto key = as(sender);
+  key.emplace_back("Idempotency-Key", "order-77-otp");
+  const std::string otp = R"({"to": "+37060000007", "from": "ACME", "text": "Your code is 1234"})";
+  auto [si1, bi1] = call(http::verb::post, port, "/v1/messages", otp, key);
+  ASSERT_EQ(si1, 202) << bi1;
+  std::string replayed;
+  auto [si2, bi2] = call(http::verb::post, port, "/v1/messages", otp, key, &replayed);
+  EXPECT_EQ(si2, 202) << bi2;
+  EXPECT_EQ(json::parse(bi2)["id"], json::parse(bi1)["id"]);
+  EXPECT_EQ(replayed, "true");
+
+  // The message, with its text and timeline, for a reading token; smppctl too.
+  std::this_thread::sleep_for(1s);
+  auto [sm, bm] = call(http::verb::get, port, "/v1/messages/" + id, "", as(reader));
+  ASSERT_EQ(sm, 200) << bm;
+  auto m = json::parse(bm);
+  EXPECT_EQ(m["text"], "Code 4821 for you");
+  EXPECT_EQ(m["recipient"], "+37060000001");
+  EXPECT_GE(m["timeline"].size(), 3u) << bm;
+  EXPECT_EQ(call(http::verb::get, port, "/v1/messages/999999", "", as(reader)).first, 404);
+  auto sent = run_ctl({"send", "--api", "127.0.0.1:" + std::to_string(port), "--token-file",
+                       (dir / "token.txt").string(), "--to", "+37060000008", "--from", "ACME", "--text", "hello"});
+  EXPECT_EQ(sent.first, 0) << sent.second;
+  auto counts = sim_counts();
+  for (const char* to : {"37060000001", "37060000002", "37060000003", "37060000004", "37060000007", "37060000008"})
+    EXPECT_EQ(counts["destinations"][to], 1) << to << " " << counts.dump();
+  EXPECT_FALSE(counts["destinations"].contains("37060000005"));
+
+  // Ready while binds are up; not ready once the SMSC is gone and messages wait.
+  auto [sr, br] = call(http::verb::get, port, "/readyz", "");
+  EXPECT_EQ(sr, 200) << br;
+  sim->stop();
+  sim.reset();
+  std::this_thread::sleep_for(500ms);
+  EXPECT_EQ(call(http::verb::post, port, "/v1/messages", R"({"to": "+37060000009", "from": "ACME", "text": "x"})",
+                 as(sender)).first, 202);
+  int ready_status = 0;
+  std::string ready_body;
+  for (int i = 0; i < 30 && ready_status != 503; ++i) {
+    std::tie(ready_status, ready_body) = call(http::verb::get, port, "/readyz", "");
+    if (ready_status != 503) std::this_thread::sleep_for(100ms);
+  }
+  EXPECT_EQ(ready_status, 503) << ready_body;
+  EXPECT_EQ(json::parse(ready_body)["operators_without_binds"][0], "lt") << ready_body;
   auto st = smppd.stop(SIGTERM, 20s);
   EXPECT_TRUE(WIFEXITED(st) && WEXITSTATUS(st) == 0) << st;
 }
