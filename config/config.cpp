@@ -680,6 +680,34 @@ load_result load_text(std::string_view yaml, std::string_view file, const fs::pa
   return out;
 }
 
+campaign_result load_campaign(std::string_view text, std::string_view name, const fs::path& base_dir) {
+  campaign_result out;
+  YAML::Node root;
+  try {
+    root = YAML::Load(std::string(text));
+  } catch (const YAML::Exception& e) {
+    config_error err;
+    err.file = std::string(name);
+    if (e.mark.line >= 0) {
+      err.line = e.mark.line + 1;
+      err.column = e.mark.column + 1;
+    }
+    err.message = "not valid YAML or JSON: " + e.msg;
+    out.errors.push_back(std::move(err));
+    return out;
+  }
+  reader r(std::string(name), base_dir, out.errors);
+  campaign_config c;
+  try {
+    if (!root.IsMap()) r.error(root, "", "expected a campaign: an object with id, recipients, from, text, ...");
+    else read_campaign(r, root, "campaign", c);
+  } catch (const YAML::Exception& e) {
+    r.error(root, "", e.msg);
+  }
+  if (out.errors.empty()) out.value = std::move(c);
+  return out;
+}
+
 load_result load_file(const fs::path& file) {
   std::ifstream in(file, std::ios::binary);
   if (!in) {

@@ -180,6 +180,14 @@ struct load_result {
 // Reads and validates a configuration file. Relative paths inside it
 // (recipients, *_file, data_dir) are taken relative to the file's folder.
 load_result load_file(const std::filesystem::path& file);
+
+// One campaign alone (YAML or JSON, as under `campaigns:`), for campaigns
+// created through the API; errors as for a file.
+struct campaign_result {
+  std::optional<campaign_config> value;
+  std::vector<config_error> errors;
+};
+campaign_result load_campaign(std::string_view text, std::string_view name, const std::filesystem::path& base_dir);
 // The same for YAML text; `name` stands for the file in errors and
 // `base_dir` resolves relative paths.
 load_result load_text(std::string_view yaml, std::string_view name,

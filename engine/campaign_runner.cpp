@@ -142,6 +142,15 @@ bool campaign_runner::hand_over(bool all) {
       std::this_thread::sleep_for(std::chrono::milliseconds(2));
     }
     ++pending_front_;
+    // The rate: messages handed over per second, over about a second, smoothed.
+    ++handed_;
+    const auto now = std::chrono::steady_clock::now();
+    if (const double dt = std::chrono::duration<double>(now - rate_since_).count(); dt >= 1.0) {
+      const double r = dt > 10 ? 0 : static_cast<double>(handed_) / dt;
+      counts_.rate.store(counts_.rate.load() * 0.5 + r * 0.5);
+      handed_ = 0;
+      rate_since_ = now;
+    }
   }
   if (pending_front_ == pending_.size()) {
     pending_.clear();
@@ -159,6 +168,12 @@ std::string campaign_runner::run() {
   const auto& c = setup_.campaign;
   csv_reader csv(c.recipients);
   if (!csv.ok()) return csv.error();
+  {
+    std::error_code size_ec;
+    const auto size = std::filesystem::file_size(c.recipients, size_ec);
+    counts_.file_bytes.store(size_ec ? 0 : size);
+  }
+  rate_since_ = std::chrono::steady_clock::now();
   auto number_column = std::find(csv.header().begin(), csv.header().end(), "msisdn");
   if (number_column == csv.header().end())
     return c.recipients.string() + ": row 1: no \"msisdn\" column (the recipients' numbers)";
@@ -191,6 +206,7 @@ std::string campaign_runner::run() {
   for (;;) {
     if (!wait_for_gate()) break;
     const auto st = csv.next(row);
+    counts_.bytes_read.store(csv.bytes_consumed(), std::memory_order_relaxed);
     if (st == csv_reader::status::end) break;
     if (st == csv_reader::status::io_error) {
       error = c.recipients.string() + ": read error";

@@ -50,6 +50,9 @@
 namespace engine {
 
 struct campaign_counts {
+  std::atomic<std::uint64_t> file_bytes{0};  // the recipients file's size
+  std::atomic<std::uint64_t> bytes_read{0};  // of it, consumed
+  std::atomic<double> rate{0};               // messages handed to the dispatcher per second, smoothed
   std::atomic<std::uint64_t> rows{0};       // data rows read
   std::atomic<std::uint64_t> accepted{0};   // became messages
   std::atomic<std::uint64_t> rejected{0};   // bad rows
@@ -106,6 +109,8 @@ class campaign_runner {
   token_bucket pace_;  // the campaign's tps
   std::atomic<double> new_tps_{-1};  // set_tps(); -1: unchanged
   std::uint64_t prepare_generation_ = 0;
+  std::uint64_t handed_ = 0;  // since rate_since_
+  std::chrono::steady_clock::time_point rate_since_{};
   std::atomic<bool> stop_{false};
   std::atomic<bool> done_{false};
   campaign_counts counts_;

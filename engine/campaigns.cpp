@@ -7,6 +7,8 @@
 #include <cstdio>
 #include <cstring>
 #include <fstream>
+#include <algorithm>
+#include <iterator>
 #include <stdexcept>
 
 #include "engine/log_report.hpp"
@@ -62,10 +64,7 @@ bool load_campaign_states(const fs::path& file, std::map<std::string, campaign_s
   return true;
 }
 
-bool save_campaign_states(const fs::path& file, const std::map<std::string, campaign_state>& states,
-                          std::string& error) {
-  std::string text;
-  for (const auto& [id, st] : states) text += std::string(name(st)) + " " + id + "\n";
+bool write_file_atomically(const fs::path& file, std::string_view text, std::string& error) {
   const fs::path tmp = file.string() + ".tmp";
   auto fail = [&](const char* what) {
     error = std::string(what) + " " + tmp.string() + ": " + std::strerror(errno);
@@ -87,11 +86,35 @@ bool save_campaign_states(const fs::path& file, const std::map<std::string, camp
   return true;
 }
 
+bool save_campaign_states(const fs::path& file, const std::map<std::string, campaign_state>& states,
+                          std::string& error) {
+  std::string text;
+  for (const auto& [id, st] : states) text += std::string(name(st)) + " " + id + "\n";
+  return write_file_atomically(file, text, error);
+}
+
 fs::path campaign_manager::state_file(const fs::path& data_dir) { return data_dir / "campaigns.state"; }
+fs::path campaign_manager::created_dir(const fs::path& data_dir) { return data_dir / "campaigns"; }
 
 campaign_manager::campaign_manager(campaign_context context) : context_(std::move(context)) {
   std::string error;
   if (!load_campaign_states(state_file(context_.data_dir), saved_, error)) throw std::runtime_error(error);
+  // Campaigns created through the API before this start.
+  std::error_code ec;
+  std::vector<fs::path> files;
+  for (const auto& f : fs::directory_iterator(created_dir(context_.data_dir), ec))
+    if (f.path().extension() == ".json") files.push_back(f.path());
+  std::sort(files.begin(), files.end());
+  for (const auto& f : files) {
+    std::ifstream in(f);
+    const std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    auto r = config::load_campaign(text, f.string(), context_.data_dir);
+    if (!r.value) {
+      for (const auto& e : r.errors) std::fprintf(stderr, "smppd: %s (not run)\n", e.to_string().c_str());
+      continue;
+    }
+    created_.push_back(std::move(*r.value));
+  }
 }
 
 campaign_manager::~campaign_manager() { stop(); }
@@ -133,18 +156,33 @@ void campaign_manager::retire_runner(entry& e) {
   if (e.thread.joinable()) e.thread.join();
 }
 
-std::vector<std::string> campaign_manager::apply(const std::vector<config::campaign_config>& campaigns) {
+std::vector<std::string> campaign_manager::apply(const std::vector<config::campaign_config>& configured) {
   std::vector<std::string> notes;
   std::vector<entry*> restart;
   {
     std::lock_guard lock(mutex_);
     if (stopped_) return notes;
+    auto campaigns = configured;
+    for (const auto& c : created_) {
+      const bool clash = std::any_of(configured.begin(), configured.end(), [&](const auto& x) { return x.id == c.id; });
+      if (clash) notes.push_back("campaign " + c.id + ": configured; the one created through the API is not run");
+      else campaigns.push_back(c);
+    }
     std::map<std::string, bool, std::less<>> listed;
     for (const auto& c : campaigns) {
       listed[c.id] = true;
       auto it = entries_.find(c.id);
+      if (it != entries_.end() && !it->second->runner && !it->second->in_config && !it->second->gate->cancelled()) {
+        // Known only by its saved state so far (recovery asked for its gate).
+        it->second->config = c;
+        it->second->in_config = true;
+        it->second->from_api = std::any_of(created_.begin(), created_.end(), [&](const auto& x) { return x.id == c.id; });
+        start_runner_locked(*it->second);
+        continue;
+      }
       if (it == entries_.end()) {
         auto& e = add_locked(c);
+        e.from_api = std::any_of(created_.begin(), created_.end(), [&](const auto& x) { return x.id == c.id; });
         start_runner_locked(e);
         if (applied_) notes.push_back("campaign " + c.id + ": added, " + std::string(name(e.gate->get())));
         continue;
@@ -247,16 +285,60 @@ control_outcome campaign_manager::control(std::string_view id, campaign_action a
   return out;
 }
 
+control_outcome campaign_manager::create(std::string_view definition) {
+  control_outcome out;
+  auto r = config::load_campaign(definition, "request", context_.data_dir);
+  if (!r.value) {
+    out.result = control_outcome::kind::invalid;
+    for (const auto& e : r.errors) out.message += (out.message.empty() ? "" : "; ") + e.key + ": " + e.message;
+    return out;
+  }
+  const auto& c = *r.value;
+  std::lock_guard lock(mutex_);
+  if (stopped_ || entries_.count(c.id) || saved_.count(c.id)) {
+    out.result = control_outcome::kind::conflict;
+    out.message = stopped_ ? "smppd is stopping" : "campaign " + c.id + " exists already (ids are never reused)";
+    return out;
+  }
+  std::string error;
+  std::error_code ec;
+  fs::create_directories(created_dir(context_.data_dir), ec);
+  if (!write_file_atomically(created_dir(context_.data_dir) / (c.id + ".json"), definition, error)) {
+    out.result = control_outcome::kind::failed;
+    out.message = "campaign " + c.id + " not created: " + error;
+    return out;
+  }
+  created_.push_back(c);
+  auto& e = add_locked(c);
+  e.from_api = true;
+  saved_[c.id] = e.gate->get();  // the id is taken for good, even after a cancel
+  (void)persist_locked(error);
+  start_runner_locked(e);
+  out.status = status_locked(e);
+  return out;
+}
+
 campaign_status campaign_manager::status_locked(const entry& e) const {
   campaign_status s;
   s.id = e.config.id;
   s.state = e.gate->get();
   s.in_config = e.in_config;
+  s.from_api = e.from_api;
   s.problem = e.problem;
   s.tps = e.config.tps;
   if (e.runner) {
     const auto& c = e.runner->counts();
     s.reading_done = e.runner->finished_reading();
+    const double size = static_cast<double>(c.file_bytes.load()), read = static_cast<double>(c.bytes_read.load());
+    s.progress = s.reading_done ? 1.0 : size > 0 ? std::min(1.0, read / size) : 0.0;
+    if (s.state == campaign_state::running && !s.reading_done) {
+      s.rate = c.rate.load();
+      // Rows left, estimated from the octets left at the rows-per-octet so far.
+      if (s.rate > 0 && read > 0) {
+        const double rows_left = (size - read) * static_cast<double>(c.rows.load()) / read;
+        s.eta_s = rows_left / s.rate;
+      }
+    }
     s.rows = c.rows.load();
     s.accepted = c.accepted.load();
     s.rejected = c.rejected.load();
@@ -285,9 +367,8 @@ std::optional<campaign_status> campaign_manager::find(std::string_view id) const
 const campaign_gate* campaign_manager::gate(std::string_view id) {
   std::lock_guard lock(mutex_);
   if (auto it = entries_.find(id); it != entries_.end()) return it->second->gate.get();
-  // A campaign of an earlier configuration: its messages still obey its saved state.
-  auto saved = saved_.find(std::string(id));
-  if (saved == saved_.end()) return nullptr;
+  // Not applied yet, or of an earlier configuration: its messages obey its
+  // saved state, and it can be paused or cancelled like the others.
   config::campaign_config c;
   c.id = std::string(id);
   auto& e = add_locked(c);

@@ -15,6 +15,10 @@
 //           rows; messages not yet sent are cancelled; parts already at
 //           the SMSC still get their receipts
 //
+// Campaigns created through the API are kept in DATA_DIR/campaigns/ and
+// run again after a restart, alongside the configured ones (a configured
+// campaign wins over a created one with its id).
+//
 // Reload (apply() with a new list): a new campaign starts; a campaign's
 // tps changes at once; other changes restart a campaign that has not read
 // a row yet and are otherwise refused for the running one (named in the
@@ -54,12 +58,16 @@ struct campaign_status {
   bool reading_done = false;  // its file was read to the end (or it stopped reading)
   bool in_config = true;      // false after a reload that dropped it
   std::string problem;        // why it could not run; "" when it runs
+  bool from_api = false;      // created with POST /v1/campaigns
   double tps = 0;
   std::uint64_t rows = 0, accepted = 0, rejected = 0, duplicates = 0, skipped = 0;
+  double progress = 0;  // share of the recipients file read, 0-1
+  double rate = 0;      // messages per second now (0 unless running)
+  std::optional<double> eta_s;  // until every row is handed to the dispatcher, at this rate
 };
 
 struct control_outcome {
-  enum class kind : std::uint8_t { done, unchanged, not_found, conflict, failed };
+  enum class kind : std::uint8_t { done, unchanged, not_found, conflict, failed, invalid };
   kind result = kind::done;
   std::string message;                   // for everything but done
   std::optional<campaign_status> status;  // for done and unchanged
@@ -71,6 +79,9 @@ bool load_campaign_states(const std::filesystem::path& file, std::map<std::strin
                           std::string& error);
 bool save_campaign_states(const std::filesystem::path& file, const std::map<std::string, campaign_state>& states,
                           std::string& error);
+// Writes `text` to `file` so that a crash leaves the old or the new
+// contents: a temporary file, fsync, rename, fsync of the directory.
+bool write_file_atomically(const std::filesystem::path& file, std::string_view text, std::string& error);
 
 struct campaign_context {
   std::filesystem::path data_dir;
@@ -94,10 +105,14 @@ class campaign_manager {
   std::vector<std::string> apply(const std::vector<config::campaign_config>& campaigns);
 
   control_outcome control(std::string_view id, campaign_action action);
+  // A new campaign from its definition (JSON or YAML, the keys of a
+  // configured one; relative paths from DATA_DIR), kept in
+  // DATA_DIR/campaigns/ID.json so that a restart runs it again.
+  control_outcome create(std::string_view definition);
   std::vector<campaign_status> list() const;
   std::optional<campaign_status> find(std::string_view id) const;
-  // The gate of a campaign (configured now or before a reload); null when
-  // unknown. Recovery attaches it to the messages it re-dispatches.
+  // The gate of a campaign, known or not (recovery attaches it to the
+  // messages it re-dispatches; apply() later adopts the entry).
   const campaign_gate* gate(std::string_view id);
 
   // Every running campaign has read its file (--once waits for this).
@@ -108,6 +123,7 @@ class campaign_manager {
   void stop();
 
   static std::filesystem::path state_file(const std::filesystem::path& data_dir);
+  static std::filesystem::path created_dir(const std::filesystem::path& data_dir);
 
  private:
   struct entry {
@@ -116,6 +132,7 @@ class campaign_manager {
     std::unique_ptr<campaign_runner> runner;  // null: never started (cancelled before)
     std::thread thread;
     bool in_config = true;
+    bool from_api = false;
     std::string problem;  // guarded by mutex_
   };
   entry& add_locked(const config::campaign_config& c);
@@ -128,6 +145,7 @@ class campaign_manager {
   mutable std::mutex mutex_;
   std::map<std::string, std::unique_ptr<entry>, std::less<>> entries_;
   std::map<std::string, campaign_state> saved_;  // as in the state file
+  std::vector<config::campaign_config> created_;  // through the API
   std::atomic<int> failures_{0};
   bool stopped_ = false;
   bool applied_ = false;  // the first apply() was done

@@ -39,6 +39,7 @@ int csv_reader::peek() {
     if (eof_) return -1;
     in_.read(buf_.data(), static_cast<std::streamsize>(buf_.size()));
     len_ = static_cast<std::size_t>(in_.gcount());
+    fetched_ += len_;
     pos_ = 0;
     if (len_ == 0) {
       eof_ = true;

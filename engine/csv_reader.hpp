@@ -39,6 +39,9 @@ class csv_reader {
   std::uint64_t row_number() const noexcept { return row_; }  // of the record just returned
   const std::string& problem() const noexcept { return problem_; }
 
+  // Octets of the file consumed so far (progress against its size).
+  std::uint64_t bytes_consumed() const noexcept { return fetched_ - (len_ - pos_); }
+
   // Skips records up to and including row `last` (cursor restore).
   void skip_through(std::uint64_t last);
 
@@ -50,6 +53,7 @@ class csv_reader {
   std::ifstream in_;
   std::vector<char> buf_;
   std::size_t pos_ = 0, len_ = 0;
+  std::uint64_t fetched_ = 0;
   bool eof_ = false;
   std::size_t max_field_;
   std::vector<std::string> header_;

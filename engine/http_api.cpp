@@ -38,6 +38,10 @@ json to_json(const campaign_status& c) {
               {"state", name(c.state)},
               {"reading_done", c.reading_done},
               {"in_config", c.in_config},
+              {"from_api", c.from_api},
+              {"progress", c.progress},
+              {"rate", c.rate},
+              {"eta_s", c.eta_s ? json(*c.eta_s) : json(nullptr)},
               {"problem", c.problem},
               {"tps", c.tps},
               {"rows", c.rows},
@@ -168,8 +172,17 @@ class http_api::connection : public std::enable_shared_from_this<connection> {
     auto* m = api_.campaigns_;
     if (!m) return reply(http::status::not_found, error_body("not_found", "no campaigns here"));
     std::string_view rest = target.substr(std::string_view("/v1/campaigns").size());
+    if ((rest.empty() || rest == "/") && request_.method() == http::verb::post) {
+      auto out = m->create(request_.body());
+      switch (out.result) {
+        case control_outcome::kind::done: return reply(http::status::created, to_json(*out.status).dump());
+        case control_outcome::kind::conflict: return reply(http::status::conflict, error_body("conflict", out.message));
+        case control_outcome::kind::invalid: return bad("invalid_campaign", out.message);
+        default: return reply(http::status::internal_server_error, error_body("not_saved", out.message));
+      }
+    }
     if (rest.empty() || rest == "/") {
-      if (request_.method() != http::verb::get) return method_not_allowed("GET");
+      if (request_.method() != http::verb::get) return method_not_allowed("GET, POST");
       json list = json::array();
       for (const auto& c : m->list()) list.push_back(to_json(c));
       return reply(http::status::ok, json{{"campaigns", std::move(list)}}.dump());
@@ -198,6 +211,7 @@ class http_api::connection : public std::enable_shared_from_this<connection> {
       case control_outcome::kind::conflict:
         return reply(http::status::conflict, error_body("conflict", out.message));
       case control_outcome::kind::failed:
+      case control_outcome::kind::invalid:
         return reply(http::status::internal_server_error, error_body("not_saved", out.message));
     }
   }

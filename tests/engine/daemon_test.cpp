@@ -688,3 +688,52 @@ TEST_F(daemon_e2e, api_tokens_batches_idempotency_templates_lookup_and_readiness
   auto st = smppd.stop(SIGTERM, 20s);
   EXPECT_TRUE(WIFEXITED(st) && WEXITSTATUS(st) == 0) << st;
 }
+
+TEST_F(daemon_e2e, a_campaign_created_through_the_api_runs_shows_progress_and_survives_a_restart) {
+  start_sim({});
+  write_csv("api.csv", 1500);
+  auto cfg = write_config("");
+  std::optional<child_process> smppd;
+  std::uint16_t port = 0;
+  std::string seen;
+  auto start_smppd = [&] {
+    smppd.emplace(bin_dir + "/smppd", std::vector<std::string>{"--config", cfg.string()}, true);
+    port = api_port(*smppd, seen);
+    ASSERT_NE(port, 0) << seen;
+  };
+  start_smppd();
+  const std::string def = R"({"id": "spring", "recipients": ")" + (dir / "api.csv").string() +
+                          R"(", "from": "ACME", "text": "Hi {{name}}", "tps": 300})";
+  auto [sc, bc] = post(port, "/v1/campaigns", def);
+  ASSERT_EQ(sc, 201) << bc;
+  EXPECT_EQ(json::parse(bc)["from_api"], true);
+  auto [sdup, bdup] = post(port, "/v1/campaigns", def);
+  EXPECT_EQ(sdup, 409) << bdup;
+  auto [sbad, bbad] = post(port, "/v1/campaigns", R"({"id": "x", "recipients": "nothere.csv", "from": "ACME", "text": "t"})");
+  EXPECT_EQ(sbad, 400) << bbad;
+  EXPECT_NE(json::parse(bbad)["error"]["message"].get<std::string>().find("campaign.recipients: no such file"),
+            std::string::npos) << bbad;
+  // Under way: progress, a rate near its tps, an estimate of the time left.
+  std::this_thread::sleep_for(2500ms);
+  auto c = get(port, "/v1/campaigns/spring");
+  EXPECT_GT(c["progress"].get<double>(), 0.0) << c.dump();
+  EXPECT_GT(c["rate"].get<double>(), 100.0) << c.dump();
+  EXPECT_TRUE(c["eta_s"].is_number()) << c.dump();
+
+  // A restart runs it on from where it was.
+  auto st = smppd->stop(SIGTERM, 20s);
+  EXPECT_TRUE(WIFEXITED(st) && WEXITSTATUS(st) == 0) << st;
+  start_smppd();
+  for (int i = 0; i < 150; ++i) {
+    c = get(port, "/v1/campaigns/spring");
+    if (c["reading_done"].get<bool>() && get(port, "/v1/status")["open_messages"] == 0) break;
+    std::this_thread::sleep_for(100ms);
+  }
+  EXPECT_EQ(c["from_api"], true) << c.dump();
+  EXPECT_EQ(c["progress"], 1.0) << c.dump();
+  st = smppd->stop(SIGTERM, 20s);
+  EXPECT_TRUE(WIFEXITED(st) && WEXITSTATUS(st) == 0) << st;
+  auto counts = sim_counts();
+  EXPECT_EQ(counts["destinations"].size(), 1500u);
+  for (auto& [to, n] : counts["destinations"].items()) EXPECT_EQ(n, 1) << to;
+}
