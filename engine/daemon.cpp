@@ -16,6 +16,7 @@
 #include "engine/dispatcher.hpp"
 #include "engine/http_api.hpp"
 #include "engine/log_report.hpp"
+#include "engine/metrics.hpp"
 #include "engine/router.hpp"
 #include "storage/log_reader.hpp"
 #include "storage/message_log.hpp"
@@ -81,6 +82,35 @@ smpp::pool_options pool_of(const config::smsc_config& s) {
   c.reconnect.max = s.reconnect_max;
   c.reconnect.already_bound_wait = s.already_bound_wait;
   return p;
+}
+
+metrics_sources metrics_sources_of(const config::settings& s, const dispatcher& dispatch,
+                                   const storage::message_log& log, const http_api* api,
+                                   const std::vector<std::unique_ptr<campaign_runner>>& runners) {
+  metrics_sources m;
+  m.dispatch = &dispatch;
+  m.log = &log;
+  m.api = api;
+  for (const auto& c : s.smscs) {
+    m.smsc_names.push_back(c.name);
+    m.smsc_tps.push_back(c.tps);
+    m.smsc_binds.push_back(c.binds * (c.bind == config::bind_mode::tx_rx ? 2 : 1));
+    m.smsc_window.push_back(c.binds * c.window);
+  }
+  for (const auto& o : s.operators) {
+    m.operator_names.push_back(o.name);
+    m.operator_tps.push_back(o.tps);
+  }
+  m.campaigns = [&runners] {
+    std::vector<campaign_sample> out;
+    for (const auto& r : runners) {
+      const auto& c = r->counts();
+      out.push_back(campaign_sample{r->id(), c.rows.load(), c.accepted.load(), c.rejected.load(),
+                                    c.duplicates.load(), c.skipped.load(), !r->finished_reading()});
+    }
+    return out;
+  };
+  return m;
 }
 
 volatile std::sig_atomic_t signalled = 0;
@@ -265,6 +295,29 @@ int run_daemon(const config::settings& s, const daemon_options& opt) {
       }
     });
 
+  // Metrics on their own thread, read from the parts above.
+  boost::asio::io_context metrics_io;
+  std::unique_ptr<metrics_server> metrics;
+  try {
+    metrics = std::make_unique<metrics_server>(metrics_io, s.metrics.listen,
+                                               metrics_sources_of(s, dispatch, *log, api.get(), runners));
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "smppd: cannot listen on %s:%u for metrics: %s\n", s.metrics.listen.host.c_str(),
+                 s.metrics.listen.port, e.what());
+    signalled = 1;
+    startup_failed = true;
+  }
+  std::thread metrics_thread;
+  if (metrics) {
+    metrics->start();
+    const auto ep = metrics->local_endpoint();
+    std::fprintf(stderr, "smppd: metrics listening on %s:%u\n", ep.address().to_string().c_str(), ep.port());
+    metrics_thread = std::thread([&metrics_io] {
+      auto guard = boost::asio::make_work_guard(metrics_io);
+      metrics_io.run();
+    });
+  }
+
   // Run until told to stop (or, once, until the campaigns are settled).
   std::unique_ptr<storage::log_reader> reader;
   auto last_change = std::chrono::steady_clock::now();
@@ -299,6 +352,11 @@ int run_daemon(const config::settings& s, const daemon_options& opt) {
     if (final_total == total || std::chrono::steady_clock::now() - last_change > opt.receipt_wait) break;
   }
 
+  if (metrics) {
+    metrics->stop();
+    metrics_io.stop();
+    metrics_thread.join();
+  }
   for (auto& r : runners) r->stop();
   for (auto& t : runner_threads) t.join();
   if (api) {

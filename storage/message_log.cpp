@@ -923,6 +923,24 @@ std::uint64_t message_log::remove_before(std::int64_t cutoff_us, std::error_code
   return done.get();
 }
 
+std::size_t message_log::backlog() const noexcept { return impl_->backlog.load(std::memory_order_relaxed); }
+
+std::uint64_t message_log::pending_compaction_bytes() const {
+  std::uint64_t bytes = 0;
+  if (!impl_->db->GetAggregatedIntProperty(rocksdb::DB::Properties::kEstimatePendingCompactionBytes, &bytes))
+    return 0;
+  return bytes;
+}
+
+std::array<std::uint64_t, state_count> message_log::campaign_states(std::string_view campaign,
+                                                                    std::error_code& ec) const {
+  const stats s = get_stats(impl_->handles, stats_campaign, campaign, ec);
+  std::array<std::uint64_t, state_count> out{};
+  for (std::size_t i = 0; i < state_count; ++i)
+    out[i] = static_cast<std::uint64_t>(std::max<std::int64_t>(s.counts[i], 0));
+  return out;
+}
+
 void message_log::compact() {
   rocksdb::CompactRangeOptions o;
   for (auto* h : impl_->handles.cfs) impl_->db->CompactRange(o, h, nullptr, nullptr);
