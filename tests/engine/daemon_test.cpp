@@ -75,6 +75,7 @@ class daemon_e2e : public ::testing::Test {
     std::ofstream out(dir / "smppd.yaml");
     out << "node: { data_dir: data, sync: every_10ms }\n"
         << "api: { listen: \"127.0.0.1:0\" }\n"
+        << "metrics: { listen: \"127.0.0.1:0\" }\n"
         << "smscs:\n  - { name: sim, host: 127.0.0.1, port: " << sim_port
         << ", system_id: smppd, password: pw, binds: 2, window: 64, enquire_link_s: 5" << smsc_extra << " }\n"
         << "operators:\n  - { name: lt, prefixes: [\"+370\"], smscs: [sim] }\n"
@@ -230,6 +231,7 @@ TEST_F(daemon_e2e, starts_with_one_smsc_down_and_sends_through_the_other) {
   std::ofstream(dir / "smppd.yaml")
       << "node: { data_dir: data, sync: every_10ms }\n"
       << "api: { listen: \"127.0.0.1:0\" }\n"
+      << "metrics: { listen: \"127.0.0.1:0\" }\n"
       << "smscs:\n"
       << "  - { name: down, host: 127.0.0.1, port: 1, system_id: a, password: pw, reconnect_initial: 100ms }\n"
       << "  - { name: up, host: 127.0.0.1, port: " << sim_port << ", system_id: b, password: pw }\n"
