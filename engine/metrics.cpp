@@ -134,6 +134,18 @@ class metrics_server::collector : public prometheus::Collectable {
       if (i < s_.smsc_tps.size()) sample(tps, s_.smsc_tps[i], smsc(i));
       sample(rate, c.rate.load(std::memory_order_relaxed), smsc(i));
     }
+    if (s_.log) {
+      auto& parts = family(out, "smppd_smsc_parts", "The SMSC account's parts by state, as the log has them.",
+                           MetricType::Gauge);
+      for (std::size_t i = 0; i < n; ++i) {
+        std::error_code ec;
+        const auto counts = s_.log->smsc_states(s_.smsc_names[i], ec);
+        if (ec) continue;
+        for (std::size_t st = 0; st < counts.size(); ++st)
+          sample(parts, static_cast<double>(counts[st]),
+                 {{"smsc", s_.smsc_names[i]}, {"state", std::string(storage::name(static_cast<storage::state>(st)))}});
+      }
+    }
     auto& latency = family(out, "smppd_submit_response_seconds", "Time from submit_sm to its submit_sm_resp.",
                            MetricType::Histogram);
     for (std::size_t i = 0; i < n; ++i) {

@@ -932,13 +932,26 @@ std::uint64_t message_log::pending_compaction_bytes() const {
   return bytes;
 }
 
-std::array<std::uint64_t, state_count> message_log::campaign_states(std::string_view campaign,
-                                                                    std::error_code& ec) const {
-  const stats s = get_stats(impl_->handles, stats_campaign, campaign, ec);
+namespace {
+
+std::array<std::uint64_t, state_count> state_totals(const db_handles& h, char kind, std::string_view name,
+                                                    std::error_code& ec) {
+  const stats s = get_stats(h, kind, name, ec);
   std::array<std::uint64_t, state_count> out{};
   for (std::size_t i = 0; i < state_count; ++i)
     out[i] = static_cast<std::uint64_t>(std::max<std::int64_t>(s.counts[i], 0));
   return out;
+}
+
+}  // namespace
+
+std::array<std::uint64_t, state_count> message_log::campaign_states(std::string_view campaign,
+                                                                    std::error_code& ec) const {
+  return state_totals(impl_->handles, stats_campaign, campaign, ec);
+}
+
+std::array<std::uint64_t, state_count> message_log::smsc_states(std::string_view smsc, std::error_code& ec) const {
+  return state_totals(impl_->handles, stats_smsc, smsc, ec);
 }
 
 void message_log::compact() {

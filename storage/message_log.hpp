@@ -211,10 +211,12 @@ class message_log {
 
   // For the metrics (any thread): events waiting for the writer; RocksDB's
   // estimate of the bytes compaction has still to rewrite; a campaign's
-  // messages by state as last written ("": the API's), one read.
+  // messages ("": the API's) and an SMSC account's parts by state, as last
+  // written, one read each.
   std::size_t backlog() const noexcept;
   std::uint64_t pending_compaction_bytes() const;
   std::array<std::uint64_t, state_count> campaign_states(std::string_view campaign, std::error_code& ec) const;
+  std::array<std::uint64_t, state_count> smsc_states(std::string_view smsc, std::error_code& ec) const;
 
   const log_counters& counters() const noexcept { return counters_; }
 

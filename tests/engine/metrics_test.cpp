@@ -164,6 +164,10 @@ TEST_F(metrics_e2e, counts_a_campaign_the_binds_and_the_rates_without_secrets) {
   EXPECT_EQ(value(text, "smppd_campaign_rows_rejected_total{campaign=\"c1\"}"), 1);
   EXPECT_EQ(value(text, "smppd_campaign_reading{campaign=\"c1\"}"), 0);
   EXPECT_EQ(value(text, "smppd_campaign_messages{campaign=\"c1\",state=\"failed\"}"), 1);  // the bad row
+  double settled = 0;
+  for (const char* st : {"delivered", "undeliverable", "expired"})
+    settled += value(text, std::string("smppd_smsc_parts{smsc=\"sim\",state=\"") + st + "\"}").value_or(0);
+  EXPECT_EQ(settled, 200);
   EXPECT_EQ(value(text, std::string("smppd_build_info{version=\"") + smppd::version + "\"}"), 1);
   EXPECT_GT(value(text, "smppd_start_time_seconds").value_or(0), 1.7e9);
   EXPECT_GT(value(text, "smppd_log_events_written_total").value_or(0), 600);
