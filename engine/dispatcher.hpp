@@ -167,7 +167,8 @@ class dispatcher : private smpp::session_handler {
   const smpp::bind_pool& pool(std::size_t smsc) const { return *smscs_[smsc].pool; }
   std::size_t smsc_count() const noexcept { return smscs_.size(); }
   // Current (possibly adaptively lowered) rate of an SMSC; 0 when unlimited.
-  double smsc_rate(std::size_t smsc) const { return smscs_[smsc].rate.current(); }
+  // Any thread: the copy kept for the metrics follows every change.
+  double smsc_rate(std::size_t smsc) const { return smsc_counters_[smsc].rate.load(std::memory_order_relaxed); }
 
  private:
   using clock = std::chrono::steady_clock;
