@@ -173,6 +173,7 @@ TEST_F(metrics_e2e, counts_a_campaign_the_binds_and_the_rates_without_secrets) {
   EXPECT_GT(value(text, "smppd_log_events_written_total").value_or(0), 600);
   EXPECT_EQ(value(text, "smppd_api_requests_total"), 0);
   EXPECT_TRUE(value(text, "smppd_log_backlog_events").has_value());
+  EXPECT_TRUE(value(text, "smppd_log_pending_compaction_bytes").has_value());
   // No secret and no recipient in any label.
   EXPECT_EQ(text.find(password), std::string::npos);
   EXPECT_EQ(text.find("3706"), std::string::npos);
