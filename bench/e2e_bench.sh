@@ -61,6 +61,7 @@ for run in $(seq "$runs"); do
   cat >"$work/smppd.yaml" <<EOF
 node: { data_dir: data, sync: every_10ms }
 api: { listen: "127.0.0.1:0" }
+metrics: { listen: "127.0.0.1:0" }
 smscs:
   - { name: sim, host: 127.0.0.1, port: $port, system_id: bench, password: bench, binds: 2, window: 512 }
 operators:

@@ -11,6 +11,7 @@
 #include <future>
 #include <map>
 #include <memory>
+#include <mutex>
 #include <thread>
 #include <vector>
 
@@ -18,6 +19,7 @@
 #include "engine/dispatcher.hpp"
 #include "engine/http_api.hpp"
 #include "engine/log_report.hpp"
+#include "engine/metrics.hpp"
 #include "engine/router.hpp"
 #include "storage/log_reader.hpp"
 #include "storage/message_log.hpp"
@@ -192,12 +194,37 @@ engine_plan make_plan(const config::settings& s, const engine_plan* before) {
   return p;
 }
 
+// What the metrics name and limit, from the plan in force (reloads change it).
+metrics_layout layout_of(const engine_plan& p) {
+  metrics_layout m;
+  for (std::size_t i = 0; i < p.smsc_configs.size(); ++i) {
+    const auto& c = p.smsc_configs[i];
+    m.smsc_names.push_back(c.name);
+    m.smsc_retired.push_back(p.dispatch.smscs[i].retired);
+    m.smsc_tps.push_back(c.tps);
+    m.smsc_binds.push_back(c.binds * (c.bind == config::bind_mode::tx_rx ? 2 : 1));
+    m.smsc_window.push_back(c.binds * c.window);
+  }
+  for (std::size_t i = 0; i < p.dispatch.operators.size(); ++i) {
+    m.operator_names.push_back(p.dispatch.operators[i].name);
+    m.operator_removed.push_back(p.dispatch.operators[i].removed);
+    m.operator_tps.push_back(i < p.dispatch.operator_tps.size() ? p.dispatch.operator_tps[i] : 0);
+  }
+  return m;
+}
+
+// The metrics' layout, replaced by reloads, read at each scrape.
+struct shared_layout {
+  std::mutex mutex;
+  metrics_layout current;
+};
+
 volatile std::sig_atomic_t signalled = 0;
 volatile std::sig_atomic_t reload_requested = 0;
 
 // SIGHUP: the file again; what can change while running changes.
 void reload(const fs::path& file, config::settings& running, engine_plan& plan, dispatcher& dispatch,
-            prepare_source& prepare, campaign_manager& campaigns, http_api* api) {
+            prepare_source& prepare, campaign_manager& campaigns, http_api* api, shared_layout& layout) {
   if (file.empty()) {
     std::fprintf(stderr, "smppd: SIGHUP: no configuration file to read again\n");
     return;
@@ -249,6 +276,10 @@ void reload(const fs::path& file, config::settings& running, engine_plan& plan, 
     notes.push_back("api.tokens_file removed: tokens stay required until the next start");
   plan = std::move(next_plan);
   plan.notes.clear();
+  {
+    std::lock_guard lock(layout.mutex);
+    layout.current = layout_of(plan);
+  }
   running = next;
   std::fprintf(stderr, "smppd: reloaded %s%s\n", file.c_str(), notes.empty() ? ": nothing changed" : "");
   for (const auto& n : notes) std::fprintf(stderr, "smppd:   %s\n", n.c_str());
@@ -417,6 +448,45 @@ int run_daemon(const config::settings& s, const daemon_options& opt) {
   }
 
   config::settings running = s;
+  shared_layout layout;
+  layout.current = layout_of(plan);
+
+  // Metrics on their own thread, read from the parts above.
+  boost::asio::io_context metrics_io;
+  std::unique_ptr<metrics_server> metrics;
+  try {
+    metrics_sources ms;
+    ms.dispatch = &dispatch;
+    ms.log = log.get();
+    ms.api = api.get();
+    ms.layout = [&layout] {
+      std::lock_guard lock(layout.mutex);
+      return layout.current;
+    };
+    ms.campaigns = [m = campaigns.get()] {
+      std::vector<campaign_sample> out;
+      for (const auto& c : m->list())
+        out.push_back(campaign_sample{c.id, c.rows, c.accepted, c.rejected, c.duplicates, c.skipped,
+                                      c.state == campaign_state::running && !c.reading_done});
+      return out;
+    };
+    metrics = std::make_unique<metrics_server>(metrics_io, s.metrics.listen, std::move(ms));
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "smppd: cannot listen on %s:%u for metrics: %s\n", s.metrics.listen.host.c_str(),
+                 s.metrics.listen.port, e.what());
+    signalled = 1;
+    startup_failed = true;
+  }
+  std::thread metrics_thread;
+  if (metrics) {
+    metrics->start();
+    const auto ep = metrics->local_endpoint();
+    std::fprintf(stderr, "smppd: metrics listening on %s:%u\n", ep.address().to_string().c_str(), ep.port());
+    metrics_thread = std::thread([&metrics_io] {
+      auto guard = boost::asio::make_work_guard(metrics_io);
+      metrics_io.run();
+    });
+  }
 
   // Run until told to stop (or, once, until the campaigns are settled).
   std::unique_ptr<storage::log_reader> reader;
@@ -427,7 +497,7 @@ int run_daemon(const config::settings& s, const daemon_options& opt) {
     if (signalled) break;
     if (reload_requested) {
       reload_requested = 0;
-      reload(opt.config_file, running, plan, dispatch, prepare, *campaigns, api.get());
+      reload(opt.config_file, running, plan, dispatch, prepare, *campaigns, api.get(), layout);
     }
     if (!opt.once) continue;
     // Campaigns paused or waiting for their start are not waited for.
@@ -457,6 +527,11 @@ int run_daemon(const config::settings& s, const daemon_options& opt) {
   }
 
   campaigns->stop();
+  if (metrics) {
+    metrics->stop();
+    metrics_io.stop();
+    metrics_thread.join();
+  }
   if (api) {
     api->stop();
     api_io.stop();

@@ -74,6 +74,23 @@ std::int64_t receipt_time_us(const std::optional<smpp::receipt_time>& t) {
   return s * 1'000'000;
 }
 
+// The per-SMSC counters have one writer (the io thread): a load and a
+// store, no locked instruction.
+void bump(std::atomic<std::uint64_t>& c, std::uint64_t n = 1) {
+  c.store(c.load(std::memory_order_relaxed) + n, std::memory_order_relaxed);
+}
+
+void add_resp_latency(smsc_counters& c, std::int64_t us) {
+  us = std::max<std::int64_t>(us, 0);
+  // The bounds are sorted: the bucket is how many lie below. Counted
+  // without branches (7 ns a resp against 22 ns for a search that stops,
+  // whose exit mispredicts on real latencies).
+  std::size_t b = 0;
+  for (std::int64_t bound : c.resp_bounds_us) b += us > bound;
+  bump(c.resp_buckets[b]);
+  bump(c.resp_sum_us, static_cast<std::uint64_t>(us));
+}
+
 }  // namespace
 
 // Tells the dispatcher which SMSC a bind pool's event comes from.
@@ -110,10 +127,12 @@ dispatcher::dispatcher(asio::io_context& io, dispatcher_options options, storage
       reconciler_(reconciler),
       router_(options_.operators, options_.default_operator),
       timer_(io),
-      tick_timer_(io) {
+      tick_timer_(io),
+      smsc_counters_(std::make_unique<smsc_counters[]>(max_smscs)) {
   const auto now = clock::now();
   smscs_.reserve(options_.smscs.size());
   for (const auto& setup : options_.smscs) add_smsc(setup);
+  smsc_count_.store(smscs_.size(), std::memory_order_release);
   ops_.reserve(max_operators);
   for (std::size_t i = 0; i < options_.operators.size() && i < max_operators; ++i) {
     auto op = std::make_unique<operator_state>();
@@ -130,6 +149,7 @@ void dispatcher::add_smsc(const smsc_setup& setup) {
   const auto now = clock::now();
   auto& s = smscs_.emplace_back();
   s.setup = setup;
+  smsc_counters_[smscs_.size() - 1].rate.store(setup.tps, std::memory_order_relaxed);
   relays_.push_back(std::make_unique<pool_relay>(*this, smscs_.size() - 1));
   s.pool = std::make_unique<smpp::bind_pool>(io_, s.setup.pool, *relays_.back());
   s.rate = adaptive_rate(s.setup.tps, now);
@@ -139,7 +159,8 @@ void dispatcher::add_smsc(const smsc_setup& setup) {
 
 void dispatcher::reconfigure(dispatcher_options next, std::function<void(bool)> done) {
   asio::post(io_, [this, next = std::move(next), done = std::move(done)]() mutable {
-    if (stopping_ || next.operators.size() > max_operators || next.smscs.size() < smscs_.size() ||
+    if (stopping_ || next.operators.size() > max_operators || next.smscs.size() > max_smscs ||
+        next.smscs.size() < smscs_.size() ||
         next.operators.size() < ops_.size()) {
       if (done) done(false);
       return;
@@ -149,6 +170,7 @@ void dispatcher::reconfigure(dispatcher_options next, std::function<void(bool)> 
     for (std::size_t i = 0; i < next.smscs.size(); ++i) {
       if (i >= old_smscs) {
         add_smsc(next.smscs[i]);
+        smsc_count_.store(smscs_.size(), std::memory_order_release);
         if (!next.smscs[i].retired) smscs_.back().pool->start();
         continue;
       }
@@ -163,6 +185,7 @@ void dispatcher::reconfigure(dispatcher_options next, std::function<void(bool)> 
       if (n.tps != s.setup.tps) {
         s.rate = adaptive_rate(n.tps, now);
         s.bucket = token_bucket(n.tps, std::max(1.0, n.tps / 10), now);
+        smsc_counters_[i].rate.store(n.tps, std::memory_order_relaxed);
       }
       s.setup.tps = n.tps;
       s.setup.ids = n.ids;
@@ -515,12 +538,14 @@ void dispatcher::submit_staged() {
                    static_cast<unsigned long long>(m.id), ec.message().c_str());
       log_parts(m.id, st.parts, storage::state::failed, now);
       counters_.failed.fetch_add(st.parts.size(), std::memory_order_relaxed);
+      bump(smsc_counters_[st.smsc].failed, st.parts.size());
       for (std::uint16_t part : st.parts)
         if (part_final(m, part, storage::state::failed)) break;
       continue;
     }
     for (std::size_t i = 0; i < tags.size(); ++i) in_flight_[tags[i]] = in_flight{&m, st.parts[i], st.smsc, now};
     counters_.submitted.fetch_add(tags.size(), std::memory_order_relaxed);
+    bump(smsc_counters_[st.smsc].submitted, tags.size());
   }
 }
 
@@ -550,6 +575,7 @@ void dispatcher::on_response(std::uint32_t, std::uint64_t tag, const smpp::respo
   in_flight_.erase(it);
   outbound_message& m = *f.message;
   auto& s = smscs_[f.smsc];
+  auto& sc = smsc_counters_[f.smsc];
   const std::int64_t now = now_us();
   storage::part_update u;
   u.message_id = m.id;
@@ -567,6 +593,7 @@ void dispatcher::on_response(std::uint32_t, std::uint64_t tag, const smpp::respo
   if (r.ec) {
     // Written, no resp: the SMSC may have it.
     counters_.in_doubt.fetch_add(1, std::memory_order_relaxed);
+    bump(sc.in_doubt);
     if (options_.in_doubt == in_doubt_action::resend && m.attempts < options_.max_attempts) {
       u.to = storage::state::retrying;
       log_update(std::move(u));
@@ -580,10 +607,12 @@ void dispatcher::on_response(std::uint32_t, std::uint64_t tag, const smpp::respo
     return;
   }
 
+  add_resp_latency(sc, now - f.sent_us);
   u.command_status = static_cast<std::uint32_t>(r.status);
   const auto verdict = smpp::classify(r.status);
   if (verdict.kind == smpp::status_class::success) {
     counters_.accepted.fetch_add(1, std::memory_order_relaxed);
+    bump(sc.accepted);
     storage::resp_event ev;
     ev.part = storage::part_ref{m.id, f.part};
     ev.smsc = s.setup.name;
@@ -607,10 +636,16 @@ void dispatcher::on_response(std::uint32_t, std::uint64_t tag, const smpp::respo
   }
   if (verdict.slow_down) {
     counters_.throttled.fetch_add(1, std::memory_order_relaxed);
-    if (s.rate.on_throttled(clock::now())) s.bucket.set_rate(s.rate.current(), clock::now());
+    bump(sc.throttled);
+    if (s.rate.on_throttled(clock::now())) {
+      s.bucket.set_rate(s.rate.current(), clock::now());
+      bump(sc.rate_reductions);
+      sc.rate.store(s.rate.current(), std::memory_order_relaxed);
+    }
   }
   if (verdict.kind == smpp::status_class::temporary && m.attempts < options_.max_attempts) {
     counters_.retried.fetch_add(1, std::memory_order_relaxed);
+    bump(sc.retried);
     u.to = storage::state::retrying;
     log_update(std::move(u));
     m.pending.push_back(f.part);
@@ -620,6 +655,7 @@ void dispatcher::on_response(std::uint32_t, std::uint64_t tag, const smpp::respo
     return;
   }
   counters_.failed.fetch_add(1, std::memory_order_relaxed);
+  bump(sc.failed);
   u.to = storage::state::failed;
   log_update(std::move(u));
   part_final(m, f.part, storage::state::failed);
@@ -645,6 +681,7 @@ void dispatcher::on_inbound(std::uint32_t, smpp::inbound_token token, const smpp
     // A customer's reply (MO). Two-way handling stores it; until then it
     // is counted and accepted.
     counters_.mo.fetch_add(1, std::memory_order_relaxed);
+    bump(smsc_counters_[current_smsc_].mo);
     (void)s.pool->respond(token, smpp::command_status::ESME_ROK);
     return;
   }
@@ -656,6 +693,7 @@ void dispatcher::on_inbound(std::uint32_t, smpp::inbound_token token, const smpp
     return;
   }
   counters_.receipts.fetch_add(1, std::memory_order_relaxed);
+  bump(smsc_counters_[current_smsc_].receipts);
   storage::receipt_event ev;
   ev.smsc = s.setup.name;
   ev.receipt_id = dr.message_id;
@@ -708,8 +746,17 @@ void dispatcher::on_ready(std::uint32_t) { wake(); }
 void dispatcher::tick() {
   if (stopping_) return;
   const auto now = clock::now();
-  for (auto& s : smscs_)
+  for (std::size_t i = 0; i < smscs_.size(); ++i) {
+    auto& s = smscs_[i];
     if (s.rate.on_tick(now)) s.bucket.set_rate(s.rate.current(), now);
+    // What the metrics show of the binds and the rate (read on another thread).
+    auto& c = smsc_counters_[i];
+    std::uint32_t bound = 0;
+    for (std::size_t b = 0; b < s.pool->size(); ++b) bound += s.pool->bind(b).bound();
+    c.binds_bound.store(bound, std::memory_order_relaxed);
+    c.window_in_use.store(static_cast<std::uint32_t>(s.pool->outstanding()), std::memory_order_relaxed);
+    c.rate.store(s.rate.current(), std::memory_order_relaxed);
+  }
   if (++ticks_ % 100 == 0) {
     std::error_code ec;
     reconciler_.tick(ec);

@@ -22,6 +22,7 @@
 // final, when on_final runs (on the io thread).
 #pragma once
 
+#include <array>
 #include <atomic>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/steady_timer.hpp>
@@ -139,6 +140,30 @@ struct dispatcher_status {
   std::size_t retry_waiting = 0;
 };
 
+// One SMSC account's share, for the metrics. Written on the io thread
+// only (a load and a store: no locked instruction on the hot path), read
+// from any thread. The gauges are sampled every tick (100 ms).
+struct smsc_counters {
+  std::atomic<std::uint64_t> submitted{0};  // parts written
+  std::atomic<std::uint64_t> accepted{0};
+  std::atomic<std::uint64_t> retried{0};
+  std::atomic<std::uint64_t> failed{0};
+  std::atomic<std::uint64_t> in_doubt{0};
+  std::atomic<std::uint64_t> throttled{0};
+  std::atomic<std::uint64_t> receipts{0};
+  std::atomic<std::uint64_t> mo{0};
+  std::atomic<std::uint64_t> rate_reductions{0};  // the adaptive rate lowered
+  std::atomic<std::uint32_t> binds_bound{0};      // gauge: connections bound now
+  std::atomic<std::uint32_t> window_in_use{0};    // gauge: requests outstanding, all binds
+  std::atomic<double> rate{0};                    // gauge: current adaptive rate; 0 unlimited
+  // submit_sm -> submit_sm_resp, in buckets up to each bound (the last
+  // one unbounded); not cumulative.
+  static constexpr std::array<std::int64_t, 14> resp_bounds_us{
+      500, 1000, 2500, 5000, 10000, 25000, 50000, 100000, 250000, 500000, 1000000, 2500000, 5000000, 10000000};
+  std::array<std::atomic<std::uint64_t>, resp_bounds_us.size() + 1> resp_buckets{};
+  std::atomic<std::uint64_t> resp_sum_us{0};
+};
+
 class dispatcher : private smpp::session_handler {
  public:
   dispatcher(boost::asio::io_context& io, dispatcher_options options, storage::message_log& log,
@@ -165,6 +190,7 @@ class dispatcher : private smpp::session_handler {
   // refused (more operators than max_operators).
   void reconfigure(dispatcher_options next, std::function<void(bool)> done);
   static constexpr std::size_t max_operators = 4096;
+  static constexpr std::size_t max_smscs = 1024;
 
   // Any thread: a campaign's gate changed. Its held messages are looked at
   // again (sent when it runs, cancelled when it was cancelled).
@@ -183,10 +209,15 @@ class dispatcher : private smpp::session_handler {
   std::size_t queued(lane l) const noexcept;  // over all operators
   std::size_t lane_capacity() const noexcept { return options_.lane_capacity; }
   const dispatcher_counters& counters() const noexcept { return counters_; }
-  const smpp::bind_pool& pool(std::size_t smsc) const { return *smscs_[smsc].pool; }
-  std::size_t smsc_count() const noexcept { return smscs_.size(); }
+  const smsc_counters& counters(std::size_t smsc) const noexcept { return smsc_counters_[smsc]; }
+  std::size_t operator_count() const noexcept { return op_count_.load(std::memory_order_acquire); }
+  std::size_t queued(std::size_t op, lane l) const noexcept {
+    return ops_[op]->depth[static_cast<std::size_t>(l)].load(std::memory_order_relaxed);
+  }
+  std::size_t smsc_count() const noexcept { return smsc_count_.load(std::memory_order_acquire); }
   // Current (possibly adaptively lowered) rate of an SMSC; 0 when unlimited.
-  double smsc_rate(std::size_t smsc) const { return smscs_[smsc].rate.current(); }
+  // Any thread: the copy kept for the metrics follows every change.
+  double smsc_rate(std::size_t smsc) const { return smsc_counters_[smsc].rate.load(std::memory_order_relaxed); }
 
  private:
   using clock = std::chrono::steady_clock;
@@ -298,6 +329,10 @@ class dispatcher : private smpp::session_handler {
   std::size_t next_op_ = 0;
   std::uint64_t ticks_ = 0;
   dispatcher_counters counters_;
+  // By SMSC, room for max_smscs (never reallocated: other threads read it
+  // up to smsc_count_ while a reload adds SMSCs).
+  std::unique_ptr<smsc_counters[]> smsc_counters_;
+  std::atomic<std::size_t> smsc_count_{0};
 };
 
 }  // namespace engine

@@ -11,6 +11,7 @@ packages=(
   libgtest-dev libgmock-dev libbenchmark-dev
   clang libclang-rt-14-dev
   tshark nodejs npm python3
+  prometheus
 )
 
 # One dpkg-query for all packages keeps the "nothing to do" case fast.

@@ -923,6 +923,37 @@ std::uint64_t message_log::remove_before(std::int64_t cutoff_us, std::error_code
   return done.get();
 }
 
+std::size_t message_log::backlog() const noexcept { return impl_->backlog.load(std::memory_order_relaxed); }
+
+std::uint64_t message_log::pending_compaction_bytes() const {
+  std::uint64_t bytes = 0;
+  if (!impl_->db->GetAggregatedIntProperty(rocksdb::DB::Properties::kEstimatePendingCompactionBytes, &bytes))
+    return 0;
+  return bytes;
+}
+
+namespace {
+
+std::array<std::uint64_t, state_count> state_totals(const db_handles& h, char kind, std::string_view name,
+                                                    std::error_code& ec) {
+  const stats s = get_stats(h, kind, name, ec);
+  std::array<std::uint64_t, state_count> out{};
+  for (std::size_t i = 0; i < state_count; ++i)
+    out[i] = static_cast<std::uint64_t>(std::max<std::int64_t>(s.counts[i], 0));
+  return out;
+}
+
+}  // namespace
+
+std::array<std::uint64_t, state_count> message_log::campaign_states(std::string_view campaign,
+                                                                    std::error_code& ec) const {
+  return state_totals(impl_->handles, stats_campaign, campaign, ec);
+}
+
+std::array<std::uint64_t, state_count> message_log::smsc_states(std::string_view smsc, std::error_code& ec) const {
+  return state_totals(impl_->handles, stats_smsc, smsc, ec);
+}
+
 void message_log::compact() {
   rocksdb::CompactRangeOptions o;
   for (auto* h : impl_->handles.cfs) impl_->db->CompactRange(o, h, nullptr, nullptr);

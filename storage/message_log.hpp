@@ -52,6 +52,7 @@
 // resp, reported from another thread, always finds it.
 #pragma once
 
+#include <array>
 #include <atomic>
 #include <chrono>
 #include <cstdint>
@@ -207,6 +208,15 @@ class message_log {
   void compact();
   // The largest message id ever stored (to continue numbering after a restart).
   std::uint64_t max_message_id() const noexcept { return max_id_.load(); }
+
+  // For the metrics (any thread): events waiting for the writer; RocksDB's
+  // estimate of the bytes compaction has still to rewrite; a campaign's
+  // messages ("": the API's) and an SMSC account's parts by state, as last
+  // written, one read each.
+  std::size_t backlog() const noexcept;
+  std::uint64_t pending_compaction_bytes() const;
+  std::array<std::uint64_t, state_count> campaign_states(std::string_view campaign, std::error_code& ec) const;
+  std::array<std::uint64_t, state_count> smsc_states(std::string_view smsc, std::error_code& ec) const;
 
   const log_counters& counters() const noexcept { return counters_; }
 

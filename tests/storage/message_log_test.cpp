@@ -397,4 +397,27 @@ TEST_F(message_log_test, removes_old_messages_by_itself_when_retention_is_set) {
   EXPECT_EQ(stored(401).st, state::queued);
 }
 
+TEST_F(message_log_test, tells_the_metrics_a_campaigns_and_an_accounts_states_from_the_live_log) {
+  add(campaign_message(80, "m", 1));
+  add(campaign_message(81, "m", 2, 2));
+  apply({submitted(80, 0, "opa"), accepted(80, 0, "800"), to(80, 0, state::delivered), submitted(81, 0, "opa"),
+         submitted(81, 1, "opa"), accepted(81, 0, "810")});
+  std::error_code ec;
+  const auto campaign = log_->campaign_states("m", ec);
+  ASSERT_FALSE(ec) << ec.message();
+  EXPECT_EQ(campaign[static_cast<std::size_t>(state::delivered)], 1u);
+  EXPECT_EQ(campaign[static_cast<std::size_t>(state::submitting)], 1u);  // part 1 lags behind
+  EXPECT_EQ(campaign, report("m").messages.by_state);                   // what a reader sees
+  const auto account = log_->smsc_states("opa", ec);
+  ASSERT_FALSE(ec);
+  EXPECT_EQ(account[static_cast<std::size_t>(state::delivered)], 1u);
+  EXPECT_EQ(account[static_cast<std::size_t>(state::accepted)], 1u);
+  EXPECT_EQ(account[static_cast<std::size_t>(state::submitting)], 1u);
+  // Names the log has never seen read as nothing.
+  const auto none = log_->campaign_states("nobody", ec);
+  EXPECT_FALSE(ec);
+  EXPECT_EQ(none, (std::array<std::uint64_t, state_count>{}));
+  EXPECT_EQ(log_->backlog(), 0u);  // everything applied is durable
+}
+
 }  // namespace
