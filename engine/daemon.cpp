@@ -19,6 +19,7 @@
 #include "engine/http_api.hpp"
 #include "engine/log_report.hpp"
 #include "engine/router.hpp"
+#include "engine/service_notify.hpp"
 #include "storage/log_reader.hpp"
 #include "storage/message_log.hpp"
 #include "storage/reconciler.hpp"
@@ -397,6 +398,10 @@ int run_daemon(const config::settings& s, const daemon_options& opt) {
     });
   }
 
+  // systemd (Type=notify): serving from here on.
+  service_notify notify;
+  if (!startup_failed) notify.ready(dispatch);
+
   config::settings running = s;
 
   // Run until told to stop (or, once, until the campaigns are settled).
@@ -406,9 +411,12 @@ int run_daemon(const config::settings& s, const daemon_options& opt) {
   for (;;) {
     std::this_thread::sleep_for(std::chrono::milliseconds(100));
     if (signalled) break;
+    notify.running(dispatch);
     if (reload_requested) {
       reload_requested = 0;
+      notify.reloading();
       reload(opt.config_file, running, plan, dispatch, prepare, *campaigns);
+      notify.ready(dispatch);
     }
     if (!opt.once) continue;
     // Campaigns paused or waiting for their start are not waited for.
@@ -437,6 +445,7 @@ int run_daemon(const config::settings& s, const daemon_options& opt) {
     if (final_total == total || std::chrono::steady_clock::now() - last_change > opt.receipt_wait) break;
   }
 
+  notify.stopping();
   campaigns->stop();
   if (api) {
     api->stop();
