@@ -21,6 +21,7 @@
 #include "engine/log_report.hpp"
 #include "engine/metrics.hpp"
 #include "engine/router.hpp"
+#include "engine/service_notify.hpp"
 #include "storage/log_reader.hpp"
 #include "storage/message_log.hpp"
 #include "storage/reconciler.hpp"
@@ -447,6 +448,7 @@ int run_daemon(const config::settings& s, const daemon_options& opt) {
     });
   }
 
+
   config::settings running = s;
   shared_layout layout;
   layout.current = layout_of(plan);
@@ -488,6 +490,10 @@ int run_daemon(const config::settings& s, const daemon_options& opt) {
     });
   }
 
+  // systemd (Type=notify): serving from here on.
+  service_notify notify;
+  if (!startup_failed) notify.ready(dispatch);
+
   // Run until told to stop (or, once, until the campaigns are settled).
   std::unique_ptr<storage::log_reader> reader;
   auto last_change = std::chrono::steady_clock::now();
@@ -495,9 +501,12 @@ int run_daemon(const config::settings& s, const daemon_options& opt) {
   for (;;) {
     std::this_thread::sleep_for(std::chrono::milliseconds(100));
     if (signalled) break;
+    notify.running(dispatch);
     if (reload_requested) {
       reload_requested = 0;
+      notify.reloading();
       reload(opt.config_file, running, plan, dispatch, prepare, *campaigns, api.get(), layout);
+      notify.ready(dispatch);
     }
     if (!opt.once) continue;
     // Campaigns paused or waiting for their start are not waited for.
@@ -526,6 +535,7 @@ int run_daemon(const config::settings& s, const daemon_options& opt) {
     if (final_total == total || std::chrono::steady_clock::now() - last_change > opt.receipt_wait) break;
   }
 
+  notify.stopping();
   campaigns->stop();
   if (metrics) {
     metrics->stop();

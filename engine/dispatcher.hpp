@@ -198,6 +198,9 @@ class dispatcher : private smpp::session_handler {
   // Any thread: `done` gets a snapshot, called on the io thread.
   void status(std::function<void(dispatcher_status)> done);
   std::size_t held_messages() const noexcept { return held_count_.load(std::memory_order_relaxed); }
+  // Any thread: counts the io thread's 100 ms ticks; a value that stops
+  // moving means the io thread is stuck (the service watchdog).
+  std::uint64_t ticks() const noexcept { return ticks_.load(std::memory_order_relaxed); }
 
   // Any thread (the log's on_durable callback): receipts waiting for
   // durability may be answered.
@@ -327,7 +330,7 @@ class dispatcher : private smpp::session_handler {
   std::atomic<std::size_t> open_count_{0};
   bool stopping_ = false;
   std::size_t next_op_ = 0;
-  std::uint64_t ticks_ = 0;
+  std::atomic<std::uint64_t> ticks_{0};
   dispatcher_counters counters_;
   // By SMSC, room for max_smscs (never reallocated: other threads read it
   // up to smsc_count_ while a reload adds SMSCs).

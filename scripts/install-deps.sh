@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
-# Installs what smppd needs to build, test and benchmark, from Debian's
-# packages (and the npm registry for the interop peer). Idempotent: when
-# everything is present it only checks and exits within a second.
+# Installs what smppd needs to build, test, benchmark and package, from
+# Debian's packages (and the npm registry for the interop peer). Idempotent:
+# when everything is present it only checks and exits within a second.
 set -euo pipefail
 
 packages=(
@@ -9,6 +9,7 @@ packages=(
   libboost-dev libboost-system-dev libssl-dev
   libconcurrentqueue-dev librocksdb-dev libyaml-cpp-dev prometheus-cpp-dev nlohmann-json3-dev tzdata
   libgtest-dev libgmock-dev libbenchmark-dev
+  libsystemd-dev systemd dpkg-dev
   clang libclang-rt-14-dev
   tshark nodejs npm python3
   prometheus
