@@ -144,6 +144,8 @@ class service_notify_e2e : public ::testing::Test {
     std::ofstream out(dir / "smppd.yaml");
     out << "node: { data_dir: data, sync: every_10ms }\n"
         << "api: { listen: \"127.0.0.1:0\" }\n"
+        // Not the default 9464: ctest runs this file's tests side by side.
+        << "metrics: { listen: \"127.0.0.1:0\" }\n"
         << "smscs:\n  - { name: sim, host: 127.0.0.1, port: 9, system_id: smppd, password: pw }\n"
         << "operators:\n  - { name: lt, prefixes: [\"+370\"], smscs: [sim] }\n"
         << extra;
