@@ -109,6 +109,9 @@ std::string status_text(const json& s) {
   out += "\nopen messages " + std::to_string(s.value("open_messages", 0)) + ", held (paused campaigns) " +
          std::to_string(s.value("held_messages", 0)) + ", waiting to retry " +
          std::to_string(s.value("retry_waiting", 0)) + "\n";
+  if (s.contains("storage") && s["storage"].is_object())
+    out += "message log: " + std::to_string(s["storage"].value("backlog", 0)) + " events waiting for the writer, " +
+           std::to_string(s["storage"].value("not_yet_durable", 0)) + " not yet on disk\n";
   if (!s["campaigns"].empty()) out += "\n" + campaign_table(s["campaigns"]);
   return out;
 }

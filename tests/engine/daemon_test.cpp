@@ -575,6 +575,7 @@ TEST_F(daemon_e2e, status_shows_an_smsc_rate_lowered_by_throttling) {
   auto text = run_ctl({"status", "--api", "127.0.0.1:" + std::to_string(port)});
   EXPECT_EQ(text.first, 0) << text.second;
   EXPECT_NE(text.second.find("(lowered after throttling)"), std::string::npos) << text.second;
+  EXPECT_NE(text.second.find("message log: "), std::string::npos) << text.second;
   auto st = smppd.stop(SIGTERM, 20s);
   EXPECT_TRUE(WIFEXITED(st) && WEXITSTATUS(st) == 0) << st;
 }
