@@ -166,7 +166,12 @@ struct message_log::impl {
       rocksdb::BlockBasedTableOptions table;
       table.block_cache = cache;
       table.filter_policy.reset(rocksdb::NewBloomFilterPolicy(10));
-      table.cache_index_and_filter_blocks = false;
+      // Index and filter blocks grow with the log (about 10 bits a key):
+      // kept in the block cache they are bounded with it; the newest
+      // files' (L0) stay pinned there, as every lookup reads them.
+      table.cache_index_and_filter_blocks = true;
+      table.cache_index_and_filter_blocks_with_high_priority = true;
+      table.pin_l0_filter_and_index_blocks_in_cache = true;
       cf_options.table_factory.reset(rocksdb::NewBlockBasedTableFactory(table));
       descriptors.emplace_back(n, cf_options);
     }

@@ -92,8 +92,9 @@ struct log_options {
   // RocksDB's cache of uncompressed blocks, shared by all column families.
   // Receipts for messages accepted long ago read their records back: the
   // larger the share of those records it holds, the fewer reads reach the
-  // files (each a syscall and a decompression).
-  std::size_t block_cache_bytes = std::size_t{32} << 20;
+  // files (each a syscall and a decompression). It also holds the files'
+  // index and filter blocks.
+  std::size_t block_cache_bytes = std::size_t{48} << 20;
   // Remove final messages whose last event is older than this; zero keeps
   // everything.
   std::chrono::seconds retention{0};
