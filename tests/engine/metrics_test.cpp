@@ -158,6 +158,16 @@ TEST_F(metrics_e2e, counts_a_campaign_the_binds_and_the_rates_without_secrets) {
   EXPECT_EQ(value(text, "smppd_submit_response_seconds_count" + sim_label), 200);
   EXPECT_EQ(value(text, "smppd_submit_response_seconds_bucket{smsc=\"sim\",le=\"+Inf\"}"), 200);
   EXPECT_EQ(value(text, "smppd_operator_tps_limit{operator=\"lt\"}"), 5000);
+  const std::string lt_label = "{operator=\"lt\"}";
+  EXPECT_EQ(value(text, "smppd_operator_messages_submitted_total" + lt_label), 200);
+  EXPECT_EQ(value(text, "smppd_operator_messages_accepted_total" + lt_label), 200);
+  EXPECT_EQ(value(text, "smppd_operator_messages_failed_total" + lt_label), 0);
+  EXPECT_EQ(value(text, "smppd_operator_parts_submitted_total" + lt_label), 200);
+  EXPECT_EQ(value(text, "smppd_operator_parts_accepted_total" + lt_label), 200);
+  EXPECT_EQ(value(text, "smppd_operator_parts_failed_total" + lt_label), 0);
+  EXPECT_EQ(value(text, "smppd_submit_responses_total{operator=\"lt\",status=\"ESME_ROK\"}"), 200);
+  EXPECT_EQ(value(text, "smppd_submit_receipt_seconds_count" + sim_label), 200);
+  EXPECT_EQ(value(text, "smppd_submit_receipt_seconds_bucket{smsc=\"sim\",le=\"+Inf\"}"), 200);
   EXPECT_EQ(value(text, "smppd_queue_depth{lane=\"campaign\",operator=\"lt\"}"), 0);
   EXPECT_EQ(value(text, "smppd_campaign_rows_read_total{campaign=\"c1\"}"), 201);
   EXPECT_EQ(value(text, "smppd_campaign_rows_accepted_total{campaign=\"c1\"}"), 200);
@@ -204,6 +214,45 @@ TEST_F(metrics_e2e, shows_the_adaptive_rate_falling_when_the_smsc_throttles) {
   EXPECT_GE(value(text, "smppd_smsc_rate_reductions_total" + sim_label).value_or(0), 1);
   EXPECT_GE(value(text, "smppd_throttled_responses_total" + sim_label).value_or(0), 1);
   EXPECT_GE(value(text, "smppd_parts_retried_total" + sim_label).value_or(0), 1);
+}
+
+TEST_F(metrics_e2e, counts_refusals_by_operator_and_status_and_times_the_receipts) {
+  // Both statuses are permanent: each refused part fails at once. Receipts
+  // come 300 ms after the resp.
+  start_sim({"--reject", "0.2:ESME_RINVDSTADR", "--reject", "0.1:ESME_RINVSRCADR", "--seed", "7", "--receipt-delay",
+             "300"});
+  write_csv(100);
+  start_smppd(write_config(""));
+  const std::string lt = "{operator=\"lt\"}";
+  const std::string sim_label = "{smsc=\"sim\"}";
+  auto settled = [&](const std::string& t) {
+    const double accepted = value(t, "smppd_operator_parts_accepted_total" + lt).value_or(0);
+    return accepted + value(t, "smppd_operator_parts_failed_total" + lt).value_or(0) == 100 &&
+           value(t, "smppd_submit_receipt_seconds_count" + sim_label) == accepted;
+  };
+  const std::string text = scrape_until(settled, 30s);
+  const double accepted = value(text, "smppd_operator_parts_accepted_total" + lt).value_or(0);
+  const double failed = value(text, "smppd_operator_parts_failed_total" + lt).value_or(0);
+  const double dstadr =
+      value(text, "smppd_submit_responses_total{operator=\"lt\",status=\"ESME_RINVDSTADR\"}").value_or(0);
+  const double srcadr =
+      value(text, "smppd_submit_responses_total{operator=\"lt\",status=\"ESME_RINVSRCADR\"}").value_or(0);
+  EXPECT_GT(dstadr, 0);
+  EXPECT_GT(srcadr, 0);
+  EXPECT_EQ(dstadr + srcadr, failed);
+  EXPECT_EQ(value(text, "smppd_submit_responses_total{operator=\"lt\",status=\"ESME_ROK\"}"), accepted);
+  // One part per message.
+  EXPECT_EQ(value(text, "smppd_operator_messages_failed_total" + lt), failed);
+  EXPECT_EQ(value(text, "smppd_operator_messages_accepted_total" + lt), accepted);
+  EXPECT_EQ(value(text, "smppd_operator_messages_submitted_total" + lt), 100);
+  EXPECT_EQ(value(text, "smppd_parts_failed_total{smsc=\"sim\"}"), failed);
+  // Every receipt came at least 300 ms after its submit: none counts under
+  // 0.25 s (how much later depends on the machine's load).
+  EXPECT_EQ(value(text, "smppd_submit_receipt_seconds_bucket{smsc=\"sim\",le=\"0.25\"}"), 0);
+  EXPECT_EQ(value(text, "smppd_submit_receipt_seconds_bucket{smsc=\"sim\",le=\"+Inf\"}"), accepted);
+  const double mean_receipt_s = value(text, "smppd_submit_receipt_seconds_sum" + sim_label).value_or(0) / accepted;
+  EXPECT_GE(mean_receipt_s, 0.28);  // the sum adds bucket middles: within 6.25%
+  EXPECT_LT(mean_receipt_s, 5);
 }
 
 TEST_F(metrics_e2e, a_live_scrape_passes_promtool_check_metrics) {
