@@ -18,6 +18,7 @@
 #include <sstream>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include "smppd/version.hpp"
 #include "tests/support/child_process.hpp"
@@ -253,6 +254,48 @@ TEST_F(metrics_e2e, counts_refusals_by_operator_and_status_and_times_the_receipt
   const double mean_receipt_s = value(text, "smppd_submit_receipt_seconds_sum" + sim_label).value_or(0) / accepted;
   EXPECT_GE(mean_receipt_s, 0.28);  // the sum adds bucket middles: within 6.25%
   EXPECT_LT(mean_receipt_s, 5);
+}
+
+TEST_F(metrics_e2e, names_a_status_the_specification_does_not_define_in_hex) {
+  // A vendor code (temporary: the part is tried again later).
+  start_sim({"--reject", "1:0x0000040B"});
+  write_csv(1);
+  start_smppd(write_config(""));
+  const std::string series = "smppd_submit_responses_total{operator=\"lt\",status=\"0x0000040B\"}";
+  const std::string text = scrape_until([&](const std::string& t) { return value(t, series).value_or(0) >= 1; }, 30s);
+  EXPECT_GE(value(text, series).value_or(0), 1);
+}
+
+TEST_F(metrics_e2e, keeps_at_most_24_statuses_per_operator) {
+  // 25 permanent refusals, 4% each: every submit is refused.
+  const char* statuses[] = {
+      "ESME_RINVMSGLEN",    "ESME_RINVCMDLEN",   "ESME_RINVCMDID",    "ESME_RINVPRTFLG",  "ESME_RINVREGDLVFLG",
+      "ESME_RINVSRCADR",    "ESME_RINVDSTADR",   "ESME_RINVMSGID",    "ESME_RINVPASWD",   "ESME_RINVSYSID",
+      "ESME_RCANCELFAIL",   "ESME_RREPLACEFAIL", "ESME_RINVSERTYP",   "ESME_RINVNUMDESTS", "ESME_RINVDLNAME",
+      "ESME_RINVDESTFLAG",  "ESME_RINVSUBREP",   "ESME_RINVESMCLASS", "ESME_RCNTSUBDL",   "ESME_RINVSRCTON",
+      "ESME_RINVSRCNPI",    "ESME_RINVDSTTON",   "ESME_RINVDSTNPI",   "ESME_RINVSYSTYP",  "ESME_RINVREPFLAG"};
+  std::vector<std::string> flags;
+  for (const char* st : statuses) flags.insert(flags.end(), {"--reject", std::string("0.04:") + st});
+  start_sim(flags);
+  write_csv(500);
+  start_smppd(write_config(""));
+  const std::string lt = "{operator=\"lt\"}";
+  const std::string text = scrape_until(
+      [&](const std::string& t) { return value(t, "smppd_operator_parts_failed_total" + lt) == 500; }, 30s);
+  // The series of the operator's responses, and their sum.
+  const std::string prefix = "smppd_submit_responses_total{operator=\"lt\",status=\"";
+  std::istringstream in(text);
+  int series = 0;
+  double sum = 0;
+  for (std::string line; std::getline(in, line);)
+    if (line.starts_with(prefix)) {
+      ++series;
+      sum += std::stod(line.substr(line.rfind(' ') + 1));
+    }
+  EXPECT_EQ(series, 25);  // 24 statuses and "other"
+  EXPECT_EQ(sum, 500);
+  EXPECT_GE(value(text, prefix + "other\"}").value_or(0), 1);
+  EXPECT_EQ(value(text, prefix + "ESME_ROK\"}"), std::nullopt);
 }
 
 TEST_F(metrics_e2e, a_live_scrape_passes_promtool_check_metrics) {
