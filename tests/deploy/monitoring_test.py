@@ -12,7 +12,7 @@
       second with deploy/prometheus/smppd-alerts.yml loaded) run together;
       then every expression of the dashboard returns data through
       Prometheus' HTTP API, every alert expression evaluates without error,
-      and every rule is healthy. Processes are stopped by PID; the
+      and every rule is healthy; the variables find their values. Processes are stopped by PID; the
       temporary directory is removed. About 20 seconds.
 """
 
@@ -52,10 +52,24 @@ def expressions(dashboard):
     """(panel title, expression with the variables filled in) for every target."""
     for p in panels(dashboard):
         for t in p.get("targets", []):
-            expr = t["expr"]
-            for name, value in VARIABLES.items():
-                expr = expr.replace("$" + name, value).replace("${" + name + "}", value)
-            yield p["title"], expr
+            yield p["title"], substitute(t["expr"])
+
+
+def substitute(expr):
+    for name, value in VARIABLES.items():
+        expr = expr.replace("$" + name, value).replace("${" + name + "}", value)
+    return expr
+
+
+def variable_queries(dashboard):
+    """(variable, series selector, label) for each label_values() variable."""
+    for v in dashboard.get("templating", {}).get("list", []):
+        if v["type"] != "query":
+            continue
+        m = re.fullmatch(r"label_values\((.+),\s*(\w+)\)", v["query"].strip())
+        if not m:
+            fail(f"variable {v['name']}: not label_values(SELECTOR, LABEL): {v['query']}")
+        yield v["name"], substitute(m.group(1)), m.group(2)
 
 
 def lint(path):
@@ -98,6 +112,8 @@ def lint(path):
         unknown = used - set(variables) - {"__rate_interval", "datasource"}
         if unknown:
             problems.append(f"{where}: unknown variables {sorted(unknown)}")
+    for _ in variable_queries(d):
+        pass  # each variable's query parses
     if problems:
         fail(f"{path}:\n  " + "\n  ".join(problems))
     print(f"monitoring_test: {path}: {len(ids)} panels, {sum(1 for _ in expressions(d))} expressions: OK")
@@ -260,6 +276,11 @@ scrape_configs:
             lines = [f"{title}: {expr}\n      -> {json.dumps(answer)[:300]}" for (title, expr), answer in pending.items()]
             fail(f"{len(pending)} dashboard expressions returned no data:\n  " + "\n  ".join(lines))
         n_panels = sum(1 for _ in expressions(dashboard))
+        # The variables' choices come from these series' labels.
+        for name, selector, label in variable_queries(dashboard):
+            answer = prom.get(f"/api/v1/label/{label}/values", **{"match[]": selector})
+            if answer.get("status") != "success" or not answer["data"]:
+                fail(f"variable {name}: no values of {label} in {selector}: {answer}")
 
         # Every rule was evaluated, is healthy, and its expression runs.
         rules = []
