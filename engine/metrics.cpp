@@ -131,8 +131,9 @@ constexpr double receipt_bounds_s[] = {0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 12
 // The log's latencies in Prometheus buckets. The log keeps them in buckets
 // at most 12.5% wide (storage/latency_histogram.hpp); each counts under the
 // first bound at or above its largest value, so a le count never includes
-// a sample above its bound (a quantile reads at most 12.5% high). The sum
-// adds the buckets' middles (within 6.25%).
+// a sample above its bound, and only samples within 12.5% below a bound
+// may count under the next one. The sum adds the buckets' middles (within
+// 6.25%).
 ClientMetric receipt_histogram(const storage::latency_histogram& h, labels l) {
   ClientMetric m;
   m.label = std::move(l);
@@ -288,11 +289,12 @@ class metrics_server::collector : public prometheus::Collectable {
     for (std::size_t o = 0; o < ops; ++o) {
       if (!shown(o)) continue;
       const auto& r = d.op_counters(o).responses;
+      const std::string& name = lay.operator_names[o];
       const std::size_t used = r.used.load(std::memory_order_acquire);
       for (std::size_t i = 0; i < used; ++i)
         sample(responses, load(r.count[i]),
-               {{"operator", lay.operator_names[o]}, {"status", status_label(r.status[i].load(std::memory_order_relaxed))}});
-      if (load(r.other) > 0) sample(responses, load(r.other), {{"operator", lay.operator_names[o]}, {"status", "other"}});
+               {{"operator", name}, {"status", status_label(r.status[i].load(std::memory_order_relaxed))}});
+      if (load(r.other) > 0) sample(responses, load(r.other), {{"operator", name}, {"status", "other"}});
     }
     auto& op_tps = family(out, "smppd_operator_tps_limit", "Configured submits per second to the operator (0: no limit).",
                           MetricType::Gauge);
