@@ -961,6 +961,10 @@ std::array<std::uint64_t, state_count> message_log::smsc_states(std::string_view
   return state_totals(impl_->handles, stats_smsc, smsc, ec);
 }
 
+latency_histogram message_log::smsc_receipt_latency(std::string_view smsc, std::error_code& ec) const {
+  return get_stats(impl_->handles, stats_smsc, smsc, ec).submit_to_receipt;
+}
+
 void message_log::compact() {
   rocksdb::CompactRangeOptions o;
   for (auto* h : impl_->handles.cfs) impl_->db->CompactRange(o, h, nullptr, nullptr);

@@ -66,6 +66,7 @@
 #include <system_error>
 #include <vector>
 
+#include "storage/latency_histogram.hpp"
 #include "storage/message_id.hpp"
 #include "storage/record.hpp"
 #include "storage/state.hpp"
@@ -220,6 +221,9 @@ class message_log {
   std::uint64_t pending_compaction_bytes() const;
   std::array<std::uint64_t, state_count> campaign_states(std::string_view campaign, std::error_code& ec) const;
   std::array<std::uint64_t, state_count> smsc_states(std::string_view smsc, std::error_code& ec) const;
+  // An SMSC account's submit -> final receipt times, as last written (every
+  // run of the log, one read).
+  latency_histogram smsc_receipt_latency(std::string_view smsc, std::error_code& ec) const;
 
   const log_counters& counters() const noexcept { return counters_; }
 
