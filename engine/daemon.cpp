@@ -516,12 +516,7 @@ int run_daemon(const config::settings& s, const daemon_options& opt) {
     }
     // Everything is submitted; wait for the receipts to settle the rest.
     std::uint64_t final_total = 0, total = 0;
-    if (!reader) {
-      storage::reader_options rd;
-      rd.dir = lo.dir;
-      reader = std::make_unique<storage::log_reader>(rd);
-    }
-    (void)reader->catch_up();
+    if (!reader) reader = std::make_unique<storage::log_reader>(*log);
     for (const auto& c : campaigns->list()) {
       if (c.state != campaign_state::running) continue;
       auto rep = reader->report(c.id, ec);
@@ -558,12 +553,7 @@ int run_daemon(const config::settings& s, const daemon_options& opt) {
 
   if (opt.once && opt.report_to) {
     log->wait_durable(log->issued_ticket());
-    if (!reader) {
-      storage::reader_options rd;
-      rd.dir = lo.dir;
-      reader = std::make_unique<storage::log_reader>(rd);
-    }
-    (void)reader->catch_up();
+    if (!reader) reader = std::make_unique<storage::log_reader>(*log);
     for (const auto& c : campaigns->list()) {
       if (!c.in_config) continue;
       const auto rejections = rejections_file(s.node.data_dir, c.id);

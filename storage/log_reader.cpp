@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <stdlib.h>
 
+#include "storage/detail/log_access.hpp"
 #include "storage/detail/schema.hpp"
 #include "storage/detail/varint.hpp"
 
@@ -98,7 +99,11 @@ struct log_reader::impl {
     for (std::size_t i = 0; i < cf_count; ++i) handles.cfs[i] = cf_list[i];
   }
 
+  // Borrows an open log's handles; owns nothing.
+  explicit impl(const message_log& log) : handles(log_access::handles(log)) {}
+
   ~impl() {
+    if (!db) return;
     for (auto* h : cf_list) db->DestroyColumnFamilyHandle(h);
     db.reset();
     remove_own();
@@ -112,7 +117,7 @@ struct log_reader::impl {
   std::vector<std::string> stats_names(char kind, std::error_code& ec) const {
     std::vector<std::string> names;
     std::unique_ptr<rocksdb::Iterator> it(
-        db->NewIterator(rocksdb::ReadOptions(), handles.cfs[cf_stats]));
+        handles.db->NewIterator(rocksdb::ReadOptions(), handles.cfs[cf_stats]));
     const std::string prefix(1, kind);
     for (it->Seek(prefix); it->Valid() && it->key().starts_with(prefix); it->Next())
       names.push_back(it->key().ToString().substr(1));
@@ -123,7 +128,7 @@ struct log_reader::impl {
   template <class F>
   void each_orphan(F&& f, std::error_code& ec) const {
     std::unique_ptr<rocksdb::Iterator> it(
-        db->NewIterator(rocksdb::ReadOptions(), handles.cfs[cf_orphans]));
+        handles.db->NewIterator(rocksdb::ReadOptions(), handles.cfs[cf_orphans]));
     for (it->SeekToFirst(); it->Valid(); it->Next()) {
       parked_receipt p;
       if (!decode_parked(it->value().ToStringView(), p)) {
@@ -139,9 +144,13 @@ struct log_reader::impl {
 log_reader::log_reader(const reader_options& options)
     : impl_(std::make_unique<impl>(options)) {}
 
+log_reader::log_reader(const message_log& log) : impl_(std::make_unique<impl>(log)) {}
+
 log_reader::~log_reader() = default;
 
-std::error_code log_reader::catch_up() { return to_error(impl_->db->TryCatchUpWithPrimary()); }
+std::error_code log_reader::catch_up() {
+  return impl_->db ? to_error(impl_->db->TryCatchUpWithPrimary()) : std::error_code();
+}
 
 campaign_report log_reader::report(std::string_view campaign, std::error_code& ec) const {
   campaign_report r;
@@ -155,7 +164,7 @@ campaign_report log_reader::report(std::string_view campaign, std::error_code& e
   r.submit_to_receipt = summarise(s.submit_to_receipt);
   std::string value;
   const rocksdb::Status st =
-      impl_->db->Get(rocksdb::ReadOptions(), impl_->handles.cfs[cf_campaigns],
+      impl_->handles.db->Get(rocksdb::ReadOptions(), impl_->handles.cfs[cf_campaigns],
                      rocksdb::Slice(campaign.data(), campaign.size()), &value);
   if (st.ok()) {
     cursor_value c;

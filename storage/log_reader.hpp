@@ -30,6 +30,7 @@
 #include <system_error>
 #include <vector>
 
+#include "storage/message_log.hpp"
 #include "storage/record.hpp"
 #include "storage/state.hpp"
 
@@ -106,6 +107,10 @@ class log_reader {
  public:
   // Throws std::system_error when the database cannot be opened.
   explicit log_reader(const reader_options& options);
+  // Reads through the daemon's own open log (no second instance, no second
+  // set of caches and memtables): it always sees what the writer wrote, and
+  // catch_up() has nothing to do. `log` must outlive the reader.
+  explicit log_reader(const message_log& log);
   ~log_reader();
   log_reader(const log_reader&) = delete;
   log_reader& operator=(const log_reader&) = delete;

@@ -40,6 +40,23 @@ TEST_F(log_reader_test, sees_the_writers_changes_after_catching_up) {
   EXPECT_EQ(ec, make_error_code(storage_errc::not_found));
 }
 
+TEST_F(log_reader_test, reads_through_the_writers_own_instance_without_catching_up) {
+  add(campaign_message(1, "spring", 1));
+  log_reader reader(*log_);
+  std::error_code ec;
+  EXPECT_EQ(reader.report("spring", ec).messages[state::queued], 1u);
+  add(campaign_message(2, "spring", 2));
+  apply({submitted(1, 0, "opa", t0), accepted(1, 0, "100", t0 + 30'000),
+         to(1, 0, state::delivered, t0 + 4 * second)});
+  const campaign_report r = reader.report("spring", ec);  // no catch_up(): the same instance
+  ASSERT_FALSE(ec);
+  EXPECT_EQ(r.messages[state::delivered], 1u);
+  EXPECT_EQ(r.messages[state::queued], 1u);
+  EXPECT_EQ(r.cursor_row, 2u);
+  EXPECT_EQ(reader.smsc("opa", ec).parts[state::delivered], 1u);
+  EXPECT_FALSE(reader.catch_up());
+}
+
 TEST_F(log_reader_test, reads_a_database_whose_writer_has_stopped) {
   message_record r = message(5);
   r.idempotency_key = "k5";
