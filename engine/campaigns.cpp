@@ -376,6 +376,13 @@ const campaign_gate* campaign_manager::gate(std::string_view id) {
   return e.gate.get();
 }
 
+std::optional<config::campaign_config> campaign_manager::created(std::string_view id) const {
+  std::lock_guard lock(mutex_);
+  for (const auto& c : created_)
+    if (c.id == id) return c;
+  return std::nullopt;
+}
+
 bool campaign_manager::all_read() const {
   std::lock_guard lock(mutex_);
   for (const auto& [id, e] : entries_)

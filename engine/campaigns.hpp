@@ -114,6 +114,9 @@ class campaign_manager {
   // The gate of a campaign, known or not (recovery attaches it to the
   // messages it re-dispatches; apply() later adopts the entry).
   const campaign_gate* gate(std::string_view id);
+  // The definition of a campaign created through the API (recovery reads
+  // its send window before apply()).
+  std::optional<config::campaign_config> created(std::string_view id) const;
 
   // Every running campaign has read its file (--once waits for this).
   bool all_read() const;

@@ -192,6 +192,11 @@ engine_plan make_plan(const config::settings& s, const engine_plan* before) {
   p.prepare.numbering = numbering_plan{s.numbering.default_country_code, s.numbering.trunk_prefix};
   p.prepare.routes = std::make_shared<const router>(p.dispatch.operators, p.dispatch.default_operator);
   p.prepare.encoding = std::move(encoding);
+  std::vector<std::string> missing;
+  p.prepare.zones = std::make_shared<const zone_table>(s.numbering.time_zones, s.numbering.default_time_zone, &missing);
+  for (const auto& z : missing)
+    std::fprintf(stderr, "smppd: time zone %s is not in this system's tzdata; numbers it would place fall back\n",
+                 z.c_str());
   return p;
 }
 
@@ -390,6 +395,24 @@ int run_daemon(const config::settings& s, const daemon_options& opt) {
 
   // Parts the last run left to send go out first (a paused or cancelled
   // campaign's are held or cancelled by its gate).
+  std::map<std::string, std::optional<window_rule>> windows;  // by campaign, resolved once
+  auto recovered_window = [&](const std::string& campaign, const std::string& to) -> std::optional<send_hours> {
+    auto it = windows.find(campaign);
+    if (it == windows.end()) {
+      std::optional<config::campaign_config> c;
+      for (const auto& x : s.campaigns)
+        if (x.id == campaign) c = x;
+      if (!c) c = campaigns->created(campaign);
+      std::optional<window_rule> rule;
+      std::string error;
+      if (c && c->window)
+        rule = window_rule::make(static_cast<int>(c->window->start.count()), static_cast<int>(c->window->end.count()),
+                                 c->window->timezone, c->window->fallback_timezone, error);
+      it = windows.emplace(campaign, rule).first;
+    }
+    if (!it->second) return std::nullopt;
+    return it->second->for_recipient(to, *plan.prepare.zones);
+  };
   std::map<std::uint64_t, std::vector<std::uint16_t>> resume;
   for (const auto& p : recovered.to_dispatch) resume[p.message_id].push_back(p.part);
   for (auto& [id, parts] : resume) {
@@ -414,6 +437,10 @@ int run_daemon(const config::settings& s, const daemon_options& opt) {
     }
     m->pending = parts;
     m->queued_us = rec->queued_us;
+    // Held messages keep their deadline and their send window.
+    if (rec->valid_until_us > rec->queued_us)
+      m->validity = std::chrono::seconds((rec->valid_until_us - rec->queued_us) / 1'000'000);
+    if (!rec->campaign.empty()) m->window = recovered_window(rec->campaign, rec->recipient);
     while (!dispatch.enqueue(std::move(m))) std::this_thread::sleep_for(std::chrono::milliseconds(1));
   }
 
@@ -509,8 +536,9 @@ int run_daemon(const config::settings& s, const daemon_options& opt) {
       notify.ready(dispatch);
     }
     if (!opt.once) continue;
-    // Campaigns paused or waiting for their start are not waited for.
-    if (!campaigns->all_read() || dispatch.open_messages() > dispatch.held_messages()) {
+    // Campaigns paused or waiting for their start, and messages waiting for
+    // their send window, are not waited for.
+    if (!campaigns->all_read() || dispatch.open_messages() > dispatch.held_messages() + dispatch.held_for_window()) {
       last_change = std::chrono::steady_clock::now();
       continue;
     }

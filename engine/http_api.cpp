@@ -69,6 +69,7 @@ json to_json(const dispatcher_status& d) {
               {"operators", std::move(operators)},
               {"open_messages", d.open_messages},
               {"held_messages", d.held_messages},
+              {"held_for_send_window", d.window_held},
               {"retry_waiting", d.retry_waiting}};
 }
 

@@ -16,6 +16,7 @@
 
 #include "engine/dispatcher.hpp"
 #include "engine/phone_number.hpp"
+#include "engine/recipient_zone.hpp"
 #include "engine/router.hpp"
 #include "smpp/text.hpp"
 #include "storage/record.hpp"
@@ -26,6 +27,7 @@ struct prepare_context {
   numbering_plan numbering;
   std::shared_ptr<const router> routes;         // route() only (const)
   std::vector<smpp::encode_options> encoding;   // per operator
+  std::shared_ptr<const zone_table> zones;      // recipients' time zones (send windows)
 };
 
 // The context every source prepares with, replaced whole by a reload.

@@ -44,6 +44,9 @@ std::string_view name(cause c) noexcept {
     case cause::receipt_fallback: return "receipt_fallback";
     case cause::parked_receipt: return "parked_receipt";
     case cause::recovery: return "recovery";
+    case cause::send_window: return "outside_send_window";
+    case cause::validity: return "validity_ended";
+    case cause::duplicate: return "duplicate";
   }
   return "invalid";
 }

@@ -44,8 +44,12 @@ enum class cause : std::uint8_t {
   receipt_fallback = 2,  // a receipt found the in-doubt part by destination, time and text
   parked_receipt = 3,    // a receipt that came before the resp, applied when the resp came
   recovery = 4,          // restart: the in-doubt policy or an overdue receipt
+  // Why a message was suppressed, never sent:
+  send_window = 5,       // its validity ends before its send window opens
+  validity = 6,          // its validity ended while it waited (a bind, a retry, the throttle)
+  duplicate = 7,         // its recipient is in the campaign already
 };
-inline constexpr std::uint8_t cause_count = 5;
+inline constexpr std::uint8_t cause_count = 8;
 std::string_view name(cause c) noexcept;
 
 struct part_record {
