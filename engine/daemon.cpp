@@ -270,7 +270,9 @@ void reload(const fs::path& file, config::settings& running, engine_plan& plan, 
   auto notes = std::move(next_plan.notes);
   for (auto& n : campaigns.apply(next.campaigns)) notes.push_back(std::move(n));
   if (next.numbering.default_country_code != running.numbering.default_country_code ||
-      next.numbering.trunk_prefix != running.numbering.trunk_prefix)
+      next.numbering.trunk_prefix != running.numbering.trunk_prefix ||
+      next.numbering.time_zones != running.numbering.time_zones ||
+      next.numbering.default_time_zone != running.numbering.default_time_zone)
     notes.push_back("numbering changed");
   if (next.node.data_dir != running.node.data_dir || next.node.sync != running.node.sync ||
       next.node.sync_interval != running.node.sync_interval || next.node.in_doubt != running.node.in_doubt ||

@@ -975,6 +975,7 @@ TEST_F(daemon_e2e, an_smsc_killed_mid_campaign_leaves_the_other_to_finish_and_no
   EXPECT_GT(via_b, 500);
   EXPECT_EQ(static_cast<std::size_t>(via_b), at_b["destinations"].size());
   EXPECT_LE(unknown, 200);  // at most the windows in flight when it died
+  std::printf("  %d through a (%d of them unknown), %d through b\n", via_a, unknown, via_b);
   other->stop();
 }
 
@@ -997,4 +998,5 @@ TEST_F(daemon_e2e, a_campaign_keeps_its_tps_over_10_seconds) {
   const double seconds = static_cast<double>(at.back() - at[100]) / 1e6;
   const double rate = 999.0 / seconds;
   EXPECT_NEAR(rate, 100.0, 3.0) << "1000 submits in " << seconds << " s";
+  std::printf("  1000 submits in %.3f s: %.2f per second\n", seconds, rate);
 }
