@@ -255,7 +255,7 @@ std::string campaign_runner::run() {
     prepared.record.queued_us = prepared.message->queued_us = wall_us();
     if (prepared.record.valid_until_us) prepared.record.valid_until_us = prepared.record.queued_us + validity_us;
     if (window_ && setup_.prepare.zones)
-      prepared.message->window = window_->for_recipient(prepared.record.recipient, *setup_.prepare.zones);
+      set_window(prepared, window_->for_recipient(prepared.record.recipient, *setup_.prepare.zones));
     std::uint64_t ticket = 0;
     for (;;) {
       ticket = log_.append(prepared.record, ec);

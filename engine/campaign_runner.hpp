@@ -12,10 +12,10 @@
 //   with its row number and reason: counted, written to the rejections
 //   file, recorded in the log as a failed message (a repeated recipient as
 //   a suppressed one), never stopping the campaign.
-// - A send window is set on each message, in its recipient's zone (or the
-//   campaign's one zone): the dispatcher holds a message whose window is
-//   closed, so one zone's night does not hold up the others. The
-//   campaign's tps paces it.
+// - A send window is set on each message (and kept in its record), in its
+//   recipient's zone (or the campaign's one zone): the dispatcher holds a
+//   message whose window is closed, so one zone's night does not hold up
+//   the others. The campaign's tps paces it.
 // - Restart: the log's cursor for the campaign says which rows are
 //   already messages; those are skipped (their numbers still feed the
 //   duplicate check).

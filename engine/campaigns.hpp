@@ -29,6 +29,7 @@
 // Threads: every member may be called from any thread.
 #pragma once
 
+#include <array>
 #include <atomic>
 #include <cstdint>
 #include <filesystem>
@@ -64,6 +65,8 @@ struct campaign_status {
   double progress = 0;  // share of the recipients file read, 0-1
   double rate = 0;      // messages per second now (0 unless running)
   std::optional<double> eta_s;  // until every row is handed to the dispatcher, at this rate
+  // Its messages by state, from the log (find() only: one read).
+  std::optional<std::array<std::uint64_t, storage::state_count>> by_state;
 };
 
 struct control_outcome {
@@ -114,9 +117,6 @@ class campaign_manager {
   // The gate of a campaign, known or not (recovery attaches it to the
   // messages it re-dispatches; apply() later adopts the entry).
   const campaign_gate* gate(std::string_view id);
-  // The definition of a campaign created through the API (recovery reads
-  // its send window before apply()).
-  std::optional<config::campaign_config> created(std::string_view id) const;
 
   // Every running campaign has read its file (--once waits for this).
   bool all_read() const;

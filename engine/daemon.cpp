@@ -397,24 +397,6 @@ int run_daemon(const config::settings& s, const daemon_options& opt) {
 
   // Parts the last run left to send go out first (a paused or cancelled
   // campaign's are held or cancelled by its gate).
-  std::map<std::string, std::optional<window_rule>> windows;  // by campaign, resolved once
-  auto recovered_window = [&](const std::string& campaign, const std::string& to) -> std::optional<send_hours> {
-    auto it = windows.find(campaign);
-    if (it == windows.end()) {
-      std::optional<config::campaign_config> c;
-      for (const auto& x : s.campaigns)
-        if (x.id == campaign) c = x;
-      if (!c) c = campaigns->created(campaign);
-      std::optional<window_rule> rule;
-      std::string error;
-      if (c && c->window)
-        rule = window_rule::make(static_cast<int>(c->window->start.count()), static_cast<int>(c->window->end.count()),
-                                 c->window->timezone, c->window->fallback_timezone, error);
-      it = windows.emplace(campaign, rule).first;
-    }
-    if (!it->second) return std::nullopt;
-    return it->second->for_recipient(to, *plan.prepare.zones);
-  };
   std::map<std::uint64_t, std::vector<std::uint16_t>> resume;
   for (const auto& p : recovered.to_dispatch) resume[p.message_id].push_back(p.part);
   for (auto& [id, parts] : resume) {
@@ -442,7 +424,7 @@ int run_daemon(const config::settings& s, const daemon_options& opt) {
     // Held messages keep their deadline and their send window.
     if (rec->valid_until_us > rec->queued_us)
       m->validity = std::chrono::seconds((rec->valid_until_us - rec->queued_us) / 1'000'000);
-    if (!rec->campaign.empty()) m->window = recovered_window(rec->campaign, rec->recipient);
+    m->window = window_of(*rec);
     while (!dispatch.enqueue(std::move(m))) std::this_thread::sleep_for(std::chrono::milliseconds(1));
   }
 

@@ -75,4 +75,11 @@ struct prepare_problem {
 prepare_problem prepare_message(const prepare_context& ctx, const message_request& req, std::uint64_t id,
                                 std::int64_t now_us, prepared_message& out);
 
+// Gives a prepared message its send window, in the record too (a restart
+// keeps it).
+void set_window(prepared_message& m, const send_hours& h);
+// The window a stored record was given; none when it has none or its zone
+// no longer loads.
+std::optional<send_hours> window_of(const storage::message_record& r);
+
 }  // namespace engine

@@ -284,8 +284,9 @@ const time_zone* zone_table::find(std::string_view e164) const {
 std::optional<window_rule> window_rule::make(int start_minute, int end_minute, std::string_view zone,
                                              std::string_view fallback, std::string& error) {
   window_rule w;
-  w.start_ = static_cast<std::int16_t>(start_minute);
-  w.end_ = static_cast<std::int16_t>(end_minute);
+  // 24:00 is midnight: 09:00-24:00 runs to the end of the day.
+  w.start_ = static_cast<std::int16_t>(start_minute % (24 * 60));
+  w.end_ = static_cast<std::int16_t>(end_minute % (24 * 60));
   if (zone != "recipient") {
     w.fixed_ = cached_zone(zone);
     if (!w.fixed_) {

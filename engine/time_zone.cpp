@@ -238,7 +238,9 @@ std::optional<time_zone> time_zone::load(std::string_view name, const std::files
   std::ifstream in(root / std::string(name), std::ios::binary);
   if (!in) return std::nullopt;
   std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  return from_tzif(bytes);
+  auto z = from_tzif(bytes);
+  if (z) z->name_ = std::string(name);
+  return z;
 }
 
 std::int32_t time_zone::offset_at(std::int64_t t) const {

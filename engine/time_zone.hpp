@@ -43,6 +43,8 @@ class time_zone {
                                        const std::filesystem::path& root = "/usr/share/zoneinfo");
   static std::optional<time_zone> from_tzif(std::string_view bytes);
 
+  // The name it was loaded by ("" from bytes).
+  const std::string& name() const noexcept { return name_; }
   // Seconds east of UTC at that instant.
   std::int32_t offset_at(std::int64_t unix_seconds) const;
   // Minutes since local midnight at that instant.
@@ -56,6 +58,7 @@ class time_zone {
   std::vector<std::int32_t> offsets_after_;  // offset in force from transitions_[i]
   std::int32_t initial_offset_ = 0;
   std::optional<posix_tz> footer_;
+  std::string name_;
 };
 
 // Is `minute` (of the local day) inside [start, end)? A window whose end

@@ -799,8 +799,8 @@ TEST_F(daemon_e2e, a_send_window_in_each_recipients_zone_sends_one_zone_and_hold
   // now. Tokyo's clock is 6 or 7 hours ahead: outside it, until the
   // window opens there in 16 or 17 hours.
   const int vilnius = engine::time_zone::load("Europe/Vilnius")->minute_of_day(std::chrono::system_clock::now());
-  const std::string window =
-      "send_window: { start: \"" + clock_time(vilnius - 60) + "\", end: \"" + clock_time(vilnius + 60) + "\" }";
+  const std::string start = clock_time(vilnius - 60), end = clock_time(vilnius + 60);
+  const std::string window = "send_window: { start: \"" + start + "\", end: \"" + end + "\" }";
   for (const char* name : {"hold.csv", "late.csv"}) {
     std::ofstream out(dir / name);
     out << "msisdn\n";
@@ -865,27 +865,47 @@ TEST_F(daemon_e2e, a_send_window_in_each_recipients_zone_sends_one_zone_and_hold
   EXPECT_EQ(j["by_state"]["suppressed"], 20) << report.second;
   EXPECT_EQ(j["suppressed_by"]["outside_send_window"], 20) << report.second;
 
+  // A notification has no window unless its request gives one.
+  auto [s1, b1] = post(port, "/v1/messages", R"({"to": "+819030001000", "from": "ACME", "text": "Code 4821"})");
+  ASSERT_EQ(s1, 202) << b1;
+  auto [s2, b2] = post(port, "/v1/messages", R"({"to": "+819030002000", "from": "ACME", "text": "Sale", "send_window": {"start": ")" +
+                                                 start + R"(", "end": ")" + end + R"("}})");
+  ASSERT_EQ(s2, 202) << b2;
+  const std::string held_id = json::parse(b2)["id"];
+  auto [s3, b3] = post(port, "/v1/messages", R"({"to": "+819030003000", "from": "ACME", "text": "x", "send_window": {"start": "09:00", "end": "20:00", "timezone": "Mars/Olympus"}})");
+  EXPECT_EQ(s3, 400) << b3;
+  EXPECT_EQ(json::parse(b3)["error"]["code"], "invalid_field") << b3;
+  for (int i = 0; i < 50; ++i) {
+    counts = sim_counts();
+    if (counts["submit_sm"] == 41) break;
+    std::this_thread::sleep_for(100ms);
+  }
+  EXPECT_EQ(counts["destinations"]["819030001000"], 1) << counts.dump();
+  EXPECT_FALSE(counts["destinations"].contains("819030002000")) << counts.dump();
+  EXPECT_EQ(get(port, "/v1/status")["held_for_send_window"], 21);
+
   // A restart keeps them on hold (recovery gives them their window back).
   auto st = smppd->stop(SIGTERM, 20s);
   EXPECT_TRUE(WIFEXITED(st) && WEXITSTATUS(st) == 0) << st;
   start_smppd();
   for (int i = 0; i < 50; ++i) {
     status = get(port, "/v1/status");
-    if (status["held_for_send_window"] == 20) break;
+    if (status["held_for_send_window"] == 21) break;
     std::this_thread::sleep_for(100ms);
   }
-  EXPECT_EQ(status["held_for_send_window"], 20) << status.dump();
-  EXPECT_EQ(sim_counts()["submit_sm"], 40);
+  EXPECT_EQ(status["held_for_send_window"], 21) << status.dump();
+  EXPECT_EQ(sim_counts()["submit_sm"], 41);
   // Cancelling the campaign cancels what it has on hold, at once.
   auto [sc, bc] = post(port, "/v1/campaigns/hold/cancel", "");
   EXPECT_EQ(sc, 200) << bc;
   for (int i = 0; i < 50; ++i) {
     status = get(port, "/v1/status");
-    if (status["held_for_send_window"] == 0 && status["open_messages"] == 0) break;
+    if (status["held_for_send_window"] == 1 && status["open_messages"] == 1) break;
     std::this_thread::sleep_for(100ms);
   }
-  EXPECT_EQ(status["held_for_send_window"], 0) << status.dump();
-  EXPECT_EQ(status["open_messages"], 0) << status.dump();
+  EXPECT_EQ(status["held_for_send_window"], 1) << status.dump();  // the notification's own window
+  EXPECT_EQ(status["open_messages"], 1) << status.dump();
+  EXPECT_EQ(get(port, "/v1/messages/" + held_id)["state"], "queued");
   st = smppd->stop(SIGTERM, 20s);
   EXPECT_TRUE(WIFEXITED(st) && WEXITSTATUS(st) == 0) << st;
   int cancelled = 0;
@@ -896,7 +916,7 @@ TEST_F(daemon_e2e, a_send_window_in_each_recipients_zone_sends_one_zone_and_hold
     EXPECT_TRUE(m.recipient.starts_with("+81")) << m.recipient;
   }
   EXPECT_EQ(cancelled, 20);
-  EXPECT_EQ(sim_counts()["submit_sm"], 40);
+  EXPECT_EQ(sim_counts()["submit_sm"], 41);
 }
 
 TEST_F(daemon_e2e, an_smsc_killed_mid_campaign_leaves_the_other_to_finish_and_nobody_gets_two) {

@@ -92,6 +92,10 @@ TEST(window_rule, uses_the_recipients_zone_the_fallback_or_one_zone_for_all) {
   ASSERT_TRUE(fixed) << error;
   EXPECT_EQ(fixed->for_recipient("+37061234567", t).zone, cached_zone("Asia/Tokyo"));
 
+  // 24:00 is the day's end: 09:00-24:00 runs to midnight, 00:00-24:00 is always.
+  auto to_midnight = engine::window_rule::make(9 * 60, 24 * 60, "UTC", "", error);
+  ASSERT_TRUE(to_midnight);
+  EXPECT_EQ(to_midnight->for_recipient("+37061234567", t).end, 0);
   EXPECT_FALSE(engine::window_rule::make(0, 60, "Mars/Olympus", "", error));
   EXPECT_EQ(error, "unknown time zone Mars/Olympus");
 }
