@@ -8,6 +8,8 @@
 
 #include <algorithm>
 #include <cstdint>
+#include <ostream>
+#include <string>
 
 namespace {
 
@@ -99,6 +101,10 @@ struct pacing_case {
   int max_parts;                  // messages of 1..max_parts parts, in turn
 };
 
+void PrintTo(const pacing_case& c, std::ostream* os) {
+  *os << "operator " << c.operator_tps << " tps, smsc " << c.smsc_tps << " tps, 1-" << c.max_parts << " parts";
+}
+
 class dispatcher_pacing : public ::testing::TestWithParam<pacing_case> {};
 
 // What the dispatcher does for each message (try_send): wait until both
@@ -135,6 +141,11 @@ TEST_P(dispatcher_pacing, sends_within_2_percent_of_the_rate_over_10_seconds) {
 INSTANTIATE_TEST_SUITE_P(rates, dispatcher_pacing,
                          ::testing::Values(pacing_case{5, 0, 1}, pacing_case{0, 20, 1}, pacing_case{100, 0, 1},
                                            pacing_case{50, 40, 3}, pacing_case{300, 1000, 2},
-                                           pacing_case{1000, 1000, 3}, pacing_case{3000, 2500, 1}));
+                                           pacing_case{1000, 1000, 3}, pacing_case{3000, 2500, 1}),
+                         [](const ::testing::TestParamInfo<pacing_case>& i) {
+                           return "operator_" + std::to_string(static_cast<int>(i.param.operator_tps)) + "_smsc_" +
+                                  std::to_string(static_cast<int>(i.param.smsc_tps)) + "_parts_" +
+                                  std::to_string(i.param.max_parts);
+                         });
 
 }  // namespace
