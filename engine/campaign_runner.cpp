@@ -221,6 +221,9 @@ std::string campaign_runner::run() {
              storage::state::suppressed, storage::cause::duplicate);
       continue;
     }
+    // Stopping: this row is not made a message now (the next start reads
+    // it again), so nothing new reaches the dispatcher while it drains.
+    if (stop_.load()) break;
     prepared.record.queued_us = prepared.message->queued_us = wall_us();
     if (prepared.record.valid_until_us) prepared.record.valid_until_us = prepared.record.queued_us + validity_us;
     if (window_ && setup_.prepare.zones)
