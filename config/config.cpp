@@ -298,6 +298,26 @@ class reader {
     return e;
   }
 
+  // An IANA time zone name as the system's tzdata knows it: a TZif file
+  // under /usr/share/zoneinfo (a folder such as "Europe" is not a zone).
+  std::optional<std::string> zone(const YAML::Node& m, const std::string& path, std::string_view key) {
+    auto v = string(m, path, key);
+    if (!v) return std::nullopt;
+    if (!known_zone(*v)) {
+      error(m[std::string(key)], join(path, key),
+            "unknown time zone " + show(*v) + " (expected an IANA name such as Europe/Vilnius)");
+      return std::nullopt;
+    }
+    return v;
+  }
+
+  static bool known_zone(const std::string& name) {
+    if (name.empty() || name.front() == '/' || name.find("..") != std::string::npos) return false;
+    std::ifstream in(fs::path("/usr/share/zoneinfo") / name, std::ios::binary);
+    char magic[4] = {};
+    return in.read(magic, 4) && std::string_view(magic, 4) == "TZif";
+  }
+
   fs::path resolve(const std::string& p) const {
     fs::path f(p);
     return f.is_absolute() ? f : base_ / f;
@@ -527,7 +547,7 @@ void read_campaign(reader& r, const YAML::Node& n, const std::string& path, camp
   if (auto d = r.duration(n, path, "validity")) c.validity = std::chrono::duration_cast<std::chrono::seconds>(*d);
   if (const YAML::Node w = n["send_window"]; w.IsDefined()) {
     const std::string wp = path + ".send_window";
-    if (r.map(w, wp, {"start", "end", "timezone"})) {
+    if (r.map(w, wp, {"start", "end", "timezone", "fallback_timezone"})) {
       send_window sw;
       for (auto [key, field] : {std::pair{"start", &sw.start}, std::pair{"end", &sw.end}}) {
         if (auto v = r.string(w, wp, key, true)) {
@@ -537,9 +557,13 @@ void read_campaign(reader& r, const YAML::Node& n, const std::string& path, camp
       }
       if (auto v = r.string(w, wp, "timezone")) {
         sw.timezone = *v;
-        // IANA names as the system knows them (tzdata).
-        if (v->empty() || v->find("..") != std::string::npos || !fs::exists(fs::path("/usr/share/zoneinfo") / *v))
-          r.error(w["timezone"], wp + ".timezone", "unknown time zone " + show(*v) + " (expected an IANA name such as Europe/Vilnius)");
+        if (*v != recipient_zone) r.zone(w, wp, "timezone");
+      }
+      if (r.string(w, wp, "fallback_timezone")) {
+        if (sw.timezone != recipient_zone)
+          r.error(w["fallback_timezone"], wp + ".fallback_timezone", "only with timezone: recipient");
+        else if (auto z = r.zone(w, wp, "fallback_timezone"))
+          sw.fallback_timezone = *z;
       }
       c.window = sw;
     }
@@ -647,7 +671,24 @@ load_result load_text(std::string_view yaml, std::string_view file, const fs::pa
     read_list(r, root, "campaigns", s.campaigns, read_campaign);
     if (auto v = r.string(root, "", "default_operator")) s.default_operator = *v;
     if (const YAML::Node n = root["numbering"];
-        n.IsDefined() && r.map(n, "numbering", {"default_country_code", "trunk_prefix"})) {
+        n.IsDefined() &&
+        r.map(n, "numbering", {"default_country_code", "trunk_prefix", "time_zones", "default_time_zone"})) {
+      if (auto z = r.zone(n, "numbering", "default_time_zone")) s.numbering.default_time_zone = *z;
+      if (const YAML::Node t = n["time_zones"]; t.IsDefined()) {
+        if (!t.IsMap()) {
+          r.error(t, "numbering.time_zones", "expected a mapping of E.164 prefixes to zones, such as \"+1212\": America/New_York");
+        } else {
+          for (auto it = t.begin(); it != t.end(); ++it) {
+            const std::string prefix = it->first.Scalar();
+            const std::string where = "numbering.time_zones." + prefix;
+            if (!valid_prefix(prefix)) {
+              r.error(it->first, where, "expected '+' and digits, got " + show(prefix));
+              continue;
+            }
+            if (auto z = r.zone(t, "numbering.time_zones", prefix)) s.numbering.time_zones.emplace_back(prefix, *z);
+          }
+        }
+      }
       if (auto v = r.string(n, "numbering", "trunk_prefix")) {
         if (v->size() > 2 || (!v->empty() && !is_digits(*v)))
           r.error(n["trunk_prefix"], "numbering.trunk_prefix", "expected at most 2 digits, got " + show(*v));

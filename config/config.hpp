@@ -124,12 +124,22 @@ struct operator_config {
 struct numbering_config {
   std::string default_country_code;  // digits, for numbers written without one
   std::string trunk_prefix = "0";    // what national numbers start with ("8" in Lithuania)
+  // Recipients' time zones by E.164 prefix ("+1212" -> America/New_York),
+  // on top of smppd's own table; the longest prefix wins.
+  std::vector<std::pair<std::string, std::string>> time_zones;
+  std::string default_time_zone = "UTC";  // for numbers no prefix places
 };
+
+// Send windows name a zone or this word: each recipient's own zone.
+inline constexpr std::string_view recipient_zone = "recipient";
 
 struct send_window {
   std::chrono::minutes start{0};
   std::chrono::minutes end{24 * 60};
-  std::string timezone = "UTC";
+  std::string timezone{recipient_zone};  // an IANA name, or "recipient"
+  // With timezone: recipient, for numbers no prefix places; "" means
+  // numbering.default_time_zone.
+  std::string fallback_timezone;
   bool operator==(const send_window&) const = default;
 };
 

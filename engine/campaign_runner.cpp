@@ -36,7 +36,7 @@ campaign_runner::campaign_runner(campaign_setup setup, storage::message_log& log
       pace_(setup_.campaign.tps, std::max(1.0, setup_.campaign.tps / 10), token_bucket::clock::now()) {}
 
 void campaign_runner::reject(std::uint64_t row, const std::string& reason, std::string_view recipient,
-                             storage::state st) {
+                             storage::state st, storage::cause why) {
   counts_.rejected.fetch_add(1, std::memory_order_relaxed);
   if (rejections_) std::fprintf(rejections_, "%llu,%s\n", static_cast<unsigned long long>(row), csv_quote(reason).c_str());
   // The row is recorded as a message that never went out (failed for a
@@ -53,6 +53,7 @@ void campaign_runner::reject(std::uint64_t row, const std::string& reason, std::
   r.st = st;
   r.parts.resize(1);
   r.parts[0].st = st;
+  r.parts[0].settled_by = why;
   std::error_code ec;
   for (;;) {
     (void)log_.append(std::move(r), ec);
@@ -61,17 +62,6 @@ void campaign_runner::reject(std::uint64_t row, const std::string& reason, std::
   }
   if (ec) std::fprintf(stderr, "smppd: campaign %s: row %llu not recorded: %s\n", setup_.campaign.id.c_str(),
                        static_cast<unsigned long long>(row), ec.message().c_str());
-}
-
-bool campaign_runner::wait_for_window() {
-  const auto& w = setup_.campaign.window;
-  if (!w || !zone_) return !stop_.load();
-  while (!stop_.load()) {
-    const int minute = zone_->minute_of_day(std::chrono::system_clock::now());
-    if (in_window(minute, static_cast<int>(w->start.count()), static_cast<int>(w->end.count()))) return true;
-    std::this_thread::sleep_for(std::chrono::milliseconds(500));
-  }
-  return false;
 }
 
 bool campaign_runner::wait_for_gate() {
@@ -151,8 +141,9 @@ std::string campaign_runner::run() {
   auto tmpl = message_template::compile(c.text, error);
   if (!tmpl || !tmpl->bind(csv.header(), error)) return "campaign " + c.id + ": text: " + error;
   if (c.window) {
-    zone_ = time_zone::load(c.window->timezone);
-    if (!zone_) return "campaign " + c.id + ": unknown time zone " + c.window->timezone;
+    window_ = window_rule::make(static_cast<int>(c.window->start.count()), static_cast<int>(c.window->end.count()),
+                                c.window->timezone, c.window->fallback_timezone, error);
+    if (!window_) return "campaign " + c.id + ": send_window: " + error;
   }
   if (!setup_.rejections_file.empty()) {
     std::filesystem::create_directories(setup_.rejections_file.parent_path());
@@ -227,12 +218,16 @@ std::string campaign_runner::run() {
     if (duplicates.seen_before(prepared.record.recipient)) {
       counts_.duplicates.fetch_add(1, std::memory_order_relaxed);
       reject(row_no, "duplicate recipient " + prepared.record.recipient, prepared.record.recipient,
-             storage::state::suppressed);
+             storage::state::suppressed, storage::cause::duplicate);
       continue;
     }
-    if (!wait_for_window()) break;
+    // Stopping: this row is not made a message now (the next start reads
+    // it again), so nothing new reaches the dispatcher while it drains.
+    if (stop_.load()) break;
     prepared.record.queued_us = prepared.message->queued_us = wall_us();
     if (prepared.record.valid_until_us) prepared.record.valid_until_us = prepared.record.queued_us + validity_us;
+    if (window_ && setup_.prepare.zones)
+      set_window(prepared, window_->for_recipient(prepared.record.recipient, *setup_.prepare.zones));
     std::uint64_t ticket = 0;
     for (;;) {
       ticket = log_.append(prepared.record, ec);

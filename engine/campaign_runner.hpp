@@ -11,8 +11,10 @@
 //   with its row number and reason: counted, written to the rejections
 //   file, recorded in the log as a failed message (a repeated recipient as
 //   a suppressed one), never stopping the campaign.
-// - Outside the send window the runner waits (the window is local time
-//   in the campaign's zone); the campaign's tps paces it.
+// - A send window is set on each message (and kept in its record), in its
+//   recipient's zone (or the campaign's one zone): the dispatcher holds a
+//   message whose window is closed, so one zone's night does not hold up
+//   the others. The campaign's tps paces it.
 // - Restart: the log's cursor for the campaign says which rows are
 //   already messages; those are skipped (their numbers still feed the
 //   duplicate check's filter; the log has their messages).
@@ -41,8 +43,8 @@
 #include "engine/dispatcher.hpp"
 #include "engine/phone_number.hpp"
 #include "engine/prepare.hpp"
+#include "engine/recipient_zone.hpp"
 #include "engine/throttle.hpp"
-#include "engine/time_zone.hpp"
 #include "smpp/text.hpp"
 #include "storage/message_log.hpp"
 
@@ -88,17 +90,17 @@ class campaign_runner {
     std::uint64_t ticket;
     std::unique_ptr<outbound_message> message;
   };
-  bool wait_for_window();
   bool wait_for_gate();  // false once cancelled or stopped
   bool hand_over(bool all);  // durable messages to the dispatcher; false if stopped
   // Counts, reports and records a row that will not be sent.
-  void reject(std::uint64_t row, const std::string& reason, std::string_view recipient, storage::state st);
+  void reject(std::uint64_t row, const std::string& reason, std::string_view recipient, storage::state st,
+              storage::cause why = storage::cause::engine);
 
   campaign_setup setup_;
   storage::message_log& log_;
   dispatcher& dispatch_;
   std::atomic<std::uint64_t>& next_id_;
-  std::optional<time_zone> zone_;
+  std::optional<window_rule> window_;
   std::vector<unconfirmed> pending_;
   std::size_t pending_front_ = 0;
   std::FILE* rejections_ = nullptr;

@@ -192,6 +192,11 @@ engine_plan make_plan(const config::settings& s, const engine_plan* before) {
   p.prepare.numbering = numbering_plan{s.numbering.default_country_code, s.numbering.trunk_prefix};
   p.prepare.routes = std::make_shared<const router>(p.dispatch.operators, p.dispatch.default_operator);
   p.prepare.encoding = std::move(encoding);
+  std::vector<std::string> missing;
+  p.prepare.zones = std::make_shared<const zone_table>(s.numbering.time_zones, s.numbering.default_time_zone, &missing);
+  for (const auto& z : missing)
+    std::fprintf(stderr, "smppd: time zone %s is not in this system's tzdata; numbers it would place fall back\n",
+                 z.c_str());
   return p;
 }
 
@@ -265,7 +270,9 @@ void reload(const fs::path& file, config::settings& running, engine_plan& plan, 
   auto notes = std::move(next_plan.notes);
   for (auto& n : campaigns.apply(next.campaigns)) notes.push_back(std::move(n));
   if (next.numbering.default_country_code != running.numbering.default_country_code ||
-      next.numbering.trunk_prefix != running.numbering.trunk_prefix)
+      next.numbering.trunk_prefix != running.numbering.trunk_prefix ||
+      next.numbering.time_zones != running.numbering.time_zones ||
+      next.numbering.default_time_zone != running.numbering.default_time_zone)
     notes.push_back("numbering changed");
   if (next.node.data_dir != running.node.data_dir || next.node.sync != running.node.sync ||
       next.node.sync_interval != running.node.sync_interval || next.node.in_doubt != running.node.in_doubt ||
@@ -414,6 +421,10 @@ int run_daemon(const config::settings& s, const daemon_options& opt) {
     }
     m->pending = parts;
     m->queued_us = rec->queued_us;
+    // Held messages keep their deadline and their send window.
+    if (rec->valid_until_us > rec->queued_us)
+      m->validity = std::chrono::seconds((rec->valid_until_us - rec->queued_us) / 1'000'000);
+    m->window = window_of(*rec);
     while (!dispatch.enqueue(std::move(m))) std::this_thread::sleep_for(std::chrono::milliseconds(1));
   }
 
@@ -509,8 +520,9 @@ int run_daemon(const config::settings& s, const daemon_options& opt) {
       notify.ready(dispatch);
     }
     if (!opt.once) continue;
-    // Campaigns paused or waiting for their start are not waited for.
-    if (!campaigns->all_read() || dispatch.open_messages() > dispatch.held_messages()) {
+    // Campaigns paused or waiting for their start, and messages waiting for
+    // their send window, are not waited for.
+    if (!campaigns->all_read() || dispatch.open_messages() > dispatch.held_messages() + dispatch.held_for_window()) {
       last_change = std::chrono::steady_clock::now();
       continue;
     }

@@ -323,7 +323,7 @@ void dispatcher::log_update(storage::part_update u) {
 }
 
 void dispatcher::log_parts(std::uint64_t id, const std::vector<std::uint16_t>& parts, storage::state to,
-                           std::int64_t at_us, const std::string& smsc) {
+                           std::int64_t at_us, const std::string& smsc, storage::cause why) {
   for (std::uint16_t part : parts) {
     storage::part_update u;
     u.message_id = id;
@@ -331,6 +331,7 @@ void dispatcher::log_parts(std::uint64_t id, const std::vector<std::uint16_t>& p
     u.to = to;
     u.at_us = at_us;
     u.smsc = smsc;
+    u.cause = why;
     log_update(std::move(u));
   }
 }
@@ -356,6 +357,12 @@ void dispatcher::pump() {
     return;  // the tick tries again
   }
   const auto now = clock::now();
+  const std::int64_t now_s = now_us() / 1'000'000;
+  while (!window_held_.empty() && window_held_.begin()->first <= now_s) {
+    ready_.push_back(window_held_.begin()->second);
+    window_held_.erase(window_held_.begin());
+    window_held_count_.fetch_sub(1, std::memory_order_relaxed);
+  }
   while (!retries_.empty() && retries_.top().due <= now) {
     outbound_message* m = retries_.top().message;
     retries_.pop();
@@ -379,6 +386,8 @@ void dispatcher::pump() {
       for (;;) {
         outbound_message* m = op.head[l];
         if (!m) {
+          // Enough on hold for their window: campaign readers wait (back-pressure).
+          if (l == static_cast<std::size_t>(lane::campaign) && window_held_.size() >= options_.max_window_held) break;
           std::unique_ptr<outbound_message> taken;
           if (!op.lanes[l].try_dequeue(taken)) break;
           op.depth[l].fetch_sub(1, std::memory_order_relaxed);
@@ -420,17 +429,50 @@ bool dispatcher::gated(outbound_message& m) {
     held_count_.fetch_add(1, std::memory_order_relaxed);
     return true;
   }
+  settle_unsent(m, storage::state::cancelled, storage::cause::engine, counters_.cancelled);
+  return true;
+}
+
+void dispatcher::settle_unsent(outbound_message& m, storage::state st, storage::cause why,
+                               std::atomic<std::uint64_t>& counter) {
   auto parts = std::move(m.pending);
   m.pending.clear();
-  log_parts(m.id, parts, storage::state::cancelled, now_us());
-  counters_.cancelled.fetch_add(parts.size(), std::memory_order_relaxed);
+  log_parts(m.id, parts, st, now_us(), {}, why);
+  counter.fetch_add(parts.size(), std::memory_order_relaxed);
   for (std::uint16_t part : parts)
-    if (part_final(m, part, storage::state::cancelled)) break;
+    if (part_final(m, part, st)) break;
+}
+
+bool dispatcher::outside_window(outbound_message& m) {
+  if (!m.window) return false;
+  const std::int64_t now = now_us();
+  const std::int64_t opens = opens_at(*m.window, now / 1'000'000);
+  if (opens * 1'000'000 <= now) return false;
+  if (m.validity.count() > 0 && m.queued_us + m.validity.count() * 1'000'000 <= opens * 1'000'000) {
+    settle_unsent(m, storage::state::suppressed, storage::cause::send_window, counters_.window_suppressed);
+    return true;
+  }
+  window_held_.emplace(opens, &m);
+  window_held_count_.fetch_add(1, std::memory_order_relaxed);
+  counters_.window_holds.fetch_add(1, std::memory_order_relaxed);
   return true;
 }
 
 void dispatcher::campaign_changed(const campaign_gate* gate) {
   asio::post(io_, [this, gate] {
+    if (gate->cancelled()) {
+      // Those waiting for their send window are cancelled now, not when it opens.
+      for (auto w = window_held_.begin(); w != window_held_.end();) {
+        if (w->second->gate != gate) {
+          ++w;
+          continue;
+        }
+        ready_.push_front(w->second);
+        w = window_held_.erase(w);
+        window_held_count_.fetch_sub(1, std::memory_order_relaxed);
+      }
+      pump();
+    }
     auto it = held_.find(gate);
     if (it == held_.end() || gate->holds()) return;
     // Back in front: they are older than anything still in the lanes.
@@ -459,6 +501,7 @@ void dispatcher::status(std::function<void(dispatcher_status)> done) {
     }
     st.open_messages = open_count_.load(std::memory_order_relaxed);
     st.held_messages = held_count_.load(std::memory_order_relaxed);
+    st.window_held = window_held_.size();
     st.retry_waiting = retries_.size();
     done(std::move(st));
   });
@@ -470,15 +513,13 @@ bool dispatcher::try_send(outbound_message& m, clock::time_point now,
   if (gated(m)) return true;
   if (m.validity.count() > 0 && now_us() >= m.queued_us + m.validity.count() * 1'000'000) {
     // It can no longer go out before its validity ends (it waited for a
-    // send window, a bind or a retry): suppressed, never sent late.
-    auto parts = std::move(m.pending);
-    m.pending.clear();
-    log_parts(m.id, parts, storage::state::suppressed, now_us());
-    counters_.expired_unsent.fetch_add(parts.size(), std::memory_order_relaxed);
-    for (std::uint16_t part : parts)
-      if (part_final(m, part, storage::state::suppressed)) break;
+    // bind, a retry or the throttle): suppressed, never sent late.
+    settle_unsent(m, storage::state::suppressed, storage::cause::validity, counters_.expired_unsent);
     return true;
   }
+  // Checked at each attempt: a retry or a message that waited in its lane
+  // does not go out after its window closed.
+  if (outside_window(m)) return true;
   const double n = static_cast<double>(m.pending.size());
   auto smsc = router_.pick(m.op, [&](std::size_t s) {
     return smscs_[s].pool->max_room() >= m.pending.size() + staged_parts_[s];
@@ -522,7 +563,14 @@ void dispatcher::submit_staged() {
     auto& s = smscs_[st.smsc];
     const std::string_view to = std::string_view(m.to).substr(m.to.starts_with('+') ? 1 : 0);
     std::array<char, 32> validity_buf;
-    const std::string_view validity = m.validity.count() > 0 ? relative_validity(m.validity, validity_buf) : "";
+    // The SMSC gets what is left of the validity (a message held for its
+    // send window has used some), at least a second.
+    const std::int64_t left_us = m.queued_us + m.validity.count() * 1'000'000 - now_us();
+    const std::string_view validity =
+        m.validity.count() > 0
+            ? relative_validity(std::chrono::seconds(std::max<std::int64_t>(1, (left_us + 999'999) / 1'000'000)),
+                                validity_buf)
+            : "";
     // Reused between messages: no allocation per message once warm.
     auto& bodies = bodies_;
     auto& tags = tags_;

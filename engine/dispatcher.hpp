@@ -8,8 +8,13 @@
 //   enqueue (any thread) --lock-free queue per operator and lane-->
 //   pump (io thread): route to a live SMSC with room, throttle, submit
 //   a message whose validity ended while it waited is suppressed, not sent
+//   a message with a send window (local hours in its recipient's zone)
+//     is held, alone, while its window is closed and goes out when it
+//     opens; one whose validity would end first is suppressed at once
+//     (cause send_window). Campaign lanes stop being read while
+//     max_window_held messages are on hold (memory stays bounded)
 //   a paused campaign's messages are held until resumed; a cancelled
-//     campaign's unsent parts are cancelled
+//     campaign's unsent parts are cancelled (those on hold too)
 //   responses: accepted -> reconciler.on_resp; temporary -> retrying and
 //     a later attempt (THROTTLED also lowers that SMSC's rate); permanent
 //     -> failed; in doubt (written, no resp) -> the in-doubt policy;
@@ -42,6 +47,7 @@
 #include "engine/campaign_gate.hpp"
 #include "engine/router.hpp"
 #include "engine/throttle.hpp"
+#include "engine/time_zone.hpp"
 #include "smpp/bind_pool.hpp"
 #include "smpp/text.hpp"
 #include "storage/message_log.hpp"
@@ -61,7 +67,8 @@ struct outbound_message {
   std::string from;
   smpp::encoded_text text;
   bool receipts = true;
-  std::chrono::seconds validity{0};    // 0: the SMSC's default
+  std::chrono::seconds validity{0};    // 0: the SMSC's default; counted from queued_us
+  std::optional<send_hours> window;    // when it may go out; none: any time
   std::string campaign;                // "" for notifications
   const campaign_gate* gate = nullptr; // the campaign's control state; null for notifications
   std::vector<std::uint16_t> pending;  // parts still to (re)send
@@ -93,6 +100,9 @@ struct dispatcher_options {
   std::chrono::milliseconds retry_initial{2000};
   std::chrono::milliseconds retry_max{300000};
   std::size_t lane_capacity = 20000;  // messages waiting per operator and lane
+  // Messages on hold for their send window before the campaign lanes stop
+  // being read (a few hundred octets each).
+  std::size_t max_window_held = 200000;
 };
 
 // What became of a message, for the engine's bookkeeping (campaign
@@ -115,6 +125,8 @@ struct dispatcher_counters {
   std::atomic<std::uint64_t> backlog_waits{0};  // pumps held back by the log's back-pressure
   std::atomic<std::uint64_t> expired_unsent{0};  // parts suppressed: validity over before they could go
   std::atomic<std::uint64_t> cancelled{0};       // parts of cancelled campaigns that never went
+  std::atomic<std::uint64_t> window_holds{0};    // messages put on hold until their send window opened
+  std::atomic<std::uint64_t> window_suppressed{0};  // parts suppressed: validity over before their window opens
 };
 
 // What the dispatcher's SMSCs and operators look like now (status).
@@ -138,6 +150,7 @@ struct dispatcher_status {
   std::vector<operator_status> operators;
   std::size_t open_messages = 0;
   std::size_t held_messages = 0;  // of paused or not yet started campaigns
+  std::size_t window_held = 0;    // waiting for their send window
   std::size_t retry_waiting = 0;
 };
 
@@ -225,6 +238,8 @@ class dispatcher : private smpp::session_handler {
   // Any thread: `done` gets a snapshot, called on the io thread.
   void status(std::function<void(dispatcher_status)> done);
   std::size_t held_messages() const noexcept { return held_count_.load(std::memory_order_relaxed); }
+  // Any thread: messages on hold now until their send window opens.
+  std::size_t held_for_window() const noexcept { return window_held_count_.load(std::memory_order_relaxed); }
   // Any thread: counts the io thread's 100 ms ticks; a value that stops
   // moving means the io thread is stuck (the service watchdog).
   std::uint64_t ticks() const noexcept { return ticks_.load(std::memory_order_relaxed); }
@@ -313,13 +328,18 @@ class dispatcher : private smpp::session_handler {
   // The campaign's gate decides: true when `m` is dealt with (held or
   // cancelled) and must not be sent now.
   bool gated(outbound_message& m);
+  // Outside its send window: held until it opens, or suppressed when its
+  // validity ends first. True when `m` is dealt with.
+  bool outside_window(outbound_message& m);
+  // Every pending part final as `st`, for `why`; counted in `counter`.
+  void settle_unsent(outbound_message& m, storage::state st, storage::cause why, std::atomic<std::uint64_t>& counter);
   void submit_staged();                              // writes the durable ones
   void schedule_retry(outbound_message& m, std::chrono::milliseconds delay);
   // Records a part's outcome; true when that ended the message (`m` is gone).
   bool part_final(outbound_message& m, std::uint16_t part, storage::state st);
   void log_update(storage::part_update u);
   void log_parts(std::uint64_t id, const std::vector<std::uint16_t>& parts, storage::state to, std::int64_t at_us,
-                 const std::string& smsc = {});
+                 const std::string& smsc = {}, storage::cause why = storage::cause::engine);
   bool flush_log_backlog();
   void tick();
   void ack_durable();
@@ -347,6 +367,8 @@ class dispatcher : private smpp::session_handler {
   std::deque<outbound_message*> ready_;  // retries that are due
   std::unordered_map<const campaign_gate*, std::vector<outbound_message*>> held_;  // paused campaigns'
   std::atomic<std::size_t> held_count_{0};
+  std::multimap<std::int64_t, outbound_message*> window_held_;  // by when their window opens (Unix seconds)
+  std::atomic<std::size_t> window_held_count_{0};
   std::deque<storage::part_update> log_backlog_;  // events the log refused for now
   std::deque<pending_ack> acks_;                  // receipts answered once durable
   std::deque<staged> staged_;                     // parts waiting for their submitting event

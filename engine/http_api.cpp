@@ -87,6 +87,7 @@ json to_json(const dispatcher_status& d) {
               {"operators", std::move(operators)},
               {"open_messages", d.open_messages},
               {"held_messages", d.held_messages},
+              {"held_for_send_window", d.window_held},
               {"retry_waiting", d.retry_waiting}};
 }
 
@@ -265,8 +266,43 @@ class http_api::connection : public std::enable_shared_from_this<connection> {
   struct item {
     message_request req;
     std::string to, from;
+    std::optional<window_rule> window;  // "send_window": none unless given
     prepared_message prepared;
   };
+
+  // "HH:MM" as minutes of the day ("24:00" is the day's end).
+  static std::optional<int> clock_minutes(const std::string& s) {
+    auto digit = [&](std::size_t i) { return s[i] >= '0' && s[i] <= '9'; };
+    if (s.size() != 5 || s[2] != ':' || !digit(0) || !digit(1) || !digit(3) || !digit(4)) return std::nullopt;
+    const int h = (s[0] - '0') * 10 + (s[1] - '0'), m = (s[3] - '0') * 10 + (s[4] - '0');
+    if (h > 24 || m > 59 || (h == 24 && m != 0)) return std::nullopt;
+    return h * 60 + m;
+  }
+
+  // {"start": "09:00", "end": "20:00", "timezone": "recipient" | NAME,
+  // "fallback_timezone": NAME}, as a campaign's send_window.
+  static prepare_problem read_window(const json& w, item& it) {
+    const char* shape = "\"send_window\" must be {\"start\": \"HH:MM\", \"end\": \"HH:MM\", \"timezone\": "
+                        "\"recipient\" or an IANA name}";
+    if (!w.is_object()) return {"invalid_field", shape};
+    std::optional<int> minutes[2];
+    const char* keys[2] = {"start", "end"};
+    for (int i = 0; i < 2; ++i) {
+      auto f = w.find(keys[i]);
+      if (f == w.end() || !f->is_string() || !(minutes[i] = clock_minutes(f->get<std::string>())))
+        return {"invalid_field", shape};
+    }
+    std::string zone = "recipient", fallback;
+    for (auto [key, out] : {std::pair{"timezone", &zone}, std::pair{"fallback_timezone", &fallback}})
+      if (auto f = w.find(key); f != w.end() && !f->is_null()) {
+        if (!f->is_string()) return {"invalid_field", shape};
+        *out = f->get<std::string>();
+      }
+    std::string error;
+    it.window = window_rule::make(*minutes[0], *minutes[1], zone, fallback, error);
+    if (!it.window) return {"invalid_field", "\"send_window\": " + error};
+    return {};
+  }
   static prepare_problem read_item(const json& j, item& it) {
     if (!j.is_object()) return {"invalid_json", "a message must be a JSON object"};
     auto text_field = [&](const char* key, bool required, std::string& out) -> prepare_problem {
@@ -328,6 +364,7 @@ class http_api::connection : public std::enable_shared_from_this<connection> {
       if (!d) return {"invalid_field", "\"validity\" must be a duration such as 30m or 24h"};
       it.req.validity = std::chrono::duration_cast<std::chrono::seconds>(*d);
     }
+    if (auto f = j.find("send_window"); f != j.end() && !f->is_null()) return read_window(*f, it);
     return {};
   }
 
@@ -373,6 +410,8 @@ class http_api::connection : public std::enable_shared_from_this<connection> {
       const std::uint64_t id = api_.next_id_.fetch_add(1) + 1;
       if (auto p = prepare_message(api_.prepare_, items[i].req, id, now, items[i].prepared))
         problems.push_back({{"index", i}, {"code", p.code}, {"message", p.message}});
+      else if (items[i].window && api_.prepare_.zones)
+        set_window(items[i].prepared, items[i].window->for_recipient(items[i].prepared.record.recipient, *api_.prepare_.zones));
     }
     if (!problems.empty()) {
       ++api_.counters_.rejected;

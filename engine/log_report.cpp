@@ -90,10 +90,14 @@ std::string format_campaign_report(const storage::campaign_report& r, const reje
     }
     json rows = json::array();
     for (auto& [row, reason] : rej.first) rows.push_back({{"row", row}, {"reason", reason}});
+    json suppressed = json::object();
+    for (std::size_t i = 0; i < r.suppressed_by.size(); ++i)
+      if (r.suppressed_by[i]) suppressed[std::string(storage::name(static_cast<storage::cause>(i)))] = r.suppressed_by[i];
     json j{{"campaign", r.campaign},
            {"messages", r.messages.total()},
            {"final", r.messages.final_total()},
            {"by_state", states},
+           {"suppressed_by", suppressed},
            {"delivery_rate", r.delivery_rate},
            {"removed_by_retention", r.removed},
            {"rejected_rows", rej.count},
@@ -126,9 +130,19 @@ std::string format_campaign_report(const storage::campaign_report& r, const reje
   for (std::size_t i = 0; i < storage::state_count; ++i) {
     const auto st = static_cast<storage::state>(i);
     if (!r.messages[st]) continue;
-    std::snprintf(buf, sizeof buf, "    %-14s %llu\n", std::string(storage::name(st)).c_str(),
+    std::snprintf(buf, sizeof buf, "    %-14s %llu", std::string(storage::name(st)).c_str(),
                   static_cast<unsigned long long>(r.messages[st]));
     out += buf;
+    if (st == storage::state::suppressed) {
+      // Why: outside its send window, validity over, a duplicate.
+      std::string why;
+      for (std::size_t c = 0; c < r.suppressed_by.size(); ++c)
+        if (r.suppressed_by[c])
+          why += (why.empty() ? "" : ", ") + std::to_string(r.suppressed_by[c]) + " " +
+                 std::string(storage::name(static_cast<storage::cause>(c)));
+      if (!why.empty()) out += " (" + why + ")";
+    }
+    out += "\n";
   }
   std::snprintf(buf, sizeof buf, "  delivery rate    %.1f%%\n", r.delivery_rate * 100);
   out += buf;
@@ -188,6 +202,19 @@ std::string format_smsc_report(const storage::smsc_report& r, report_format f) {
   return out + "\n";
 }
 
+namespace {
+
+// Why a message that was never sent ended as it did ("outside_send_window",
+// "validity_ended", "duplicate"); "" for the others.
+std::string reason_of(const storage::message_record& r) {
+  if (r.st != storage::state::suppressed) return "";
+  for (const auto& p : r.parts)
+    if (p.st == storage::state::suppressed) return std::string(storage::name(p.settled_by));
+  return "";
+}
+
+}  // namespace
+
 std::string format_message(const storage::message_view& m, report_format f) {
   const auto& r = m.record;
   if (f == report_format::json) {
@@ -201,7 +228,8 @@ std::string format_message(const storage::message_view& m, report_format f) {
                        {"resp", utc(p.resp_us)},
                        {"receipt", utc(p.receipt_us)},
                        {"command_status", p.command_status},
-                       {"error_code", p.error_code}});
+                       {"error_code", p.error_code},
+                       {"cause", storage::name(p.settled_by)}});
     json timeline = json::array();
     for (const auto& e : m.timeline)
       timeline.push_back({{"at", utc(e.at_us)},
@@ -221,15 +249,18 @@ std::string format_message(const storage::message_view& m, report_format f) {
            {"text", r.text},
            {"queued", utc(r.queued_us)},
            {"valid_until", utc(r.valid_until_us)},
+           {"reason", reason_of(r)},
            {"parts", parts},
            {"timeline", timeline}};
     return j.dump(2) + "\n";
   }
   std::string out;
   char buf[320];
-  std::snprintf(buf, sizeof buf, "Message %llu: %s\n", static_cast<unsigned long long>(r.id),
+  std::snprintf(buf, sizeof buf, "Message %llu: %s", static_cast<unsigned long long>(r.id),
                 std::string(storage::name(r.st)).c_str());
   out += buf;
+  if (const auto why = reason_of(r); !why.empty()) out += " (" + why + ")";
+  out += "\n";
   out += "  to " + r.recipient + " from " + r.sender;
   if (r.origin == storage::origin::campaign) out += ", campaign " + r.campaign + " row " + std::to_string(r.row);
   out += "\n  text \"" + r.text + "\"\n";

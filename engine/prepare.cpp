@@ -66,4 +66,18 @@ prepare_problem prepare_message(const prepare_context& ctx, const message_reques
   return {};
 }
 
+void set_window(prepared_message& m, const send_hours& h) {
+  m.message->window = h;
+  m.record.window_zone = h.zone ? h.zone->name() : std::string();
+  m.record.window_start = static_cast<std::uint16_t>(h.start);
+  m.record.window_end = static_cast<std::uint16_t>(h.end);
+}
+
+std::optional<send_hours> window_of(const storage::message_record& r) {
+  if (r.window_zone.empty()) return std::nullopt;
+  const time_zone* z = cached_zone(r.window_zone);
+  if (!z) return std::nullopt;
+  return send_hours{z, static_cast<std::int16_t>(r.window_start), static_cast<std::int16_t>(r.window_end)};
+}
+
 }  // namespace engine

@@ -16,6 +16,7 @@
 
 #include "engine/dispatcher.hpp"
 #include "engine/phone_number.hpp"
+#include "engine/recipient_zone.hpp"
 #include "engine/router.hpp"
 #include "smpp/text.hpp"
 #include "storage/record.hpp"
@@ -26,6 +27,7 @@ struct prepare_context {
   numbering_plan numbering;
   std::shared_ptr<const router> routes;         // route() only (const)
   std::vector<smpp::encode_options> encoding;   // per operator
+  std::shared_ptr<const zone_table> zones;      // recipients' time zones (send windows)
 };
 
 // The context every source prepares with, replaced whole by a reload.
@@ -72,5 +74,12 @@ struct prepare_problem {
 
 prepare_problem prepare_message(const prepare_context& ctx, const message_request& req, std::uint64_t id,
                                 std::int64_t now_us, prepared_message& out);
+
+// Gives a prepared message its send window, in the record too (a restart
+// keeps it).
+void set_window(prepared_message& m, const send_hours& h);
+// The window a stored record was given; none when it has none or its zone
+// no longer loads.
+std::optional<send_hours> window_of(const storage::message_record& r);
 
 }  // namespace engine

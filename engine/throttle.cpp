@@ -34,7 +34,10 @@ token_bucket::clock::time_point token_bucket::available_at(double n, clock::time
   refill(now);
   const double need = std::min(n, burst_);
   if (tokens_ + 1e-9 >= need) return now;
-  return now + std::chrono::duration_cast<clock::duration>(std::chrono::duration<double>((need - tokens_) / rate_));
+  // Rounded up: at the instant returned the tokens are there (rounded
+  // down, a take then fell short by a few billionths and the caller,
+  // told "now" again, sent without taking: over the rate).
+  return now + std::chrono::ceil<clock::duration>(std::chrono::duration<double>((need - tokens_) / rate_));
 }
 
 adaptive_rate::adaptive_rate(double configured, clock::time_point now)

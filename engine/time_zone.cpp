@@ -176,6 +176,16 @@ std::int32_t posix_tz::offset_at(std::int64_t t) const {
   return in_dst ? *dst_offset : std_offset;
 }
 
+std::optional<std::int64_t> posix_tz::next_change(std::int64_t t) const {
+  if (!dst_offset) return std::nullopt;
+  std::optional<std::int64_t> best;
+  const std::int64_t y = year_of(t + std_offset);
+  for (std::int64_t year = y - 1; year <= y + 1; ++year)
+    for (const std::int64_t at : {rule_local_seconds(start, year) - std_offset, rule_local_seconds(end, year) - *dst_offset})
+      if (at > t && (!best || at < *best)) best = at;
+  return best;
+}
+
 std::optional<time_zone> time_zone::from_tzif(std::string_view b) {
   auto header_ok = [&](std::size_t at) { return b.size() >= at + 44 && b.substr(at, 4) == "TZif"; };
   if (!header_ok(0)) return std::nullopt;
@@ -228,7 +238,9 @@ std::optional<time_zone> time_zone::load(std::string_view name, const std::files
   std::ifstream in(root / std::string(name), std::ios::binary);
   if (!in) return std::nullopt;
   std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  return from_tzif(bytes);
+  auto z = from_tzif(bytes);
+  if (z) z->name_ = std::string(name);
+  return z;
 }
 
 std::int32_t time_zone::offset_at(std::int64_t t) const {
@@ -241,10 +253,37 @@ std::int32_t time_zone::offset_at(std::int64_t t) const {
   return offsets_after_[static_cast<std::size_t>(it - transitions_.begin()) - 1];
 }
 
+std::optional<std::int64_t> time_zone::next_change(std::int64_t t) const {
+  auto it = std::upper_bound(transitions_.begin(), transitions_.end(), t);
+  if (it != transitions_.end()) return *it;
+  if (footer_) return footer_->next_change(t);
+  return std::nullopt;
+}
+
 int time_zone::minute_of_day(std::chrono::system_clock::time_point t) const {
   const std::int64_t s = std::chrono::duration_cast<std::chrono::seconds>(t.time_since_epoch()).count();
   const std::int64_t local = s + offset_at(s);
   return static_cast<int>(((local % 86400) + 86400) % 86400 / 60);
+}
+
+std::int64_t opens_at(const send_hours& h, std::int64_t t) {
+  if (h.start == h.end || !h.zone) return t;
+  // Offsets are constant between changes, so there local time runs with
+  // the clock and the window can only open at its start; at a change the
+  // local time jumps and may land inside. A window opens within a day
+  // plus the changes in between; the bound only guards against a zone
+  // that switches every few minutes.
+  std::int64_t from = t;
+  for (int segment = 0; segment < 32; ++segment) {
+    const std::int64_t local = from + h.zone->offset_at(from);
+    const std::int64_t second_of_day = ((local % 86400) + 86400) % 86400;
+    if (in_window(static_cast<int>(second_of_day / 60), h.start, h.end)) return from;
+    const std::int64_t to_start = ((h.start * 60 - second_of_day) % 86400 + 86400) % 86400;
+    const auto change = h.zone->next_change(from);
+    if (!change || from + to_start < *change) return from + to_start;
+    from = *change;
+  }
+  return from;
 }
 
 }  // namespace engine

@@ -1,10 +1,11 @@
-// Local time in a named time zone, for campaigns' send windows ("09:00 to
-// 20:00 Europe/Vilnius"), read from the system's tzdata (TZif files,
+// Local time in a named time zone, for send windows ("09:00 to 20:00 in
+// the recipient's zone"), read from the system's tzdata (TZif files,
 // RFC 8536): the transition table, and the POSIX TZ rule of the file's
 // footer for instants after the last transition ("slim" files stop
 // listing transitions once a rule describes them).
 //
-// Loaded once per campaign; offset_at() is const and thread-safe.
+// Zones are loaded once and kept (recipient_zone.hpp); every const member
+// is thread-safe.
 #pragma once
 
 #include <chrono>
@@ -31,6 +32,8 @@ struct posix_tz {
 
   static std::optional<posix_tz> parse(std::string_view spec);
   std::int32_t offset_at(std::int64_t unix_seconds) const;
+  // The first daylight-saving switch after that instant; none without DST.
+  std::optional<std::int64_t> next_change(std::int64_t unix_seconds) const;
 };
 
 class time_zone {
@@ -40,16 +43,22 @@ class time_zone {
                                        const std::filesystem::path& root = "/usr/share/zoneinfo");
   static std::optional<time_zone> from_tzif(std::string_view bytes);
 
+  // The name it was loaded by ("" from bytes).
+  const std::string& name() const noexcept { return name_; }
   // Seconds east of UTC at that instant.
   std::int32_t offset_at(std::int64_t unix_seconds) const;
   // Minutes since local midnight at that instant.
   int minute_of_day(std::chrono::system_clock::time_point t) const;
+  // The first instant after `unix_seconds` at which the offset may change
+  // (a listed transition or the footer's next switch); none when it never will.
+  std::optional<std::int64_t> next_change(std::int64_t unix_seconds) const;
 
  private:
   std::vector<std::int64_t> transitions_;
   std::vector<std::int32_t> offsets_after_;  // offset in force from transitions_[i]
   std::int32_t initial_offset_ = 0;
   std::optional<posix_tz> footer_;
+  std::string name_;
 };
 
 // Is `minute` (of the local day) inside [start, end)? A window whose end
@@ -58,5 +67,19 @@ inline bool in_window(int minute, int start, int end) {
   if (start == end) return true;
   return start < end ? (minute >= start && minute < end) : (minute >= start || minute < end);
 }
+
+// A message's send window: [start, end) in minutes of the local day in
+// `zone` (crossing midnight when end < start; start == end: always open).
+struct send_hours {
+  const time_zone* zone = nullptr;  // never null in a window that is set
+  std::int16_t start = 0, end = 0;
+  bool operator==(const send_hours&) const = default;
+};
+
+// The first instant at or after `unix_seconds` inside the window: the
+// instant itself when inside. Local time follows the zone's offsets, so a
+// start that a spring-forward skips opens the window at the switch, and
+// an hour that autumn repeats counts twice.
+std::int64_t opens_at(const send_hours& h, std::int64_t unix_seconds);
 
 }  // namespace engine

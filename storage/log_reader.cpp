@@ -159,6 +159,7 @@ campaign_report log_reader::report(std::string_view campaign, std::error_code& e
   if (ec) return r;
   r.messages = counts_of(s);
   r.removed = s.removed;
+  r.suppressed_by = s.suppressed_by;
   r.delivery_rate = delivery_rate(r.messages);
   r.submit_to_resp = summarise(s.submit_to_resp);
   r.submit_to_receipt = summarise(s.submit_to_receipt);

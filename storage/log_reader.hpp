@@ -59,6 +59,7 @@ struct campaign_report {
   std::string campaign;  // "" for messages that came through the API
   state_counts messages;
   std::uint64_t removed = 0;
+  std::array<std::uint64_t, cause_count> suppressed_by{};  // suppressed messages by why (record.hpp)
   double delivery_rate = 0;
   latency_summary submit_to_resp, submit_to_receipt;
   std::uint64_t cursor_row = 0;  // every row up to it is in the log

@@ -597,6 +597,12 @@ struct message_log::impl {
       stats& s = stats_for(stats_campaign, r.campaign);
       if (c.written_state) --s.counts[static_cast<std::size_t>(*c.written_state)];
       ++s.counts[static_cast<std::size_t>(r.st)];
+      if (r.st == state::suppressed)
+        for (std::size_t i = 0; i < n; ++i)
+          if (parts[i] == state::suppressed) {
+            ++s.suppressed_by[static_cast<std::size_t>(r.parts[i].settled_by)];
+            break;
+          }
       c.written_state = r.st;
     }
     encode_record(r, value_);

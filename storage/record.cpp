@@ -24,7 +24,7 @@ class category final : public std::error_category {
   }
 };
 
-constexpr std::uint8_t format_version = 2;
+constexpr std::uint8_t format_version = 3;
 
 using detail::put_string;
 using detail::put_varint;
@@ -44,6 +44,9 @@ std::string_view name(cause c) noexcept {
     case cause::receipt_fallback: return "receipt_fallback";
     case cause::parked_receipt: return "parked_receipt";
     case cause::recovery: return "recovery";
+    case cause::send_window: return "outside_send_window";
+    case cause::validity: return "validity_ended";
+    case cause::duplicate: return "duplicate";
   }
   return "invalid";
 }
@@ -66,6 +69,9 @@ void encode_record(const message_record& r, std::string& out) {
   put_string(out, r.text);
   put_varint(out, static_cast<std::uint64_t>(r.queued_us));
   put_varint(out, static_cast<std::uint64_t>(r.valid_until_us));
+  put_string(out, r.window_zone);
+  put_varint(out, r.window_start);
+  put_varint(out, r.window_end);
   out.push_back(static_cast<char>(r.st));
   put_varint(out, r.parts.size());
   for (const part_record& p : r.parts) {
@@ -88,7 +94,7 @@ std::error_code decode_record(std::string_view in, message_record& r) {
   reader rd(in);
   const std::uint8_t version = rd.byte();
   if (!rd.ok()) return storage_errc::corrupt_record;
-  if (version != 1 && version != format_version) return storage_errc::unknown_version;
+  if (version < 1 || version > format_version) return storage_errc::unknown_version;
   bool ok = true;
   r.id = rd.varint();
   const std::uint8_t o = rd.byte();
@@ -102,6 +108,15 @@ std::error_code decode_record(std::string_view in, message_record& r) {
   r.text = rd.string();
   r.queued_us = static_cast<std::int64_t>(rd.varint());
   r.valid_until_us = static_cast<std::int64_t>(rd.varint());
+  r.window_zone.clear();
+  r.window_start = r.window_end = 0;
+  if (version >= 3) {
+    r.window_zone = rd.string();
+    const std::uint64_t start = rd.varint(), end = rd.varint();
+    if (start >= 24 * 60 || end >= 24 * 60) ok = false;
+    r.window_start = static_cast<std::uint16_t>(start);
+    r.window_end = static_cast<std::uint16_t>(end);
+  }
   r.st = to_state(rd.byte(), ok);
   const std::uint64_t n = rd.varint();
   if (!rd.ok() || n > 255) return storage_errc::corrupt_record;

@@ -1,9 +1,10 @@
 // A message as the log stores it, and its versioned binary form.
 //
-// Format, version 2 (all integers LEB128 varints unless noted; strings are
+// Format, version 3 (all integers LEB128 varints unless noted; strings are
 // a varint length then the octets):
-//   version        1 octet, = 2 (1 is still read: it lacks the three
-//                  trailing part fields, which then take their defaults)
+//   version        1 octet, = 3 (1 and 2 are still read: 1 lacks the three
+//                  trailing part fields, 1 and 2 the send window; those
+//                  take their defaults)
 //   id             varint
 //   origin         1 octet (0 api, 1 campaign)
 //   campaign       string      (empty for api)
@@ -14,6 +15,8 @@
 //   text           string      (UTF-8 as accepted)
 //   queued_us      varint      (microseconds since the Unix epoch)
 //   valid_until_us varint      (0: no deadline)
+//   (version 3) window_zone string (IANA name; empty: no send window),
+//                  window_start, window_end varints (minutes of the local day)
 //   state          1 octet     (storage::state, derived from the parts)
 //   part_count     varint, then per part:
 //     state 1 octet, attempts varint, smsc string, smsc_message_id string,
@@ -44,8 +47,12 @@ enum class cause : std::uint8_t {
   receipt_fallback = 2,  // a receipt found the in-doubt part by destination, time and text
   parked_receipt = 3,    // a receipt that came before the resp, applied when the resp came
   recovery = 4,          // restart: the in-doubt policy or an overdue receipt
+  // Why a message was suppressed, never sent:
+  send_window = 5,       // its validity ends before its send window opens
+  validity = 6,          // its validity ended while it waited (a bind, a retry, the throttle)
+  duplicate = 7,         // its recipient is in the campaign already
 };
-inline constexpr std::uint8_t cause_count = 5;
+inline constexpr std::uint8_t cause_count = 8;
 std::string_view name(cause c) noexcept;
 
 struct part_record {
@@ -79,6 +86,9 @@ struct message_record {
   std::string text;
   std::int64_t queued_us = 0;
   std::int64_t valid_until_us = 0;
+  // The send window it was given: local hours in this zone; "" for none.
+  std::string window_zone;
+  std::uint16_t window_start = 0, window_end = 0;  // minutes of the local day
   state st = state::queued;
   std::vector<part_record> parts;
   bool operator==(const message_record&) const = default;

@@ -97,7 +97,7 @@ std::string stats_key(char kind, std::string_view name) {
 
 namespace {
 
-constexpr std::uint8_t stats_version = 1;
+constexpr std::uint8_t stats_version = 2;
 
 std::uint64_t zigzag(std::int64_t v) noexcept {
   return (static_cast<std::uint64_t>(v) << 1) ^ static_cast<std::uint64_t>(v >> 63);
@@ -110,7 +110,9 @@ std::int64_t unzigzag(std::uint64_t v) noexcept {
 
 // stats: version 1 octet, state_count zigzag varints, removed,
 // orphans_expired varints, in_doubt zigzag varint, two histograms
-// (latency_histogram::encode).
+// (latency_histogram::encode), then (version 2) a count and that many
+// varints of suppressed_by. Version 1 is still read (none suppressed by
+// cause); a newer writer's extra causes are dropped.
 void encode_stats(const stats& s, std::string& out) {
   out.clear();
   out.push_back(static_cast<char>(stats_version));
@@ -120,11 +122,14 @@ void encode_stats(const stats& s, std::string& out) {
   put_varint(out, zigzag(s.in_doubt));
   s.submit_to_resp.encode(out);
   s.submit_to_receipt.encode(out);
+  put_varint(out, s.suppressed_by.size());
+  for (std::uint64_t n : s.suppressed_by) put_varint(out, n);
 }
 
 bool decode_stats(std::string_view in, stats& s) {
   varint_reader rd(in);
-  if (rd.byte() != stats_version) return false;
+  const std::uint8_t version = rd.byte();
+  if (version != 1 && version != stats_version) return false;
   stats out;
   for (std::int64_t& c : out.counts) c = unzigzag(rd.varint());
   out.removed = rd.varint();
@@ -132,8 +137,18 @@ bool decode_stats(std::string_view in, stats& s) {
   out.in_doubt = unzigzag(rd.varint());
   if (!rd.ok()) return false;
   std::string_view rest = rd.rest();
-  if (!out.submit_to_resp.decode(rest) || !out.submit_to_receipt.decode(rest) || !rest.empty())
-    return false;
+  if (!out.submit_to_resp.decode(rest) || !out.submit_to_receipt.decode(rest)) return false;
+  if (version >= 2) {
+    varint_reader tail(rest);
+    const std::uint64_t n = tail.varint();
+    for (std::uint64_t i = 0; i < n && tail.ok(); ++i) {
+      const std::uint64_t v = tail.varint();
+      if (i < out.suppressed_by.size()) out.suppressed_by[i] = v;
+    }
+    if (!tail.ok()) return false;
+    rest = tail.rest();
+  }
+  if (!rest.empty()) return false;
   s = out;
   return true;
 }

@@ -97,6 +97,9 @@ struct stats {
   std::uint64_t removed = 0;          // messages deleted by retention (still counted above)
   std::uint64_t orphans_expired = 0;  // receipts nobody claimed in time (SMSC stats)
   std::int64_t in_doubt = 0;          // parts in doubt now (SMSC stats)
+  // Campaign stats: suppressed messages by the cause of their first
+  // suppressed part (send window, validity, duplicate).
+  std::array<std::uint64_t, cause_count> suppressed_by{};
   latency_histogram submit_to_resp;
   latency_histogram submit_to_receipt;
 };

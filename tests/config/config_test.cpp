@@ -238,6 +238,66 @@ campaigns:
   EXPECT_NE(text.find("campaigns[0].validity: expected a duration"), std::string::npos) << text;
 }
 
+TEST_F(config_files, reads_recipient_zones_and_send_windows_in_them) {
+  auto r = load(R"(smscs: [{ name: a, host: h, system_id: s }]
+operators: [{ name: o, prefixes: ["+1"], smscs: [a] }]
+numbering:
+  time_zones: { "+1212": America/New_York, "+3706": Europe/Vilnius }
+  default_time_zone: Europe/London
+campaigns:
+  - { id: own, recipients: spring.csv, from: A, text: t, send_window: { start: "09:00", end: "20:00" } }
+  - id: fb
+    recipients: spring.csv
+    from: A
+    text: t
+    send_window: { start: "22:00", end: "06:00", timezone: recipient, fallback_timezone: Asia/Tokyo }
+)");
+  ASSERT_TRUE(r.value) << all(r);
+  const auto& n = r.value->numbering;
+  using zone = std::pair<std::string, std::string>;
+  EXPECT_EQ(n.time_zones, (std::vector<zone>{{"+1212", "America/New_York"}, {"+3706", "Europe/Vilnius"}}));
+  EXPECT_EQ(n.default_time_zone, "Europe/London");
+  ASSERT_TRUE(r.value->campaigns[0].window);
+  EXPECT_EQ(r.value->campaigns[0].window->timezone, "recipient");  // the default
+  EXPECT_EQ(r.value->campaigns[0].window->fallback_timezone, "");
+  EXPECT_EQ(r.value->campaigns[1].window->fallback_timezone, "Asia/Tokyo");
+  EXPECT_EQ(r.value->campaigns[1].window->start, std::chrono::minutes(22 * 60));
+}
+
+TEST_F(config_files, names_unknown_zones_and_bad_prefixes_with_their_place) {
+  auto r = load(R"(smscs: [{ name: a, host: h, system_id: s }]
+operators: [{ name: o, prefixes: ["+1"], smscs: [a] }]
+numbering:
+  time_zones: { "+1212": America/Gotham, "1415": America/Los_Angeles, "+44": Europe }
+  default_time_zone: Atlantis
+campaigns:
+  - id: c
+    recipients: spring.csv
+    from: A
+    text: t
+    send_window: { start: "09:00", end: "20:00", timezone: Europe/Vilnius, fallback_timezone: UTC }
+  - id: d
+    recipients: spring.csv
+    from: A
+    text: t
+    send_window: { start: "09:00", end: "20:00", fallback_timezone: Mars/Olympus }
+)");
+  const std::string text = all(r);
+  EXPECT_NE(text.find("smppd.yaml:4:26: numbering.time_zones.+1212: unknown time zone \"America/Gotham\""),
+            std::string::npos) << text;
+  EXPECT_NE(text.find("smppd.yaml:4:42: numbering.time_zones.1415: expected '+' and digits"), std::string::npos)
+      << text;
+  // A folder of tzdata is not a zone.
+  EXPECT_NE(text.find("numbering.time_zones.+44: unknown time zone \"Europe\""), std::string::npos) << text;
+  EXPECT_NE(text.find("smppd.yaml:5:22: numbering.default_time_zone: unknown time zone \"Atlantis\""),
+            std::string::npos) << text;
+  EXPECT_NE(text.find("campaigns[0].send_window.fallback_timezone: only with timezone: recipient"),
+            std::string::npos) << text;
+  EXPECT_NE(text.find("campaigns[1].send_window.fallback_timezone: unknown time zone \"Mars/Olympus\""),
+            std::string::npos) << text;
+  EXPECT_EQ(r.errors.size(), 6u) << text;
+}
+
 TEST_F(config_files, an_api_off_loopback_needs_tokens) {
   auto r = load(R"(api: { listen: "0.0.0.0:8080" }
 smscs: [{ name: a, host: h, system_id: s }]

@@ -1,11 +1,15 @@
 // Tests of engine/dispatcher.hpp that need no SMSC: admission to the
-// per-operator lanes (back-pressure keeps the caller's message).
+// per-operator lanes (back-pressure keeps the caller's message), and what
+// happens to messages that cannot go now: validity over, send window
+// closed (held alone, or suppressed when the validity ends first), a
+// cancelled campaign's held messages.
 #include "engine/dispatcher.hpp"
 
 #include <gtest/gtest.h>
 
 #include <boost/asio/io_context.hpp>
 
+#include "engine/recipient_zone.hpp"
 #include "storage/message_log.hpp"
 #include "storage/reconciler.hpp"
 #include "tests/support/temp_dir.hpp"
@@ -96,6 +100,139 @@ TEST_F(dispatcher_without_smscs, suppresses_a_message_whose_validity_ended_befor
   auto stored = log.get(1, ec);
   ASSERT_TRUE(stored);
   EXPECT_EQ(stored->st, storage::state::suppressed);
+}
+
+std::int64_t wall_us() {
+  return std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+// A UTC window that opens in two hours and closes in three: closed now
+// and for the test's length.
+engine::send_hours closed_window() {
+  const int minute = static_cast<int>(wall_us() / 60'000'000 % 1440);
+  return engine::send_hours{engine::cached_zone("UTC"), static_cast<std::int16_t>((minute + 120) % 1440),
+                            static_cast<std::int16_t>((minute + 180) % 1440)};
+}
+
+class dispatcher_windows : public dispatcher_without_smscs {
+ protected:
+  std::vector<engine::final_event> finals;
+
+  // A message in the log and for the dispatcher, queued now.
+  std::unique_ptr<engine::outbound_message> message(std::uint64_t id, std::chrono::seconds validity,
+                                                    std::optional<engine::send_hours> window,
+                                                    const engine::campaign_gate* gate = nullptr) {
+    storage::message_record r;
+    r.id = id;
+    r.origin = storage::origin::campaign;
+    r.campaign = "c";
+    r.recipient = "+37060000001";
+    r.queued_us = wall_us();
+    r.valid_until_us = validity.count() ? r.queued_us + validity.count() * 1'000'000 : 0;
+    r.parts.resize(1);
+    std::error_code ec;
+    log.wait_durable(log.append(r, ec));
+    EXPECT_FALSE(ec);
+    auto m = std::make_unique<engine::outbound_message>();
+    m->id = id;
+    m->campaign = "c";
+    m->gate = gate;
+    m->to = r.recipient;
+    m->validity = validity;
+    m->queued_us = r.queued_us;
+    m->window = window;
+    m->text.parts.resize(1);
+    return m;
+  }
+
+  storage::message_record stored(std::uint64_t id) {
+    log.wait_durable(log.issued_ticket());
+    std::error_code ec;
+    auto r = log.get(id, ec);
+    EXPECT_TRUE(r) << id;
+    return r ? *r : storage::message_record{};
+  }
+};
+
+TEST_F(dispatcher_windows, holds_a_message_outside_its_window_without_holding_up_the_next) {
+  auto dp = make();
+  auto& d = *dp;
+  d.on_final = [&](const engine::final_event& e) { finals.push_back(e); };
+  // The first waits for its window (no validity to run out); the one
+  // behind it in the same lane is looked at anyway: its validity is over.
+  ASSERT_TRUE(d.enqueue(message(1, std::chrono::seconds(0), closed_window())));
+  auto late = message(2, std::chrono::seconds(1), std::nullopt);
+  late->queued_us -= 2'000'000;
+  ASSERT_TRUE(d.enqueue(std::move(late)));
+  d.start();
+  io.run_for(std::chrono::milliseconds(300));
+  EXPECT_EQ(d.held_for_window(), 1u);
+  EXPECT_EQ(d.counters().window_holds.load(), 1u);
+  ASSERT_EQ(finals.size(), 1u);
+  EXPECT_EQ(finals[0].id, 2u);
+  EXPECT_EQ(stored(1).st, storage::state::queued);
+  const auto r2 = stored(2);
+  EXPECT_EQ(r2.st, storage::state::suppressed);
+  EXPECT_EQ(r2.parts[0].settled_by, storage::cause::validity);
+  EXPECT_EQ(d.open_messages(), 1u);
+}
+
+TEST_F(dispatcher_windows, suppresses_at_once_a_message_whose_validity_ends_before_its_window_opens) {
+  auto dp = make();
+  auto& d = *dp;
+  d.on_final = [&](const engine::final_event& e) { finals.push_back(e); };
+  // The window opens in two hours; the message is valid for one.
+  ASSERT_TRUE(d.enqueue(message(1, std::chrono::hours(1), closed_window())));
+  // Valid for three: held.
+  ASSERT_TRUE(d.enqueue(message(2, std::chrono::hours(3), closed_window())));
+  d.start();
+  io.run_for(std::chrono::milliseconds(300));
+  ASSERT_EQ(finals.size(), 1u);
+  EXPECT_EQ(finals[0].id, 1u);
+  EXPECT_EQ(finals[0].state, storage::state::suppressed);
+  const auto r1 = stored(1);
+  EXPECT_EQ(r1.st, storage::state::suppressed);
+  EXPECT_EQ(r1.parts[0].settled_by, storage::cause::send_window);
+  EXPECT_EQ(storage::name(r1.parts[0].settled_by), "outside_send_window");
+  EXPECT_EQ(d.counters().window_suppressed.load(), 1u);
+  EXPECT_EQ(d.counters().expired_unsent.load(), 0u);
+  EXPECT_EQ(d.held_for_window(), 1u);
+  EXPECT_EQ(stored(2).st, storage::state::queued);
+}
+
+TEST_F(dispatcher_windows, cancelling_a_campaign_cancels_its_messages_on_hold_at_once) {
+  auto dp = make();
+  auto& d = *dp;
+  d.on_final = [&](const engine::final_event& e) { finals.push_back(e); };
+  engine::campaign_gate gate("c", engine::campaign_state::running);
+  engine::campaign_gate other("o", engine::campaign_state::running);
+  ASSERT_TRUE(d.enqueue(message(1, std::chrono::seconds(0), closed_window(), &gate)));
+  ASSERT_TRUE(d.enqueue(message(2, std::chrono::seconds(0), closed_window(), &other)));
+  d.start();
+  io.run_for(std::chrono::milliseconds(200));
+  ASSERT_EQ(d.held_for_window(), 2u);
+  gate.state.store(engine::campaign_state::cancelled);
+  d.campaign_changed(&gate);
+  io.run_for(std::chrono::milliseconds(200));
+  ASSERT_EQ(finals.size(), 1u);
+  EXPECT_EQ(finals[0].id, 1u);
+  EXPECT_EQ(finals[0].state, storage::state::cancelled);
+  EXPECT_EQ(stored(1).st, storage::state::cancelled);
+  EXPECT_EQ(d.held_for_window(), 1u);  // the other campaign's stays on hold
+  EXPECT_EQ(stored(2).st, storage::state::queued);
+}
+
+TEST_F(dispatcher_windows, stops_reading_campaign_lanes_while_too_many_are_on_hold) {
+  engine::dispatcher_options o;
+  o.operators.push_back({"lt", {"+370"}, {}});
+  o.max_window_held = 2;
+  engine::dispatcher d(io, o, log, reconciler);
+  for (std::uint64_t id = 1; id <= 5; ++id) ASSERT_TRUE(d.enqueue(message(id, std::chrono::seconds(0), closed_window())));
+  d.start();
+  io.run_for(std::chrono::milliseconds(300));
+  EXPECT_EQ(d.held_for_window(), 2u);
+  EXPECT_EQ(d.queued(engine::lane::campaign), 3u);  // left in the lane: the reader feels it
 }
 
 }  // namespace

@@ -1,8 +1,15 @@
 // Tests of engine/throttle.hpp with chosen instants: the bucket's rate
-// and burst, and the adaptive rate's decrease on THROTTLED and recovery.
+// and burst, the dispatcher's pacing replayed on a fake clock (accurate
+// to 2% over 10 s), and the adaptive rate's decrease on THROTTLED and
+// recovery.
 #include "engine/throttle.hpp"
 
 #include <gtest/gtest.h>
+
+#include <algorithm>
+#include <cstdint>
+#include <ostream>
+#include <string>
 
 namespace {
 
@@ -88,5 +95,57 @@ TEST(adaptive_rate, recovers_step_by_step_after_a_quiet_time) {
   EXPECT_DOUBLE_EQ(a.current(), 1000);
   EXPECT_FALSE(a.on_tick(t));
 }
+
+struct pacing_case {
+  double operator_tps, smsc_tps;  // 0: no limit
+  int max_parts;                  // messages of 1..max_parts parts, in turn
+};
+
+void PrintTo(const pacing_case& c, std::ostream* os) {
+  *os << "operator " << c.operator_tps << " tps, smsc " << c.smsc_tps << " tps, 1-" << c.max_parts << " parts";
+}
+
+class dispatcher_pacing : public ::testing::TestWithParam<pacing_case> {};
+
+// What the dispatcher does for each message (try_send): wait until both
+// its operator's and its SMSC's bucket have a token per part, then take
+// them. Buckets as the dispatcher makes them (a tenth of a second's worth
+// of burst, at least one); its timer wakes up to a millisecond late.
+TEST_P(dispatcher_pacing, sends_within_2_percent_of_the_rate_over_10_seconds) {
+  const auto c = GetParam();
+  auto bucket = [](double tps) { return engine::token_bucket(tps, std::max(1.0, tps / 10), t0); };
+  engine::token_bucket op = bucket(c.operator_tps), smsc = bucket(c.smsc_tps);
+  std::uint32_t lcg = 12345;
+  auto t = t0;
+  const auto end = t0 + 10s;
+  double parts = 0;
+  for (int i = 0;; ++i) {
+    const double n = 1 + i % c.max_parts;
+    auto ready = std::max(op.available_at(n, t), smsc.available_at(n, t));
+    if (ready > t) {
+      lcg = lcg * 1664525u + 1013904223u;
+      ready += std::chrono::microseconds(lcg % 1000);  // the timer's lateness
+      t = ready;
+    }
+    if (t >= end) break;
+    ASSERT_TRUE(op.try_take(n, t));
+    ASSERT_TRUE(smsc.try_take(n, t));
+    parts += n;
+  }
+  const double rate = c.operator_tps == 0 ? c.smsc_tps
+                      : c.smsc_tps == 0   ? c.operator_tps
+                                          : std::min(c.operator_tps, c.smsc_tps);
+  EXPECT_NEAR(parts, rate * 10, rate * 10 * 0.02) << "operator " << c.operator_tps << " smsc " << c.smsc_tps;
+}
+
+INSTANTIATE_TEST_SUITE_P(rates, dispatcher_pacing,
+                         ::testing::Values(pacing_case{5, 0, 1}, pacing_case{0, 20, 1}, pacing_case{100, 0, 1},
+                                           pacing_case{50, 40, 3}, pacing_case{300, 1000, 2},
+                                           pacing_case{1000, 1000, 3}, pacing_case{3000, 2500, 1}),
+                         [](const ::testing::TestParamInfo<pacing_case>& i) {
+                           return "operator_" + std::to_string(static_cast<int>(i.param.operator_tps)) + "_smsc_" +
+                                  std::to_string(static_cast<int>(i.param.smsc_tps)) + "_parts_" +
+                                  std::to_string(i.param.max_parts);
+                         });
 
 }  // namespace

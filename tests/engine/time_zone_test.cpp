@@ -1,13 +1,17 @@
 // Tests of engine/time_zone.hpp against the C library's own reading of
 // the same tzdata (localtime_r with TZ set): offsets at many instants over
 // decades, across both hemispheres' daylight saving rules, and the POSIX
-// rule alone for instants after a file's last transition.
+// rule alone for instants after a file's last transition. When a send
+// window next opens, around midnight and daylight saving switches (the
+// expected instants were worked out with Python's zoneinfo).
 #include "engine/time_zone.hpp"
 
 #include <gtest/gtest.h>
 
 #include <cstdlib>
 #include <ctime>
+#include <map>
+#include <string>
 
 namespace {
 
@@ -101,6 +105,54 @@ TEST(send_window, includes_its_start_and_excludes_its_end) {
   EXPECT_TRUE(engine::in_window(23 * 60, 22 * 60, 6 * 60));  // across midnight
   EXPECT_TRUE(engine::in_window(5 * 60, 22 * 60, 6 * 60));
   EXPECT_FALSE(engine::in_window(12 * 60, 22 * 60, 6 * 60));
+}
+
+// A window in a zone loaded once for the test run.
+engine::send_hours hours(const char* zone, int start_h, int start_m, int end_h, int end_m) {
+  static std::map<std::string, engine::time_zone> zones;
+  auto it = zones.find(zone);
+  if (it == zones.end()) it = zones.emplace(zone, *engine::time_zone::load(zone)).first;
+  return engine::send_hours{&it->second, static_cast<std::int16_t>(start_h * 60 + start_m),
+                            static_cast<std::int16_t>(end_h * 60 + end_m)};
+}
+
+TEST(opens_at, is_now_inside_the_window_and_the_next_start_outside_it) {
+  const auto day = hours("Europe/Vilnius", 9, 0, 20, 0);  // winter: UTC+2
+  EXPECT_EQ(engine::opens_at(day, 1768453200), 1768460400);  // 07:00 local -> 09:00 the same day
+  EXPECT_EQ(engine::opens_at(day, 1768460400), 1768460400);  // 09:00: its start is inside
+  EXPECT_EQ(engine::opens_at(day, 1768460400 + 3600), 1768460400 + 3600);
+  EXPECT_EQ(engine::opens_at(day, 1768503600), 1768546800);  // 21:00 local -> 09:00 the next day
+  EXPECT_EQ(engine::opens_at(day, 1768460400 + 11 * 3600), 1768546800);  // 20:00 (its end) is outside
+  // start == end: always open.
+  EXPECT_EQ(engine::opens_at(hours("Europe/Vilnius", 9, 0, 9, 0), 1768453200), 1768453200);
+}
+
+TEST(opens_at, a_window_across_midnight_opens_late_and_stays_open_past_midnight) {
+  const auto night = hours("Europe/Vilnius", 22, 0, 6, 0);
+  EXPECT_EQ(engine::opens_at(night, 1768471200), 1768507200);  // noon -> 22:00
+  EXPECT_EQ(engine::opens_at(night, 1768510800), 1768510800);  // 23:00: open
+  EXPECT_EQ(engine::opens_at(night, 1768535940), 1768535940);  // 05:59 the next day: still open
+  EXPECT_EQ(engine::opens_at(night, 1768536000), 1768507200 + 86400);  // 06:00: closed until 22:00
+}
+
+TEST(opens_at, counts_the_hour_spring_forward_skips) {
+  // Vilnius, 2026-03-29: 03:00 EET becomes 04:00 EEST at 01:00 UTC.
+  // 09:00 on that day is 06:00 UTC, not 07:00.
+  EXPECT_EQ(engine::opens_at(hours("Europe/Vilnius", 9, 0, 20, 0), 1774728000), 1774764000);
+  // A start inside the skipped hour: the window opens at the switch.
+  EXPECT_EQ(engine::opens_at(hours("Europe/Vilnius", 3, 30, 5, 0), 1774742400), 1774746000);
+  // New York, 2026-03-08: 09:00 EDT is 13:00 UTC.
+  EXPECT_EQ(engine::opens_at(hours("America/New_York", 9, 0, 17, 0), 1772942400), 1772974800);
+}
+
+TEST(opens_at, opens_again_in_the_hour_autumn_repeats) {
+  // Vilnius, 2026-10-25: 04:00 EEST becomes 03:00 EET at 01:00 UTC, so
+  // 03:00-03:30 happens twice.
+  const auto early = hours("Europe/Vilnius", 3, 0, 3, 30);
+  EXPECT_EQ(engine::opens_at(early, 1792886400), 1792886400);  // 03:00 EEST: open
+  EXPECT_EQ(engine::opens_at(early, 1792888200), 1792890000);  // 03:30 EEST -> 03:00 EET
+  // Sydney, 2026-04-05: 03:00 AEDT becomes 02:00 AEST; 08:00 is 22:00 UTC.
+  EXPECT_EQ(engine::opens_at(hours("Australia/Sydney", 8, 0, 20, 0), 1775314800), 1775340000);
 }
 
 }  // namespace

@@ -17,6 +17,9 @@ message_record sample() {
   r.text = "Labas, Ona! Pavasario išpardavimas.";
   r.queued_us = 1'700'000'000'000'000;
   r.valid_until_us = 1'700'086'400'000'000;
+  r.window_zone = "Europe/Vilnius";
+  r.window_start = 9 * 60;
+  r.window_end = 20 * 60 + 30;
   r.st = state::accepted;
   part_record p;
   p.st = state::accepted;
@@ -62,7 +65,7 @@ TEST(record, refuses_an_unknown_version_and_an_invalid_state) {
   encode_record(sample(), bytes);
   message_record back;
   std::string newer = bytes;
-  newer[0] = 3;
+  newer[0] = 4;
   EXPECT_EQ(decode_record(newer, back), make_error_code(storage_errc::unknown_version));
   // The message state octet follows valid_until_us; find it by re-encoding
   // with a marker state and corrupting that octet.
@@ -96,6 +99,34 @@ TEST(record, reads_version_1_written_before_the_part_fields_were_added) {
   EXPECT_EQ(r.parts[0].resp_format, id_format::automatic);
   EXPECT_EQ(r.parts[0].text_offset, 0u);
   EXPECT_EQ(r.parts[0].settled_by, cause::engine);
+}
+
+TEST(record, reads_version_2_written_before_send_windows_were_kept) {
+  // Version 2 is version 3 without the window's three fields.
+  message_record r = sample();
+  r.window_zone.clear();
+  r.window_start = r.window_end = 0;
+  std::string v3;
+  encode_record(r, v3);
+  // An empty zone and two zero minutes: three octets after valid_until_us,
+  // whose last octet is the one before them. Cut them out.
+  std::string v2 = v3;
+  const std::size_t at = v3.find(std::string("\0\0\0", 3) + static_cast<char>(state::accepted));
+  ASSERT_NE(at, std::string::npos);
+  v2.erase(at, 3);
+  v2[0] = 2;
+  message_record back;
+  ASSERT_FALSE(decode_record(v2, back));
+  EXPECT_EQ(back, r);
+}
+
+TEST(record, refuses_a_window_minute_past_the_day) {
+  message_record r = sample();
+  r.window_end = 24 * 60;
+  std::string bytes;
+  encode_record(r, bytes);
+  message_record back;
+  EXPECT_EQ(decode_record(bytes, back), make_error_code(storage_errc::corrupt_record));
 }
 
 TEST(record, refuses_an_unknown_id_format_or_cause) {

@@ -89,6 +89,27 @@ TEST(schema, round_trips_statistics) {
   EXPECT_EQ(back.submit_to_receipt, s.submit_to_receipt);
 }
 
+TEST(schema, round_trips_suppressions_by_cause_and_still_reads_version_1) {
+  stats s;
+  s.counts[static_cast<std::size_t>(state::suppressed)] = 5;
+  s.suppressed_by[static_cast<std::size_t>(cause::send_window)] = 3;
+  s.suppressed_by[static_cast<std::size_t>(cause::duplicate)] = 2;
+  round_trip_and_truncate(s, encode_stats, decode_stats);
+  std::string bytes;
+  encode_stats(s, bytes);
+  stats back;
+  ASSERT_TRUE(decode_stats(bytes, back));
+  EXPECT_EQ(back.suppressed_by, s.suppressed_by);
+  // Version 1 (written before causes were counted) ends after the
+  // histograms: here the count and one octet per cause.
+  std::string v1 = bytes.substr(0, bytes.size() - 1 - cause_count);
+  v1[0] = 1;
+  stats old;
+  ASSERT_TRUE(decode_stats(v1, old));
+  EXPECT_EQ(old.counts, s.counts);
+  EXPECT_EQ(old.suppressed_by, (std::array<std::uint64_t, cause_count>{}));
+}
+
 TEST(schema, round_trips_a_cursor) {
   cursor_value c{1200, {1202, 1203, 1500}};
   round_trip_and_truncate(c, encode_cursor, decode_cursor);
