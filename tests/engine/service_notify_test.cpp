@@ -26,6 +26,7 @@
 #include <vector>
 
 #include "tests/support/child_process.hpp"
+#include "tests/support/logfmt.hpp"
 #include "tests/support/temp_dir.hpp"
 
 namespace {
@@ -168,8 +169,7 @@ class service_notify_e2e : public ::testing::Test {
   static std::uint16_t printed_api_port(child_process& p, std::string& seen) {
     while (auto line = p.read_line(50ms)) {
       seen += *line + "\n";
-      if (line->find("API listening on ") != std::string::npos)
-        return static_cast<std::uint16_t>(std::stoul(line->substr(line->rfind(':') + 1)));
+      if (auto port = smppd::test::listening_port(*line, "API")) return port;
     }
     return 0;
   }
