@@ -204,6 +204,11 @@ TEST_F(daemon_log, every_line_is_logfmt_and_no_password_or_token_appears) {
       << all();
   EXPECT_TRUE(has(log, {{"level", "debug"}, {"smsc", "bad"}, {"failures", "2"}, {"msg", "bind refused; retrying"}}))
       << all();
+  // Requests at debug, named by the token's name only.
+  EXPECT_TRUE(has(log, {{"level", "debug"}, {"component", "api"}, {"method", "POST"}, {"path", "/v1/messages"},
+                        {"status", "202"}, {"token", "billing"}, {"msg", "request"}}))
+      << all();
+  EXPECT_TRUE(has(log, {{"component", "api"}, {"status", "401"}, {"token", ""}, {"msg", "request"}})) << all();
   EXPECT_TRUE(has(log, {{"component", "main"}, {"msg", "started"}})) << all();
   EXPECT_TRUE(has(log, {{"component", "smsc"}, {"smsc", "good"}, {"msg", "unbound"}})) << all();
   EXPECT_TRUE(has(log, {{"component", "main"}, {"signal", "SIGTERM"}, {"msg", "stopping"}})) << all();
