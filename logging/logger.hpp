@@ -13,8 +13,10 @@
 //   component has its level (set_levels; the configuration's `logging`
 //   section and --log-level); an event below it costs one relaxed atomic
 //   load and nothing else: nothing is formatted. Fields are taken by view,
-//   so building them costs nothing either; when a value is expensive to
-//   make (a std::string built for the log), ask enabled() first.
+//   so building them costs next to nothing either (bench/logger_bench: a
+//   debug call with six fields while debug is off, 10 ns; formatting the
+//   line, 0.65 us; formatting and writing it, 3 us). When a value is
+//   expensive to make (a std::string built for the log), ask enabled() first.
 // - Field values: strings, integers, floating point, bool and
 //   std::error_code (written as its message). Values are quoted when they
 //   need it (empty, spaces, '=', '"', control characters) with \" \\ \n

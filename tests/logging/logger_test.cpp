@@ -135,6 +135,27 @@ TEST_F(logger, filters_by_level_with_a_level_per_component) {
   EXPECT_TRUE(logging::enabled(component::main, level::error));
 }
 
+// Counts how often a message is made: formatting an error_code calls it.
+class counting_category : public std::error_category {
+ public:
+  mutable int messages = 0;
+  const char* name() const noexcept override { return "counting"; }
+  std::string message(int) const override {
+    ++messages;
+    return "counted";
+  }
+};
+
+TEST_F(logger, formats_nothing_for_a_level_that_is_off) {
+  counting_category category;
+  logging::set_levels({});  // info
+  logging::debug(component::dispatch, "part failed", {{"error", std::error_code(1, category)}, {"message", 7u}});
+  EXPECT_EQ(category.messages, 0);
+  EXPECT_EQ(logging::format(component::dispatch, level::debug, "x", {{"error", std::error_code(1, category)}}, when),
+            "ts=2026-12-07T01:02:03.456Z level=debug component=dispatch error=counted msg=\"x\"\n");
+  EXPECT_EQ(category.messages, 1);
+}
+
 // The lines written to a memory file, read back.
 class captured : public logger {
  protected:
