@@ -65,7 +65,7 @@ class daemon_log : public ::testing::Test {
         << api << "metrics: { listen: \"127.0.0.1:0\" }\n"
         << "smscs:\n"
         << "  - { name: good, host: 127.0.0.1, port: " << sim_port << ", system_id: smppd, password: \""
-        << good_password << "\", binds: 2 }\n"
+        << good_password << "\", binds: 2, reconnect_initial: 100ms, reconnect_max: 200ms }\n"
         << "  - { name: bad, host: 127.0.0.1, port: " << sim_port
         << ", system_id: other, password_file: bad.pw, reconnect_initial: 100ms, reconnect_max: 200ms }\n"
         << "operators:\n  - { name: lt, prefixes: [\"+370\"], smscs: [good, bad] }\n"
@@ -129,6 +129,12 @@ class daemon_log : public ::testing::Test {
       out.push_back(std::move(*f));
     }
     return out;
+  }
+
+  // A field's value; "" when the line has no such field.
+  static std::string value(const logfmt_line& f, const std::string& key) {
+    auto it = f.find(key);
+    return it == f.end() ? std::string() : it->second;
   }
 
   static bool has(const std::vector<logfmt_line>& all, const logfmt_line& want) {
@@ -248,6 +254,37 @@ TEST_F(daemon_log, levels_per_component_filter_and_a_reload_changes_them) {
     EXPECT_TRUE(f.at("level") == "warn" || f.at("level") == "error") << all();
   }
   EXPECT_TRUE(reloaded) << all();
+}
+
+TEST_F(daemon_log, a_lost_bind_its_reconnects_and_its_return_are_logged) {
+  start(write_config(""));
+  int bound = 0;
+  ASSERT_TRUE(read_until([&](const logfmt_line& f) {
+    bound += value(f, "msg") == "bound" && value(f, "smsc") == "good";
+    return bound == 2;
+  })) << all();
+  // The SMSC goes away, then comes back on the same port.
+  sim->stop();
+  ASSERT_TRUE(read_until([](const logfmt_line& f) {
+    return value(f, "level") == "warn" && value(f, "smsc") == "good" &&
+           value(f, "msg") == "bind lost; reconnecting";
+  })) << all();
+  ASSERT_TRUE(read_until([](const logfmt_line& f) {
+    return value(f, "level") == "warn" && value(f, "smsc") == "good" && value(f, "failures") == "1" &&
+           value(f, "msg") == "cannot connect; retrying" && !value(f, "error").empty();
+  })) << all();
+  sim.emplace(bin_dir + "/smsc-sim",
+              std::vector<std::string>{"--listen", "127.0.0.1:" + std::to_string(sim_port), "--password", good_password});
+  ASSERT_TRUE(sim->read_line(10s));
+  bound = 0;
+  ASSERT_TRUE(read_until([&](const logfmt_line& f) {
+    bound += value(f, "level") == "info" && value(f, "msg") == "bound again" && value(f, "smsc") == "good" &&
+             value(f, "failures_before") != "0";
+    return bound == 2;
+  })) << all();
+  stop();
+  // Info and above only: repeated connect failures stayed at debug.
+  for (const auto& f : parsed()) EXPECT_NE(value(f, "level"), "debug") << all();
 }
 
 TEST_F(daemon_log, an_unknown_log_level_flag_is_a_usage_error) {
