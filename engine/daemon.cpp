@@ -574,12 +574,17 @@ int run_daemon(const config::settings& s, const daemon_options& opt) {
       last_final = final_total;
       last_change = std::chrono::steady_clock::now();
     }
-    if (final_total == total || std::chrono::steady_clock::now() - last_change > opt.receipt_wait) break;
+    if (final_total == total) break;
+    if (std::chrono::steady_clock::now() - last_change > opt.receipt_wait) {
+      lg::warn(component::main, "receipt wait over; messages without a final state stay open",
+               {{"open", total - final_total}, {"receipt_wait_s", opt.receipt_wait.count()}});
+      break;
+    }
   }
 
   notify.stopping();
   if (signalled > 1) lg::info(component::main, "stopping", {{"signal", signalled == SIGINT ? "SIGINT" : "SIGTERM"}});
-  else if (!startup_failed) lg::info(component::main, "stopping: everything is sent and settled");
+  else if (!startup_failed) lg::info(component::main, "stopping: the campaigns are sent");
   campaigns->stop();
   if (metrics) {
     metrics->stop();
