@@ -580,6 +580,7 @@ TEST_F(daemon_e2e, status_shows_an_smsc_rate_lowered_by_throttling) {
   auto text = run_ctl({"status", "--api", "127.0.0.1:" + std::to_string(port)});
   EXPECT_EQ(text.first, 0) << text.second;
   EXPECT_NE(text.second.find("(lowered after throttling)"), std::string::npos) << text.second;
+  EXPECT_NE(text.second.find("message log: "), std::string::npos) << text.second;
   auto st = smppd.stop(SIGTERM, 20s);
   EXPECT_TRUE(WIFEXITED(st) && WEXITSTATUS(st) == 0) << st;
 }
@@ -759,6 +760,31 @@ TEST_F(daemon_e2e, a_campaign_created_through_the_api_runs_shows_progress_and_su
   }
   EXPECT_EQ(c["from_api"], true) << c.dump();
   EXPECT_EQ(c["progress"], 1.0) << c.dump();
+
+  // smppctl campaign watch, not on a terminal: one plain line per interval
+  // until every message is final (the receipts come in), then exit 0.
+  auto [wrc, watched] = run_ctl({"campaign", "watch", "spring", "--interval", "0.2", "--api",
+                                 "127.0.0.1:" + std::to_string(port)});
+  EXPECT_EQ(wrc, 0) << watched;
+  ASSERT_FALSE(watched.empty());
+  EXPECT_EQ(watched.rfind("spring: ", 0), 0u) << watched;
+  const std::string last = watched.substr(watched.rfind("spring: "));
+  EXPECT_NE(last.find("100%"), std::string::npos) << last;
+  EXPECT_NE(last.find("delivered 1500"), std::string::npos) << last;
+  EXPECT_EQ(watched.find('\r'), std::string::npos) << "no bar redrawing off a terminal";
+  // The campaign's messages by state, as watch read them.
+  c = get(port, "/v1/campaigns/spring");
+  EXPECT_EQ(c["messages"]["total"], 1500) << c.dump();
+  EXPECT_EQ(c["messages"]["final"], 1500) << c.dump();
+  EXPECT_EQ(c["messages"]["delivered"], 1500) << c.dump();
+  EXPECT_EQ(c["messages"]["delivery_rate"], 1.0) << c.dump();
+  auto status = get(port, "/v1/status");
+  EXPECT_TRUE(status["storage"]["backlog"].is_number()) << status.dump();
+  EXPECT_TRUE(status["storage"]["not_yet_durable"].is_number()) << status.dump();
+  auto [brc, bad] = run_ctl({"campaign", "watch", "spring", "--interval", "0", "--api",
+                             "127.0.0.1:" + std::to_string(port)});
+  EXPECT_EQ(brc, 2) << bad;
+  EXPECT_NE(bad.find("--interval"), std::string::npos) << bad;
   st = smppd->stop(SIGTERM, 20s);
   EXPECT_TRUE(WIFEXITED(st) && WEXITSTATUS(st) == 0) << st;
   auto counts = sim_counts();

@@ -164,7 +164,7 @@ class service_notify_e2e : public ::testing::Test {
                          true, {"NOTIFY_SOCKET=" + manager.path().string(), "WATCHDOG_USEC=1000000"});
   }
 
-  // The API port from the "API listening on" line smppd has already
+  // The API port from the "API listening" line smppd has already
   // written (0 if it has not): no waiting for more output.
   static std::uint16_t printed_api_port(child_process& p, std::string& seen) {
     while (auto line = p.read_line(50ms)) {
