@@ -693,7 +693,13 @@ TEST_F(daemon_e2e, api_tokens_batches_idempotency_templates_lookup_and_readiness
   auto sent = run_ctl({"send", "--api", "127.0.0.1:" + std::to_string(port), "--token-file",
                        (dir / "token.txt").string(), "--to", "+37060000008", "--from", "ACME", "--text", "hello"});
   EXPECT_EQ(sent.first, 0) << sent.second;
-  auto counts = sim_counts();
+  // smppctl returns once the message is durable; its submit follows.
+  json counts;
+  for (int i = 0; i < 50; ++i) {
+    counts = sim_counts();
+    if (counts["destinations"].contains("37060000008")) break;
+    std::this_thread::sleep_for(100ms);
+  }
   for (const char* to : {"37060000001", "37060000002", "37060000003", "37060000004", "37060000007", "37060000008"})
     EXPECT_EQ(counts["destinations"][to], 1) << to << " " << counts.dump();
   EXPECT_FALSE(counts["destinations"].contains("37060000005"));
