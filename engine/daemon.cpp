@@ -301,12 +301,10 @@ void reload(const daemon_options& opt, config::settings& running, engine_plan& p
       next.metrics.listen != running.metrics.listen)
     notes.push_back("node, api and metrics settings take effect at the next start");
   if (tokens) notes.push_back("api tokens read again (" + std::to_string(tokens->size()) + ")");
-  if (next.log_levels != running.log_levels) {
-    if (opt.log_level) notes.push_back("logging levels unchanged: --log-level sets them");
-    else notes.push_back("logging levels changed");
-  }
   else if (!running.api.tokens_file.empty())
     notes.push_back("api.tokens_file removed: tokens stay required until the next start");
+  if (next.log_levels != running.log_levels)
+    notes.push_back(opt.log_level ? "logging levels unchanged: --log-level sets them" : "logging levels changed");
   plan = std::move(next_plan);
   plan.notes.clear();
   {
