@@ -1,13 +1,18 @@
 // smppd's log: one logfmt line per event on stderr (systemd's journal
 // takes stderr), e.g.
 //
-//   ts=2026-12-07T01:02:03.456Z level=info component=smsc smsc=opa-1 bind=2 msg="bound as transceiver"
+//   ts=2026-12-07T01:02:03.456Z level=info component=smsc smsc=opa-1 bind=2 type=transceiver msg="bound"
 //
 // Use:
 //
 //   namespace lg = logging;
 //   lg::info(lg::component::smsc, "bound", {{"smsc", name}, {"bind", index}});
 //   lg::warn(lg::component::dispatch, "rate lowered", {{"smsc", name}, {"rate", 120.5}});
+//
+// An fprintf(stderr, "smppd: campaign %s: row %llu not recorded: %s\n", ...)
+// becomes lg::error(component::campaign, "row not recorded", {{"campaign",
+// id}, {"row", row}, {"error", ec}}): a short fixed message, the ids as
+// fields, so that lines can be searched and counted by field.
 //
 // - Levels, most to least severe: error, warn, info, debug. Each
 //   component has its level (set_levels; the configuration's `logging`
@@ -19,15 +24,16 @@
 //   expensive to make (a std::string built for the log), ask enabled() first.
 // - Field values: strings, integers, floating point, bool and
 //   std::error_code (written as its message). Values are quoted when they
-//   need it (empty, spaces, '=', '"', control characters) with \" \\ \n
+//   need it (empty, spaces, '=', '"', '\', control characters) with \" \\ \n
 //   \r \t and \u00XX escapes; longer than max_value_size they are cut
 //   (ending in "..."). Keys are written as given: use short snake_case
 //   literals. The message goes last, always quoted.
 // - Secrets never go into a field: config::secret does not convert to a
 //   field value, and nothing here reads the configuration.
 // - Threads: every function may be called from any thread. A line is
-//   formatted in the caller's thread and written with one write() under a
-//   lock: lines never interleave.
+//   formatted in the caller's thread and written under a lock with one
+//   write() (more only if the kernel takes part of it): lines never
+//   interleave.
 //
 // Ids worth a field: smsc (the account name), bind (its index in the
 // pool), operator, campaign, message (the message id), part, command_status
