@@ -166,7 +166,12 @@ struct message_log::impl {
       rocksdb::BlockBasedTableOptions table;
       table.block_cache = cache;
       table.filter_policy.reset(rocksdb::NewBloomFilterPolicy(10));
-      table.cache_index_and_filter_blocks = false;
+      // Index and filter blocks grow with the log (about 10 bits a key):
+      // kept in the block cache they are bounded with it; the newest
+      // files' (L0) stay pinned there, as every lookup reads them.
+      table.cache_index_and_filter_blocks = true;
+      table.cache_index_and_filter_blocks_with_high_priority = true;
+      table.pin_l0_filter_and_index_blocks_in_cache = true;
       cf_options.table_factory.reset(rocksdb::NewBlockBasedTableFactory(table));
       descriptors.emplace_back(n, cf_options);
     }
@@ -954,6 +959,10 @@ std::array<std::uint64_t, state_count> message_log::campaign_states(std::string_
 
 std::array<std::uint64_t, state_count> message_log::smsc_states(std::string_view smsc, std::error_code& ec) const {
   return state_totals(impl_->handles, stats_smsc, smsc, ec);
+}
+
+latency_histogram message_log::smsc_receipt_latency(std::string_view smsc, std::error_code& ec) const {
+  return get_stats(impl_->handles, stats_smsc, smsc, ec).submit_to_receipt;
 }
 
 void message_log::compact() {
