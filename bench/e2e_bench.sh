@@ -75,7 +75,7 @@ EOF
   smppd_pid=$!
   api=""
   for _ in $(seq 200); do
-    api=$(grep -o 'API listening on [0-9.]*:[0-9]*' "$work/smppd.err" 2>/dev/null | sed 's/.*://' || true)
+    api=$(grep 'msg="API listening"' "$work/smppd.err" 2>/dev/null | grep -o 'listen=[0-9.]*:[0-9]*' | sed 's/.*://' || true)
     [[ -n $api ]] && break
     sleep 0.05
   done

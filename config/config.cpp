@@ -620,6 +620,37 @@ void check_references(reader& r, const YAML::Node& root, const settings& s) {
               "duplicate campaign id " + show(s.campaigns[i].id));
 }
 
+// logging: { level: info, components: { smsc: debug } }
+void read_logging(reader& r, const YAML::Node& n, logging::levels& out) {
+  if (!r.map(n, "logging", {"level", "components"})) return;
+  auto level_of = [&](const YAML::Node& m, const std::string& path, const std::string& key) {
+    auto v = r.string(m, path, key);
+    if (!v) return std::optional<logging::level>();
+    auto l = logging::parse_level(*v);
+    if (!l)
+      r.error(m[key], reader::join(path, key),
+              "expected one of " + std::string(logging::level_names()) + ", got " + show(*v));
+    return l;
+  };
+  if (auto l = level_of(n, "logging", "level")) out.base = *l;
+  const YAML::Node c = n["components"];
+  if (!c.IsDefined() || c.IsNull()) return;
+  if (!c.IsMap()) {
+    r.error(c, "logging.components", "expected a mapping of components to levels, such as { smsc: debug }");
+    return;
+  }
+  for (auto it = c.begin(); it != c.end(); ++it) {
+    const std::string key = it->first.Scalar();
+    auto comp = logging::parse_component(key);
+    if (!comp) {
+      r.error(it->first, "logging.components." + key,
+              "unknown component " + show(key) + " (expected one of " + std::string(logging::component_names()) + ")");
+      continue;
+    }
+    if (auto l = level_of(c, "logging.components", key)) out.by_component[static_cast<std::size_t>(*comp)] = *l;
+  }
+}
+
 }  // namespace
 
 load_result load_text(std::string_view yaml, std::string_view file, const fs::path& base_dir) {
@@ -645,7 +676,8 @@ load_result load_text(std::string_view yaml, std::string_view file, const fs::pa
       r.error(root, "", "the file is empty; at least smscs and operators are needed");
       return out;
     }
-    if (!r.map(root, "", {"node", "api", "metrics", "smscs", "operators", "default_operator", "numbering", "campaigns"}))
+    if (!r.map(root, "", {"node", "api", "metrics", "logging", "smscs", "operators", "default_operator", "numbering",
+                          "campaigns"}))
       return out;
     if (root["node"].IsDefined()) read_node(r, root["node"], s.node);
     if (const YAML::Node a = root["api"]; a.IsDefined() && r.map(a, "api", {"listen", "tokens_file", "max_batch", "max_body_bytes"})) {
@@ -666,6 +698,7 @@ load_result load_text(std::string_view yaml, std::string_view file, const fs::pa
     }
     if (const YAML::Node m = root["metrics"]; m.IsDefined() && r.map(m, "metrics", {"listen"}))
       if (auto v = r.listen(m, "metrics", "listen")) s.metrics.listen = *v;
+    if (const YAML::Node n = root["logging"]; n.IsDefined()) read_logging(r, n, s.log_levels);
     read_list(r, root, "smscs", s.smscs, read_smsc);
     read_list(r, root, "operators", s.operators, read_operator);
     read_list(r, root, "campaigns", s.campaigns, read_campaign);

@@ -8,7 +8,8 @@
 // content (one trailing newline dropped) is the value. A secret's value is
 // never part of an error message, and the secret type prints as "***".
 //
-// The only place yaml-cpp appears; knows nothing of the other folders.
+// The only place yaml-cpp appears; knows nothing of the other folders but
+// logging (for the names of its levels and components).
 // Pure functions of their input (and of the environment and the files a
 // config names); any thread.
 #pragma once
@@ -21,6 +22,8 @@
 #include <string>
 #include <string_view>
 #include <vector>
+
+#include "logging/logger.hpp"
 
 namespace config {
 
@@ -162,6 +165,9 @@ struct settings {
   node_config node;
   api_config api;
   metrics_config metrics;
+  // logging: { level: info, components: { smsc: debug, api: warn } };
+  // a level or component name not known is an error.
+  logging::levels log_levels;
   std::vector<smsc_config> smscs;
   std::vector<operator_config> operators;
   std::string default_operator;

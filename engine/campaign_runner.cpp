@@ -9,6 +9,7 @@
 #include "engine/csv_reader.hpp"
 #include "engine/duplicate_check.hpp"
 #include "engine/message_template.hpp"
+#include "logging/logger.hpp"
 
 namespace engine {
 
@@ -60,8 +61,9 @@ void campaign_runner::reject(std::uint64_t row, const std::string& reason, std::
     if (ec != storage::storage_errc::backlog_full) break;
     std::this_thread::sleep_for(std::chrono::milliseconds(1));
   }
-  if (ec) std::fprintf(stderr, "smppd: campaign %s: row %llu not recorded: %s\n", setup_.campaign.id.c_str(),
-                       static_cast<unsigned long long>(row), ec.message().c_str());
+  if (ec)
+    logging::error(logging::component::campaign, "rejected row not recorded in the message log",
+                   {{"campaign", setup_.campaign.id}, {"row", row}, {"error", ec}});
 }
 
 bool campaign_runner::wait_for_gate() {

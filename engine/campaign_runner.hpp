@@ -82,6 +82,7 @@ class campaign_runner {
   // Any thread: a new campaign rate (parts per second; 0: no limit of its own).
   void set_tps(double tps) noexcept { new_tps_.store(tps); }
   bool finished_reading() const noexcept { return done_.load(); }
+  bool stopped() const noexcept { return stop_.load(); }
   const campaign_counts& counts() const noexcept { return counts_; }
   const std::string& id() const noexcept { return setup_.campaign.id; }
 

@@ -12,10 +12,13 @@
 #include <stdexcept>
 
 #include "engine/log_report.hpp"
+#include "logging/logger.hpp"
 
 namespace engine {
 
 namespace fs = std::filesystem;
+namespace lg = logging;
+using lg::component;
 
 std::string_view name(campaign_state s) noexcept {
   switch (s) {
@@ -110,7 +113,9 @@ campaign_manager::campaign_manager(campaign_context context) : context_(std::mov
     const std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
     auto r = config::load_campaign(text, f.string(), context_.data_dir);
     if (!r.value) {
-      for (const auto& e : r.errors) std::fprintf(stderr, "smppd: %s (not run)\n", e.to_string().c_str());
+      for (const auto& e : r.errors)
+        lg::error(component::campaign, "campaign created through the API not run: " + e.message,
+                  {{"file", e.file}, {"line", e.line}, {"column", e.column}, {"key", e.key}});
       continue;
     }
     created_.push_back(std::move(*r.value));
@@ -141,10 +146,20 @@ void campaign_manager::start_runner_locked(entry& e) {
   e.runner = std::make_unique<campaign_runner>(std::move(cs), *context_.log, *context_.dispatch,
                                                *context_.next_message_id);
   e.problem.clear();
-  e.thread = std::thread([this, &e, r = e.runner.get()] {
+  lg::info(component::campaign, e.gate->get() == campaign_state::running ? "campaign started" : "campaign loaded",
+           {{"campaign", e.config.id}, {"state", name(e.gate->get())}, {"tps", e.config.tps}, {"from_api", e.from_api}});
+  e.thread = std::thread([this, &e, r = e.runner.get(), gate = e.gate.get()] {
     auto why = r->run();
-    if (why.empty()) return;
-    std::fprintf(stderr, "smppd: campaign %s: %s\n", r->id().c_str(), why.c_str());
+    const auto& c = r->counts();
+    if (why.empty()) {
+      const bool finished = !r->stopped() && !gate->cancelled();
+      lg::write(component::campaign, finished ? lg::level::info : lg::level::debug,
+                finished ? "campaign finished reading" : "campaign stopped reading",
+                {{"campaign", r->id()}, {"rows", c.rows.load()}, {"accepted", c.accepted.load()},
+                 {"rejected", c.rejected.load()}, {"duplicates", c.duplicates.load()}, {"skipped", c.skipped.load()}});
+      return;
+    }
+    lg::error(component::campaign, "campaign cannot run", {{"campaign", r->id()}, {"error", why}});
     failures_.fetch_add(1);
     std::lock_guard lock(mutex_);
     e.problem = std::move(why);
@@ -278,8 +293,14 @@ control_outcome campaign_manager::control(std::string_view id, campaign_action a
     e.gate->state.store(from, std::memory_order_release);
     out.result = control_outcome::kind::failed;
     out.message = "campaign " + e.config.id + " unchanged: " + error;
+    lg::error(component::campaign, "campaign control not saved; unchanged",
+              {{"campaign", e.config.id}, {"to", name(*to)}, {"error", error}});
     return out;
   }
+  static constexpr const char* done[] = {"campaign started", "campaign paused", "campaign resumed",
+                                         "campaign cancelled"};
+  lg::info(component::campaign, done[static_cast<int>(action)],
+           {{"campaign", e.config.id}, {"from", name(from)}, {"to", name(*to)}});
   context_.dispatch->campaign_changed(e.gate.get());
   out.status = status_locked(e);
   return out;
@@ -309,6 +330,7 @@ control_outcome campaign_manager::create(std::string_view definition) {
     return out;
   }
   created_.push_back(c);
+  lg::info(component::campaign, "campaign created through the API", {{"campaign", c.id}});
   auto& e = add_locked(c);
   e.from_api = true;
   saved_[c.id] = e.gate->get();  // the id is taken for good, even after a cancel

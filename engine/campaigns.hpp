@@ -26,6 +26,10 @@
 // some recipients a different text or skip rows. A campaign no longer in
 // the file stops reading; what it already made still goes out.
 //
+// Logs (component campaign, info): a campaign started (or loaded, waiting
+// or paused), each control command done, created through the API, finished
+// reading (with its counts); a campaign that cannot run is an error.
+//
 // Threads: every member may be called from any thread.
 #pragma once
 

@@ -22,6 +22,8 @@
 #include "engine/metrics.hpp"
 #include "engine/router.hpp"
 #include "engine/service_notify.hpp"
+#include "logging/logger.hpp"
+#include "smppd/version.hpp"
 #include "storage/log_reader.hpp"
 #include "storage/message_log.hpp"
 #include "storage/reconciler.hpp"
@@ -30,6 +32,8 @@
 namespace engine {
 
 namespace fs = std::filesystem;
+namespace lg = logging;
+using lg::component;
 
 namespace {
 
@@ -195,8 +199,8 @@ engine_plan make_plan(const config::settings& s, const engine_plan* before) {
   std::vector<std::string> missing;
   p.prepare.zones = std::make_shared<const zone_table>(s.numbering.time_zones, s.numbering.default_time_zone, &missing);
   for (const auto& z : missing)
-    std::fprintf(stderr, "smppd: time zone %s is not in this system's tzdata; numbers it would place fall back\n",
-                 z.c_str());
+    lg::warn(component::config, "time zone not in this system's tzdata; numbers it would place fall back",
+             {{"zone", z}});
   return p;
 }
 
@@ -225,21 +229,42 @@ struct shared_layout {
   metrics_layout current;
 };
 
+// HOST:PORT, with IPv6 addresses in brackets.
+std::string endpoint_text(const std::string& host, unsigned port) {
+  return (host.find(':') != std::string::npos ? "[" + host + "]" : host) + ":" + std::to_string(port);
+}
+
+// Each error of a configuration file: its place as fields.
+void log_config_errors(const std::vector<config::config_error>& errors) {
+  for (const auto& e : errors)
+    lg::error(component::config, e.message,
+              {{"file", e.file}, {"line", e.line}, {"column", e.column}, {"key", e.key}});
+}
+
+// The levels the configuration asks for, unless --log-level set them all.
+void apply_log_levels(const config::settings& s, const daemon_options& opt) {
+  lg::levels l = s.log_levels;
+  if (opt.log_level) l = lg::levels{*opt.log_level, {}};
+  lg::set_levels(l);
+}
+
 volatile std::sig_atomic_t signalled = 0;
 volatile std::sig_atomic_t reload_requested = 0;
 
 // SIGHUP: the file again; what can change while running changes.
-void reload(const fs::path& file, config::settings& running, engine_plan& plan, dispatcher& dispatch,
+void reload(const daemon_options& opt, config::settings& running, engine_plan& plan, dispatcher& dispatch,
             prepare_source& prepare, campaign_manager& campaigns, http_api* api, shared_layout& layout) {
+  const fs::path& file = opt.config_file;
   if (file.empty()) {
-    std::fprintf(stderr, "smppd: SIGHUP: no configuration file to read again\n");
+    lg::warn(component::config, "SIGHUP ignored: no configuration file to read again");
     return;
   }
+  lg::info(component::config, "reloading", {{"file", file.string()}});
   auto loaded = config::load_file(file);
   if (!loaded.value) {
-    for (const auto& e : loaded.errors) std::fprintf(stderr, "%s\n", e.to_string().c_str());
-    std::fprintf(stderr, "smppd: reload of %s refused (%zu error%s); the running configuration stays\n",
-                 file.c_str(), loaded.errors.size(), loaded.errors.size() == 1 ? "" : "s");
+    log_config_errors(loaded.errors);
+    lg::error(component::config, "reload refused; the running configuration stays",
+              {{"file", file.string()}, {"errors", loaded.errors.size()}});
     return;
   }
   const config::settings& next = *loaded.value;
@@ -249,7 +274,8 @@ void reload(const fs::path& file, config::settings& running, engine_plan& plan, 
     std::string error;
     auto t = token_set::load(next.api.tokens_file, error);
     if (!t) {
-      std::fprintf(stderr, "smppd: reload of %s refused: api.tokens_file: %s\n", file.c_str(), error.c_str());
+      lg::error(component::config, "reload refused; the running configuration stays",
+                {{"file", file.string()}, {"key", "api.tokens_file"}, {"error", error}});
       return;
     }
     tokens = std::make_shared<const token_set>(std::move(*t));
@@ -261,8 +287,10 @@ void reload(const fs::path& file, config::settings& running, engine_plan& plan, 
   dispatch.reconfigure(next_plan.dispatch, [&applied](bool ok) { applied.set_value(ok); });
   auto result = applied.get_future();
   if (result.wait_for(std::chrono::seconds(10)) != std::future_status::ready || !result.get()) {
-    std::fprintf(stderr, "smppd: reload of %s refused: the dispatcher could not take it (stopping, or over %zu "
-                 "operators)\n", file.c_str(), dispatcher::max_operators);
+    lg::error(component::config, "reload refused; the running configuration stays",
+              {{"file", file.string()},
+               {"error", "the dispatcher could not take it (stopping, or over " +
+                             std::to_string(dispatcher::max_operators) + " operators)"}});
     return;
   }
   prepare.replace(next_plan.prepare);
@@ -282,6 +310,8 @@ void reload(const fs::path& file, config::settings& running, engine_plan& plan, 
   if (tokens) notes.push_back("api tokens read again (" + std::to_string(tokens->size()) + ")");
   else if (!running.api.tokens_file.empty())
     notes.push_back("api.tokens_file removed: tokens stay required until the next start");
+  if (next.log_levels != running.log_levels)
+    notes.push_back(opt.log_level ? "logging levels unchanged: --log-level sets them" : "logging levels changed");
   plan = std::move(next_plan);
   plan.notes.clear();
   {
@@ -289,17 +319,22 @@ void reload(const fs::path& file, config::settings& running, engine_plan& plan, 
     layout.current = layout_of(plan);
   }
   running = next;
-  std::fprintf(stderr, "smppd: reloaded %s%s\n", file.c_str(), notes.empty() ? ": nothing changed" : "");
-  for (const auto& n : notes) std::fprintf(stderr, "smppd:   %s\n", n.c_str());
+  apply_log_levels(running, opt);
+  lg::info(component::config, notes.empty() ? "reloaded: nothing changed" : "reloaded",
+           {{"file", file.string()}, {"changes", notes.size()}});
+  for (const auto& n : notes) lg::info(component::config, n, {{"file", file.string()}});
 }
 
 }  // namespace
 
 int run_daemon(const config::settings& s, const daemon_options& opt) {
+  apply_log_levels(s, opt);
+  lg::info(component::main, "starting",
+           {{"version", smppd::version}, {"config", opt.config_file.string()}, {"data_dir", s.node.data_dir.string()}});
   std::error_code ec;
   fs::create_directories(s.node.data_dir, ec);
   if (ec) {
-    std::fprintf(stderr, "smppd: cannot create data_dir %s: %s\n", s.node.data_dir.c_str(), ec.message().c_str());
+    lg::error(component::storage, "cannot create data_dir", {{"dir", s.node.data_dir.string()}, {"error", ec}});
     return 1;
   }
 
@@ -318,15 +353,14 @@ int run_daemon(const config::settings& s, const daemon_options& opt) {
     if (auto* a = api_sink.load()) a->on_durable();
   };
   lo.on_illegal = [](std::uint64_t id, std::uint16_t part, storage::state from, storage::state to) {
-    std::fprintf(stderr, "smppd: message %llu part %u: illegal transition %s -> %s ignored\n",
-                 static_cast<unsigned long long>(id), part, std::string(storage::name(from)).c_str(),
-                 std::string(storage::name(to)).c_str());
+    lg::warn(component::storage, "illegal transition ignored",
+             {{"message", id}, {"part", part}, {"from", storage::name(from)}, {"to", storage::name(to)}});
   };
   std::unique_ptr<storage::message_log> log;
   try {
     log = std::make_unique<storage::message_log>(lo);
   } catch (const std::exception& e) {
-    std::fprintf(stderr, "smppd: cannot open the message log in %s: %s\n", lo.dir.c_str(), e.what());
+    lg::error(component::storage, "cannot open the message log", {{"dir", lo.dir.string()}, {"error", e.what()}});
     return 1;
   }
 
@@ -336,20 +370,20 @@ int run_daemon(const config::settings& s, const daemon_options& opt) {
                                                                    : storage::in_doubt_policy::mark_unknown;
   auto recovered = storage::recover(*log, ro, ec);
   if (ec) {
-    std::fprintf(stderr, "smppd: recovery failed: %s\n", ec.message().c_str());
+    lg::error(component::storage, "recovery failed", {{"dir", lo.dir.string()}, {"error", ec}});
     return 1;
   }
   if (recovered.open_messages)
-    std::fprintf(stderr,
-                 "smppd: recovered %llu open messages: %llu parts to send, %llu in doubt (%llu resent, %llu "
-                 "marked unknown), %llu awaiting receipts, %llu overdue marked unknown\n",
-                 static_cast<unsigned long long>(recovered.open_messages),
-                 static_cast<unsigned long long>(recovered.to_dispatch.size()),
-                 static_cast<unsigned long long>(recovered.in_doubt_parts),
-                 static_cast<unsigned long long>(recovered.resent_parts),
-                 static_cast<unsigned long long>(recovered.marked_unknown),
-                 static_cast<unsigned long long>(recovered.awaiting_receipt),
-                 static_cast<unsigned long long>(recovered.overdue_unknown));
+    lg::info(component::storage, "recovered open messages",
+             {{"open_messages", recovered.open_messages},
+              {"parts_to_send", recovered.to_dispatch.size()},
+              {"in_doubt", recovered.in_doubt_parts},
+              {"resent", recovered.resent_parts},
+              {"marked_unknown", recovered.marked_unknown},
+              {"awaiting_receipt", recovered.awaiting_receipt},
+              {"overdue_unknown", recovered.overdue_unknown}});
+  else
+    lg::info(component::storage, "message log open; nothing to recover", {{"dir", lo.dir.string()}});
 
   storage::reconciler_options rco;
   rco.orphan_keep = s.node.orphan_receipts;
@@ -367,8 +401,8 @@ int run_daemon(const config::settings& s, const daemon_options& opt) {
   signalled = 0;
   bool startup_failed = false;
   boost::asio::signal_set signals(io, SIGINT, SIGTERM);
-  signals.async_wait([](const boost::system::error_code& e, int) {
-    if (!e) signalled = 1;
+  signals.async_wait([](const boost::system::error_code& e, int sig) {
+    if (!e) signalled = sig;
   });
   boost::asio::signal_set hangups(io, SIGHUP);
   std::function<void()> wait_hangup = [&] {
@@ -387,7 +421,7 @@ int run_daemon(const config::settings& s, const daemon_options& opt) {
     campaigns = std::make_unique<campaign_manager>(
         campaign_context{s.node.data_dir, log.get(), &dispatch, &next_id, &prepare});
   } catch (const std::exception& e) {
-    std::fprintf(stderr, "smppd: %s\n", e.what());
+    lg::error(component::campaign, "cannot read the campaigns' state", {{"error", e.what()}});
     signals.cancel();
     hangups.cancel();
     dispatch.stop(std::chrono::seconds(0), [&io] { io.stop(); });
@@ -415,8 +449,8 @@ int run_daemon(const config::settings& s, const daemon_options& opt) {
     auto eo = plan.prepare.encoding[*op];
     eo.reference = static_cast<std::uint16_t>(id);
     if (smpp::encode_text(rec->text, eo, m->text) || m->text.parts.size() != rec->parts.size()) {
-      std::fprintf(stderr, "smppd: message %llu: its text no longer encodes to %zu parts; not resent\n",
-                   static_cast<unsigned long long>(id), rec->parts.size());
+      lg::warn(component::storage, "recovered message not resent: its text no longer encodes to as many parts",
+               {{"message", id}, {"parts", rec->parts.size()}, {"campaign", rec->campaign}});
       continue;
     }
     m->pending = parts;
@@ -430,7 +464,7 @@ int run_daemon(const config::settings& s, const daemon_options& opt) {
 
 
   // Campaigns, each on its own thread (before the API, which shows them).
-  campaigns->apply(s.campaigns);
+  for (const auto& n : campaigns->apply(s.campaigns)) lg::warn(component::campaign, n);
 
   // The API on its own thread (control plane).
   boost::asio::io_context api_io;
@@ -438,12 +472,13 @@ int run_daemon(const config::settings& s, const daemon_options& opt) {
   try {
     api = std::make_unique<http_api>(api_io, s.api, prepare, *log, dispatch, next_id, campaigns.get());
   } catch (const std::system_error& e) {
-    std::fprintf(stderr, "smppd: cannot listen on %s:%u for the API: %s\n", s.api.listen.host.c_str(),
-                 s.api.listen.port, e.what());
+    lg::error(component::api, "cannot listen for the API",
+              {{"listen", endpoint_text(s.api.listen.host, s.api.listen.port)}, {"error", e.what()}});
     signalled = 1;
     startup_failed = true;
   } catch (const std::exception& e) {
-    std::fprintf(stderr, "smppd: api.tokens_file: %s\n", e.what());
+    lg::error(component::api, "cannot read the API tokens",
+              {{"file", s.api.tokens_file.string()}, {"error", e.what()}});
     signalled = 1;
     startup_failed = true;
   }
@@ -452,7 +487,8 @@ int run_daemon(const config::settings& s, const daemon_options& opt) {
     api_sink.store(api.get());
     api->start();
     const auto ep = api->local_endpoint();
-    std::fprintf(stderr, "smppd: API listening on %s:%u\n", ep.address().to_string().c_str(), ep.port());
+    lg::info(component::api, "API listening",
+             {{"listen", endpoint_text(ep.address().to_string(), ep.port())}, {"tokens", !s.api.tokens_file.empty()}});
     api_thread = std::thread([&api_io] {
       auto guard = boost::asio::make_work_guard(api_io);
       api_io.run();
@@ -485,8 +521,8 @@ int run_daemon(const config::settings& s, const daemon_options& opt) {
     };
     metrics = std::make_unique<metrics_server>(metrics_io, s.metrics.listen, std::move(ms));
   } catch (const std::exception& e) {
-    std::fprintf(stderr, "smppd: cannot listen on %s:%u for metrics: %s\n", s.metrics.listen.host.c_str(),
-                 s.metrics.listen.port, e.what());
+    lg::error(component::metrics, "cannot listen for metrics",
+              {{"listen", endpoint_text(s.metrics.listen.host, s.metrics.listen.port)}, {"error", e.what()}});
     signalled = 1;
     startup_failed = true;
   }
@@ -494,7 +530,7 @@ int run_daemon(const config::settings& s, const daemon_options& opt) {
   if (metrics) {
     metrics->start();
     const auto ep = metrics->local_endpoint();
-    std::fprintf(stderr, "smppd: metrics listening on %s:%u\n", ep.address().to_string().c_str(), ep.port());
+    lg::info(component::metrics, "metrics listening", {{"listen", endpoint_text(ep.address().to_string(), ep.port())}});
     metrics_thread = std::thread([&metrics_io] {
       auto guard = boost::asio::make_work_guard(metrics_io);
       metrics_io.run();
@@ -503,7 +539,11 @@ int run_daemon(const config::settings& s, const daemon_options& opt) {
 
   // systemd (Type=notify): serving from here on.
   service_notify notify;
-  if (!startup_failed) notify.ready(dispatch);
+  if (!startup_failed) {
+    notify.ready(dispatch);
+    lg::info(component::main, "started", {{"smscs", s.smscs.size()}, {"operators", s.operators.size()},
+                                          {"campaigns", s.campaigns.size()}, {"once", opt.once}});
+  }
 
   // Run until told to stop (or, once, until the campaigns are settled).
   std::unique_ptr<storage::log_reader> reader;
@@ -516,7 +556,7 @@ int run_daemon(const config::settings& s, const daemon_options& opt) {
     if (reload_requested) {
       reload_requested = 0;
       notify.reloading();
-      reload(opt.config_file, running, plan, dispatch, prepare, *campaigns, api.get(), layout);
+      reload(opt, running, plan, dispatch, prepare, *campaigns, api.get(), layout);
       notify.ready(dispatch);
     }
     if (!opt.once) continue;
@@ -539,10 +579,17 @@ int run_daemon(const config::settings& s, const daemon_options& opt) {
       last_final = final_total;
       last_change = std::chrono::steady_clock::now();
     }
-    if (final_total == total || std::chrono::steady_clock::now() - last_change > opt.receipt_wait) break;
+    if (final_total == total) break;
+    if (std::chrono::steady_clock::now() - last_change > opt.receipt_wait) {
+      lg::warn(component::main, "receipt wait over; messages without a final state stay open",
+               {{"open", total - final_total}, {"receipt_wait_s", opt.receipt_wait.count()}});
+      break;
+    }
   }
 
   notify.stopping();
+  if (signalled > 1) lg::info(component::main, "stopping", {{"signal", signalled == SIGINT ? "SIGINT" : "SIGTERM"}});
+  else if (!startup_failed) lg::info(component::main, "stopping: the campaigns are sent");
   campaigns->stop();
   if (metrics) {
     metrics->stop();
@@ -584,7 +631,9 @@ int run_daemon(const config::settings& s, const daemon_options& opt) {
   campaigns.reset();
   reader.reset();
   log.reset();
-  return startup_failed || failures ? 1 : 0;
+  const int rc = startup_failed || failures ? 1 : 0;
+  lg::info(component::main, "stopped", {{"exit_code", rc}});
+  return rc;
 }
 
 }  // namespace engine

@@ -8,8 +8,11 @@
 // while running: SMSCs (added, removed, or reconnected when their
 // connection settings changed; the binds of the others stay up), rates,
 // operators and routes, numbering, campaigns (campaigns.hpp). A file with
-// errors changes nothing (each error is printed). node, api and metrics
-// take effect at the next start.
+// errors changes nothing (each error is logged). node, api and metrics
+// take effect at the next start; logging levels change at once.
+//
+// Logs (logging/logger.hpp): start, stop, listening endpoints, recovery,
+// reloads (each change one line) at info; the dispatcher logs the binds.
 //
 // run() blocks until SIGTERM/SIGINT (or, with `once`, until every
 // configured campaign is read to its end and its messages are settled or
@@ -21,8 +24,10 @@
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
+#include <optional>
 
 #include "config/config.hpp"
+#include "logging/logger.hpp"
 
 namespace engine {
 
@@ -32,6 +37,9 @@ struct daemon_options {
   std::chrono::seconds receipt_wait{60};
   std::FILE* report_to = stdout;
   std::filesystem::path config_file;  // read again on SIGHUP; empty: no reload
+  // --log-level: every component at this level, whatever the file's
+  // `logging` section says (also after a reload).
+  std::optional<logging::level> log_level;
 };
 
 // Returns the process exit code (0 after a clean stop).

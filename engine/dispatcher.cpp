@@ -7,11 +7,14 @@
 #include <cstdio>
 #include <ctime>
 
+#include "logging/logger.hpp"
 #include "smpp/receipt.hpp"
 
 namespace engine {
 
 namespace asio = boost::asio;
+namespace lg = logging;
+using lg::component;
 
 namespace {
 
@@ -171,6 +174,7 @@ void dispatcher::add_smsc(const smsc_setup& setup) {
   s.pool = std::make_unique<smpp::bind_pool>(io_, s.setup.pool, *relays_.back());
   s.rate = adaptive_rate(s.setup.tps, now);
   s.bucket = token_bucket(s.setup.tps, std::max(1.0, s.setup.tps / 10), now);
+  s.binds.resize(s.pool->size());
   staged_parts_.push_back(0);
 }
 
@@ -233,8 +237,8 @@ void dispatcher::reroute(outbound_message& m) {
     ready_.push_back(&m);
     return;
   }
-  std::fprintf(stderr, "smppd: message %llu: its operator was removed and no other serves %s; failed\n",
-               static_cast<unsigned long long>(m.id), m.to.c_str());
+  lg::warn(component::dispatch, "message failed: its operator was removed and no other serves its number",
+           {{"message", m.id}, {"campaign", m.campaign}});
   auto parts = std::move(m.pending);
   m.pending.clear();
   log_parts(m.id, parts, storage::state::failed, now_us());
@@ -312,8 +316,8 @@ void dispatcher::log_update(storage::part_update u) {
     (void)log_.update(u, ec);
     if (!ec) return;
     if (ec != storage::storage_errc::backlog_full) {
-      std::fprintf(stderr, "smppd: message log refused an event for message %llu: %s\n",
-                   static_cast<unsigned long long>(u.message_id), ec.message().c_str());
+      lg::error(component::storage, "message log refused an event",
+                {{"message", u.message_id}, {"part", u.part}, {"to", storage::name(u.to)}, {"error", ec}});
       return;
     }
   }
@@ -513,7 +517,9 @@ bool dispatcher::try_send(outbound_message& m, clock::time_point now,
   if (gated(m)) return true;
   if (m.validity.count() > 0 && now_us() >= m.queued_us + m.validity.count() * 1'000'000) {
     // It can no longer go out before its validity ends (it waited for a
-    // bind, a retry or the throttle): suppressed, never sent late.
+    // send window, a bind, a retry or the throttle): suppressed, never sent late.
+    lg::debug(component::dispatch, "parts suppressed: their validity ended before they could go",
+              {{"message", m.id}, {"parts", m.pending.size()}, {"campaign", m.campaign}});
     settle_unsent(m, storage::state::suppressed, storage::cause::validity, counters_.expired_unsent);
     return true;
   }
@@ -600,8 +606,8 @@ void dispatcher::submit_staged() {
     }
     if (ec) {
       // A part the codec refuses (a field out of range): it can never go.
-      std::fprintf(stderr, "smppd: message %llu cannot be submitted: %s\n",
-                   static_cast<unsigned long long>(m.id), ec.message().c_str());
+      lg::warn(component::dispatch, "message cannot be submitted; failed",
+               {{"message", m.id}, {"smsc", s.setup.name}, {"campaign", m.campaign}, {"error", ec}});
       log_parts(m.id, st.parts, storage::state::failed, now);
       counters_.failed.fetch_add(st.parts.size(), std::memory_order_relaxed);
       bump(smsc_counters_[st.smsc].failed, st.parts.size());
@@ -671,6 +677,8 @@ void dispatcher::on_response(std::uint32_t, std::uint64_t tag, const smpp::respo
     // Written, no resp: the SMSC may have it.
     counters_.in_doubt.fetch_add(1, std::memory_order_relaxed);
     bump(sc.in_doubt);
+    lg::debug(component::dispatch, "part in doubt: written, no response",
+              {{"message", m.id}, {"part", f.part}, {"smsc", s.setup.name}, {"error", r.ec}});
     if (options_.in_doubt == in_doubt_action::resend && m.attempts < options_.max_attempts) {
       u.to = storage::state::retrying;
       log_update(std::move(u));
@@ -717,10 +725,15 @@ void dispatcher::on_response(std::uint32_t, std::uint64_t tag, const smpp::respo
   if (verdict.slow_down) {
     counters_.throttled.fetch_add(1, std::memory_order_relaxed);
     bump(sc.throttled);
+    lg::debug(component::dispatch, "throttled by the SMSC",
+              {{"smsc", s.setup.name}, {"message", m.id}, {"part", f.part}, {"command_status", smpp::name(r.status)}});
     if (s.rate.on_throttled(clock::now())) {
       s.bucket.set_rate(s.rate.current(), clock::now());
       bump(sc.rate_reductions);
       sc.rate.store(s.rate.current(), std::memory_order_relaxed);
+      lg::warn(component::dispatch, "rate lowered: the SMSC throttles",
+               {{"smsc", s.setup.name}, {"command_status", smpp::name(r.status)}, {"rate", s.rate.current()},
+                {"configured", s.rate.configured()}});
     }
   }
   if (verdict.kind == smpp::status_class::temporary && m.attempts < options_.max_attempts) {
@@ -731,12 +744,19 @@ void dispatcher::on_response(std::uint32_t, std::uint64_t tag, const smpp::respo
     m.pending.push_back(f.part);
     auto delay = options_.retry_initial;
     for (std::uint32_t i = 1; i < m.attempts && delay < options_.retry_max; ++i) delay *= 2;
-    schedule_retry(m, std::min(delay, options_.retry_max));
+    delay = std::min(delay, options_.retry_max);
+    lg::debug(component::dispatch, "part to retry",
+              {{"message", m.id}, {"part", f.part}, {"smsc", s.setup.name}, {"command_status", smpp::name(r.status)},
+               {"attempt", m.attempts}, {"delay_ms", delay.count()}});
+    schedule_retry(m, delay);
     return;
   }
   counters_.failed.fetch_add(1, std::memory_order_relaxed);
   bump(sc.failed);
   bump(oc.parts_failed);
+  lg::debug(component::dispatch, "part failed",
+            {{"message", m.id}, {"part", f.part}, {"smsc", s.setup.name}, {"command_status", smpp::name(r.status)},
+             {"attempts", m.attempts}, {"campaign", m.campaign}});
   u.to = storage::state::failed;
   log_update(std::move(u));
   part_final(m, f.part, storage::state::failed);
@@ -816,12 +836,61 @@ void dispatcher::ack_durable() {
   }
 }
 
-void dispatcher::on_bound(std::uint32_t, std::string_view) { wake(); }
-void dispatcher::on_bind_failed(std::uint32_t session, std::error_code ec, smpp::command_status st) {
-  std::fprintf(stderr, "smppd: %s bind %u refused: %s (%s)\n", smscs_[current_smsc_].setup.name.c_str(), session,
-               ec.message().c_str(), std::string(smpp::name(st)).c_str());
+void dispatcher::on_bound(std::uint32_t session, std::string_view smsc_system_id) {
+  auto& s = smscs_[current_smsc_];
+  auto& b = s.binds[session];
+  const auto& client = s.pool->bind(session);
+  lg::info(component::smsc, client.stats().binds > 1 ? "bound again" : "bound",
+           {{"smsc", s.setup.name}, {"bind", session}, {"type", smpp::name(client.options().session.type)},
+            {"host", client.options().host}, {"port", client.options().port}, {"smsc_system_id", smsc_system_id},
+            {"failures_before", b.failures_in_row}});
+  b.bound = true;
+  b.failures_in_row = 0;
+  wake();
 }
-void dispatcher::on_closed(std::uint32_t, std::error_code) { wake(); }
+
+void dispatcher::on_bind_failed(std::uint32_t session, std::error_code ec, smpp::command_status st) {
+  auto& s = smscs_[current_smsc_];
+  auto& b = s.binds[session];
+  const auto level = ++b.failures_in_row == 1 ? lg::level::warn : lg::level::debug;
+  if (st == smpp::command_status::ESME_ROK)  // no bind_resp: a timeout or a broken link
+    lg::write(component::smsc, level, "bind failed; retrying",
+              {{"smsc", s.setup.name}, {"bind", session}, {"error", ec}, {"failures", b.failures_in_row}});
+  else
+    lg::write(component::smsc, level, "bind refused; retrying",
+              {{"smsc", s.setup.name}, {"bind", session}, {"command_status", smpp::name(st)},
+               {"failures", b.failures_in_row}});
+}
+
+void dispatcher::on_closed(std::uint32_t session, std::error_code ec) {
+  auto& s = smscs_[current_smsc_];
+  auto& b = s.binds[session];
+  if (b.bound) {
+    b.bound = false;
+    if (stopping_ || s.setup.retired)
+      lg::info(component::smsc, "unbound", {{"smsc", s.setup.name}, {"bind", session}});
+    else
+      lg::warn(component::smsc, "bind lost; reconnecting", {{"smsc", s.setup.name}, {"bind", session}, {"error", ec}});
+  } else {
+    lg::debug(component::smsc, "connection closed", {{"smsc", s.setup.name}, {"bind", session}, {"error", ec}});
+  }
+  wake();
+}
+
+// Connect failures never reach the session handler; the clients count them.
+void dispatcher::log_connect_failures(std::size_t smsc) {
+  auto& s = smscs_[smsc];
+  for (std::size_t i = 0; i < s.binds.size(); ++i) {
+    const auto& stats = s.pool->bind(i).stats();
+    auto& b = s.binds[i];
+    if (stats.connect_failures == b.connect_failures) continue;
+    b.connect_failures = stats.connect_failures;
+    const bool first = ++b.failures_in_row == 1;
+    lg::write(component::smsc, first ? lg::level::warn : lg::level::debug, "cannot connect; retrying",
+              {{"smsc", s.setup.name}, {"bind", i}, {"host", s.pool->bind(i).options().host},
+               {"port", s.pool->bind(i).options().port}, {"error", stats.last_error}, {"failures", b.failures_in_row}});
+  }
+}
 void dispatcher::on_ready(std::uint32_t) { wake(); }
 
 void dispatcher::tick() {
@@ -829,7 +898,15 @@ void dispatcher::tick() {
   const auto now = clock::now();
   for (std::size_t i = 0; i < smscs_.size(); ++i) {
     auto& s = smscs_[i];
-    if (s.rate.on_tick(now)) s.bucket.set_rate(s.rate.current(), now);
+    if (s.rate.on_tick(now)) {
+      s.bucket.set_rate(s.rate.current(), now);
+      if (!s.rate.reduced())
+        lg::info(component::dispatch, "rate back to the configured one", {{"smsc", s.setup.name}, {"rate", s.rate.current()}});
+      else
+        lg::debug(component::dispatch, "rate raised", {{"smsc", s.setup.name}, {"rate", s.rate.current()},
+                                                       {"configured", s.rate.configured()}});
+    }
+    if (!s.setup.retired) log_connect_failures(i);
     // What the metrics show of the binds and the rate (read on another thread).
     auto& c = smsc_counters_[i];
     std::uint32_t bound = 0;

@@ -21,6 +21,12 @@
 //     never written -> sent again at once
 //   receipts: parsed, reconciled, deliver_sm_resp after the log has them
 //
+// Logs (component smsc): each bind's up, down, refusal and connect failure
+// with its SMSC and index, a failure repeated before the bind came back at
+// debug. Component dispatch: rate lowered after ESME_RTHROTTLED (warn) and
+// back to the configured rate (info); each part's retry, failure, in-doubt
+// outcome and throttle at debug only.
+//
 // Threads: everything except enqueue() and the counters runs on the
 // io_context given (one thread); all binds of all SMSCs live on it. A
 // message belongs to the dispatcher from enqueue() until its last part is
@@ -268,11 +274,19 @@ class dispatcher : private smpp::session_handler {
 
  private:
   using clock = std::chrono::steady_clock;
+  // What the log last said of a bind: up/down changes are logged once,
+  // repeated failures in a row at debug after the first.
+  struct bind_log {
+    bool bound = false;
+    std::uint64_t connect_failures = 0;  // the client's count, last seen
+    std::uint32_t failures_in_row = 0;   // connects and binds since it was last bound
+  };
   struct smsc_state {
     smsc_setup setup;
     std::unique_ptr<smpp::bind_pool> pool;
     token_bucket bucket;
     adaptive_rate rate{0, {}};
+    std::vector<bind_log> binds;  // by bind index
   };
   struct operator_state {
     token_bucket bucket;
@@ -342,6 +356,7 @@ class dispatcher : private smpp::session_handler {
                  const std::string& smsc = {}, storage::cause why = storage::cause::engine);
   bool flush_log_backlog();
   void tick();
+  void log_connect_failures(std::size_t smsc);
   void ack_durable();
   std::int64_t now_us() const;
 

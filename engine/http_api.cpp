@@ -12,6 +12,7 @@
 #include "config/config.hpp"
 #include "engine/log_report.hpp"
 #include "engine/message_template.hpp"
+#include "logging/logger.hpp"
 #include "storage/log_reader.hpp"
 
 namespace engine {
@@ -115,10 +116,14 @@ class http_api::connection : public std::enable_shared_from_this<connection> {
     if (ec == http::error::end_of_stream || ec == beast::error::timeout || ec == asio::error::operation_aborted)
       return close();
     if (ec == http::error::body_limit) {
+      request_ = {};  // the log names no earlier request of this connection
       return reply(http::status::payload_too_large, error_body("body_too_large",
                    "the request body is over " + std::to_string(api_.config_.max_body_bytes) + " octets"), false);
     }
-    if (ec) return reply(http::status::bad_request, error_body("bad_request", "malformed HTTP request"), false);
+    if (ec) {
+      request_ = {};
+      return reply(http::status::bad_request, error_body("bad_request", "malformed HTTP request"), false);
+    }
     request_ = parser_->release();
     ++api_.counters_.requests;
     route();
@@ -538,6 +543,7 @@ class http_api::connection : public std::enable_shared_from_this<connection> {
   }
 
   void reply(http::status status, std::string body, bool keep_alive = true, bool fresh = true) {
+    log_request(status);
     if (fresh) response_ = {};
     response_.result(status);
     response_.version(request_.version() ? request_.version() : 11);
@@ -550,6 +556,19 @@ class http_api::connection : public std::enable_shared_from_this<connection> {
       if (ec || !self->response_.keep_alive()) return self->close();
       self->read();
     });
+  }
+
+  // Every request at debug; a server error (not back-pressure's 503) at
+  // warn. The path without its query, the token's name, never the token.
+  void log_request(http::status status) {
+    const auto code = static_cast<unsigned>(status);
+    const auto level = code >= 500 && code != 503 ? logging::level::warn : logging::level::debug;
+    if (!logging::enabled(logging::component::api, level)) return;
+    const std::string_view method(request_.method_string().data(), request_.method_string().size());
+    std::string_view path(request_.target().data(), request_.target().size());
+    path = path.substr(0, path.find('?'));
+    logging::write(logging::component::api, level, "request",
+                   {{"method", method}, {"path", path}, {"status", code}, {"token", token_name_}});
   }
 
   void close() {

@@ -31,6 +31,9 @@
 // 503 (too many notifications waiting, or the log behind: back-pressure;
 // nothing was stored, retry later).
 //
+// Logs (component api): each request at debug (method, path without the
+// query, status, the token's name), a 500 at warn.
+//
 // Threads: the API has its own io_context (control plane; run by the
 // caller on one thread). on_durable() may be called from any thread.
 #pragma once

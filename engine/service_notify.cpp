@@ -8,6 +8,7 @@
 #include <ctime>
 
 #include "engine/dispatcher.hpp"
+#include "logging/logger.hpp"
 
 namespace engine {
 
@@ -38,8 +39,8 @@ void service_notify::send(const std::string& state) {
   if (!active_) return;
   // A failure only costs systemd's view of us; the daemon goes on.
   if (const int rc = sd_notify(0, state.c_str()); rc < 0)
-    std::fprintf(stderr, "smppd: cannot notify systemd (%s): %s\n", state.substr(0, state.find('\n')).c_str(),
-                 std::strerror(-rc));
+    logging::warn(logging::component::main, "cannot notify systemd",
+                  {{"state", std::string_view(state).substr(0, state.find('\n'))}, {"error", std::strerror(-rc)}});
 }
 
 std::string service_notify::status_of(const dispatcher& d) {

@@ -6,10 +6,11 @@
 #include "config/config.hpp"
 #include "engine/cli.hpp"
 #include "engine/daemon.hpp"
+#include "logging/logger.hpp"
 
 namespace {
 constexpr std::string_view usage =
-    "usage: smppd --config FILE [--once [--receipt-wait SECONDS]]\n"
+    "usage: smppd --config FILE [--log-level LEVEL] [--once [--receipt-wait SECONDS]]\n"
     "       smppd --check-config FILE\n"
     "       smppd [--help] [--version]\n"
     "\n"
@@ -18,7 +19,9 @@ constexpr std::string_view usage =
     "  --config FILE         run: bind to the configured SMSCs and send the\n"
     "                        configured campaigns until SIGTERM or SIGINT;\n"
     "                        SIGHUP reads FILE again (SMSCs, operators, routes,\n"
-    "                        rates, numbering, campaigns)\n"
+    "                        rates, numbering, campaigns, logging)\n"
+    "  --log-level LEVEL     log every component at LEVEL (error, warn, info,\n"
+    "                        debug), whatever the file's logging section says\n"
     "  --once                send the configured campaigns, wait until their\n"
     "                        messages are settled (or no receipt came for\n"
     "                        --receipt-wait seconds, default 60), print each\n"
@@ -62,6 +65,14 @@ int main(int argc, char** argv) {
         return 2;
       }
       options.receipt_wait = std::chrono::seconds(n);
+    } else if (args[i] == "--log-level" && i + 1 < args.size()) {
+      const std::string v(args[++i]);
+      options.log_level = logging::parse_level(v);
+      if (!options.log_level) {
+        std::fprintf(stderr, "smppd: --log-level: expected one of %s, got \"%s\"\n",
+                     std::string(logging::level_names()).c_str(), v.c_str());
+        return 2;
+      }
     } else {
       std::fprintf(stderr, "smppd: unknown or incomplete option \"%s\"\n\n", std::string(args[i]).c_str());
       std::fputs(usage.data(), stderr);
@@ -72,9 +83,16 @@ int main(int argc, char** argv) {
     std::fputs(usage.data(), stderr);
     return 2;
   }
+  // From here on stderr is the daemon's log (logfmt lines).
   auto r = config::load_file(file);
-  for (const auto& e : r.errors) std::fprintf(stderr, "%s\n", e.to_string().c_str());
-  if (!r.value) return 1;
+  for (const auto& e : r.errors)
+    logging::error(logging::component::config, e.message,
+                   {{"file", e.file}, {"line", e.line}, {"column", e.column}, {"key", e.key}});
+  if (!r.value) {
+    logging::error(logging::component::config, "not started: the configuration has errors",
+                   {{"file", file}, {"errors", r.errors.size()}});
+    return 1;
+  }
   options.config_file = file;
   return engine::run_daemon(*r.value, options);
 }

@@ -308,6 +308,57 @@ operators: [{ name: o, prefixes: ["+1"], smscs: [a] }]
       << text;
 }
 
+TEST_F(config_files, reads_a_base_log_level_and_one_per_component) {
+  auto r = load(R"(logging:
+  level: warn
+  components: { smsc: debug, api: error }
+smscs: [{ name: a, host: h, system_id: s }]
+operators: [{ name: o, prefixes: ["+1"], smscs: [a] }]
+)");
+  ASSERT_TRUE(r.value) << all(r);
+  const auto& l = r.value->log_levels;
+  EXPECT_EQ(l.base, logging::level::warn);
+  EXPECT_EQ(l.by_component[static_cast<std::size_t>(logging::component::smsc)], logging::level::debug);
+  EXPECT_EQ(l.by_component[static_cast<std::size_t>(logging::component::api)], logging::level::error);
+  EXPECT_FALSE(l.by_component[static_cast<std::size_t>(logging::component::dispatch)]);
+}
+
+TEST_F(config_files, logs_at_info_without_a_logging_section) {
+  auto r = load(R"(smscs: [{ name: a, host: h, system_id: s }]
+operators: [{ name: o, prefixes: ["+1"], smscs: [a] }]
+)");
+  ASSERT_TRUE(r.value) << all(r);
+  EXPECT_EQ(r.value->log_levels, logging::levels{});
+  EXPECT_EQ(r.value->log_levels.base, logging::level::info);
+}
+
+TEST_F(config_files, names_an_unknown_log_level_or_component_with_its_place) {
+  auto r = load(R"(logging:
+  level: verbose
+  components:
+    smscs: debug
+    api: loud
+    dispatch: warn
+  colour: true
+smscs: [{ name: a, host: h, system_id: s }]
+operators: [{ name: o, prefixes: ["+1"], smscs: [a] }]
+)");
+  ASSERT_FALSE(r.value);
+  const std::string text = all(r);
+  EXPECT_NE(text.find("smppd.yaml:2:10: logging.level: expected one of error, warn, info, debug, got \"verbose\""),
+            std::string::npos)
+      << text;
+  EXPECT_NE(text.find("smppd.yaml:4:5: logging.components.smscs: unknown component \"smscs\" (expected one of main, "
+                      "config, smsc, dispatch, campaign, api, storage, metrics)"),
+            std::string::npos)
+      << text;
+  EXPECT_NE(text.find("smppd.yaml:5:10: logging.components.api: expected one of error, warn, info, debug, got \"loud\""),
+            std::string::npos)
+      << text;
+  EXPECT_NE(text.find("smppd.yaml:7:3: logging.colour: unknown key \"colour\""), std::string::npos) << text;
+  EXPECT_EQ(r.errors.size(), 4u) << text;
+}
+
 TEST_F(config_files, an_empty_file_says_what_is_needed) {
   auto r = load("");
   ASSERT_EQ(r.errors.size(), 1u);

@@ -232,7 +232,7 @@ campaigns:
 """)
         smppd_log = open(os.path.join(tmp, "smppd.log"), "w")
         smppd = procs.start([args.smppd, "--config", os.path.join(tmp, "smppd.yaml")], smppd_log)
-        metrics_port = int(wait_for_line(smppd_log.name, r"metrics listening on [\d.]+:(\d+)", smppd, 10).group(1))
+        metrics_port = int(wait_for_line(smppd_log.name, r'component=metrics listen=[\d.]+:(\d+) msg="metrics listening"', smppd, 10).group(1))
 
         # Prometheus with the shipped rules; its configuration is the
         # shipped one's job with this target and a one-second interval.

@@ -22,6 +22,7 @@
 
 #include "smppd/version.hpp"
 #include "tests/support/child_process.hpp"
+#include "tests/support/logfmt.hpp"
 #include "tests/support/temp_dir.hpp"
 
 namespace {
@@ -111,8 +112,7 @@ class metrics_e2e : public ::testing::Test {
       auto line = smppd->read_line(100ms);
       if (!line) continue;
       seen += *line + "\n";
-      if (auto at = line->find("metrics listening on "); at != std::string::npos)
-        metrics_port = static_cast<std::uint16_t>(std::stoul(line->substr(line->rfind(':') + 1)));
+      metrics_port = smppd::test::listening_port(*line, "metrics");
     }
     ASSERT_NE(metrics_port, 0) << seen;
   }
@@ -327,9 +327,8 @@ TEST_F(metrics_e2e, an_address_in_use_is_a_startup_error_naming_it) {
   auto st = p.wait_exit(10s);
   ASSERT_TRUE(st) << out;
   EXPECT_EQ(WEXITSTATUS(*st), 1) << out;
-  EXPECT_NE(out.find("cannot listen on 127.0.0.1:" + std::to_string(metrics_port) + " for metrics"),
-            std::string::npos)
-      << out;
+  EXPECT_NE(out.find("component=metrics listen=127.0.0.1:" + std::to_string(metrics_port)), std::string::npos) << out;
+  EXPECT_NE(out.find("msg=\"cannot listen for metrics\""), std::string::npos) << out;
 }
 
 }  // namespace

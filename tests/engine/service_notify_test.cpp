@@ -26,6 +26,7 @@
 #include <vector>
 
 #include "tests/support/child_process.hpp"
+#include "tests/support/logfmt.hpp"
 #include "tests/support/temp_dir.hpp"
 
 namespace {
@@ -163,13 +164,12 @@ class service_notify_e2e : public ::testing::Test {
                          true, {"NOTIFY_SOCKET=" + manager.path().string(), "WATCHDOG_USEC=1000000"});
   }
 
-  // The API port from the "API listening on" line smppd has already
+  // The API port from the "API listening" line smppd has already
   // written (0 if it has not): no waiting for more output.
   static std::uint16_t printed_api_port(child_process& p, std::string& seen) {
     while (auto line = p.read_line(50ms)) {
       seen += *line + "\n";
-      if (line->find("API listening on ") != std::string::npos)
-        return static_cast<std::uint16_t>(std::stoul(line->substr(line->rfind(':') + 1)));
+      if (auto port = smppd::test::listening_port(*line, "API")) return port;
     }
     return 0;
   }
