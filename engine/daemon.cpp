@@ -2,6 +2,7 @@
 
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/io_context.hpp>
+#include <boost/asio/post.hpp>
 #include <boost/asio/signal_set.hpp>
 #include <atomic>
 #include <csignal>
@@ -22,6 +23,7 @@
 #include "engine/metrics.hpp"
 #include "engine/router.hpp"
 #include "engine/service_notify.hpp"
+#include "engine/two_way.hpp"
 #include "storage/log_reader.hpp"
 #include "storage/message_log.hpp"
 #include "storage/reconciler.hpp"
@@ -220,6 +222,11 @@ struct shared_layout {
   metrics_layout current;
 };
 
+std::int64_t storage_now_us() {
+  return std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
 volatile std::sig_atomic_t signalled = 0;
 volatile std::sig_atomic_t reload_requested = 0;
 
@@ -357,6 +364,45 @@ int run_daemon(const config::settings& s, const daemon_options& opt) {
   durable_sink.store(&dispatch);
   std::atomic<std::uint64_t> next_id{log->max_message_id()};
 
+  // Two-way: customers' replies stored and keywords acted on (io thread);
+  // opt-outs stop messages at submit time.
+  opt_out_list opt_outs;
+  two_way_options two;
+  two.config = s.two_way;
+  for (const auto& c : s.smscs)
+    two.dc0[c.name] = c.data_coding_0 == config::dc0_meaning::latin1  ? smpp::dc0_charset::latin1
+                      : c.data_coding_0 == config::dc0_meaning::ascii ? smpp::dc0_charset::ia5
+                                                                      : smpp::dc0_charset::gsm7;
+  two.send = [&](const two_way_send& out) {
+    message_request req;
+    req.to = out.to;
+    req.from = out.from;
+    req.text = out.text;
+    prepared_message pm;
+    const std::uint64_t id = next_id.fetch_add(1) + 1;
+    if (auto problem = prepare_message(prepare.get(), req, id, storage_now_us(), pm)) {
+      std::fprintf(stderr, "smppd: answer to %s not sent: %s\n", out.to.c_str(), problem.message.c_str());
+      return false;
+    }
+    std::error_code aec;
+    (void)log->append(std::move(pm.record), aec);
+    if (aec) return false;
+    // Appended and queued on this (the io) thread: its events follow the record.
+    pm.message->ignores_opt_out = true;
+    return dispatch.enqueue(std::move(pm.message));
+  };
+  std::unique_ptr<two_way> replies;
+  try {
+    replies = std::make_unique<two_way>(io, *log, std::move(two), opt_outs);
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "smppd: %s\n", e.what());
+    return 1;
+  }
+  dispatch.on_mo = [&replies](std::string_view smsc, const smpp::pdu& p) { return replies->on_mo(smsc, p); };
+  dispatch.opted_out = [&opt_outs](const std::string& to) { return opt_outs.contains(to); };
+  if (opt_outs.size())
+    std::fprintf(stderr, "smppd: %zu numbers are on the opt-out list\n", opt_outs.size());
+
   signalled = 0;
   bool startup_failed = false;
   boost::asio::signal_set signals(io, SIGINT, SIGTERM);
@@ -373,6 +419,7 @@ int run_daemon(const config::settings& s, const daemon_options& opt) {
   };
   wait_hangup();
   dispatch.start();
+  boost::asio::post(io, [&replies] { replies->start(); });
   std::thread io_thread([&io] { io.run(); });
 
   std::unique_ptr<campaign_manager> campaigns;
@@ -426,6 +473,7 @@ int run_daemon(const config::settings& s, const daemon_options& opt) {
   std::unique_ptr<http_api> api;
   try {
     api = std::make_unique<http_api>(api_io, s.api, prepare, *log, dispatch, next_id, campaigns.get());
+    api->set_opt_outs(&opt_outs);
   } catch (const std::system_error& e) {
     std::fprintf(stderr, "smppd: cannot listen on %s:%u for the API: %s\n", s.api.listen.host.c_str(),
                  s.api.listen.port, e.what());
@@ -549,6 +597,7 @@ int run_daemon(const config::settings& s, const daemon_options& opt) {
     api_sink.store(nullptr);
   }
   std::atomic<bool> stopped{false};
+  boost::asio::post(io, [&replies] { replies->stop(); });
   dispatch.stop(std::chrono::seconds(5), [&] {
     stopped.store(true);
     io.stop();

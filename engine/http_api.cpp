@@ -352,6 +352,11 @@ class http_api::connection : public std::enable_shared_from_this<connection> {
       const std::uint64_t id = api_.next_id_.fetch_add(1) + 1;
       if (auto p = prepare_message(api_.prepare_, items[i].req, id, now, items[i].prepared))
         problems.push_back({{"index", i}, {"code", p.code}, {"message", p.message}});
+      else if (api_.opt_outs_ && api_.opt_outs_->contains(items[i].prepared.record.recipient))
+        problems.push_back({{"index", i}, {"code", "opted_out"},
+                            {"message", items[i].prepared.record.recipient +
+                                            " opted out of messages (replied with an opt-out keyword); "
+                                            "nothing was sent"}});
     }
     if (!problems.empty()) {
       ++api_.counters_.rejected;

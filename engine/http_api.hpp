@@ -25,6 +25,9 @@
 //                          while it recovers from ESME_RTHROTTLED)
 //   GET  /healthz       -> 200 {"status": "ok"} (the process answers)
 //
+// A message to a number that opted out (replied STOP) is refused with
+// 400 and code "opted_out"; nothing is stored.
+//
 // Every error is JSON with a stable code and a message:
 //   {"error": {"code": "invalid_number", "message": "..."}}
 // with 400 (bad JSON or field), 404, 405, 409, 413 (body over max_body_bytes),
@@ -50,6 +53,7 @@
 #include "engine/campaigns.hpp"
 #include "engine/dispatcher.hpp"
 #include "engine/prepare.hpp"
+#include "engine/two_way.hpp"
 #include "storage/message_log.hpp"
 
 namespace engine {
@@ -74,6 +78,9 @@ class http_api {
   boost::asio::ip::tcp::endpoint local_endpoint() const;
   // Any thread: the log made more events durable.
   void on_durable();
+  // Before start(): numbers that opted out; a message to one is refused
+  // (400, code opted_out). Null: nothing is checked here.
+  void set_opt_outs(const opt_out_list* numbers) { opt_outs_ = numbers; }
   // Any thread (reload): the tokens from now on; null: no tokens.
   void set_tokens(std::shared_ptr<const token_set> tokens);
   const api_counters& counters() const noexcept { return counters_; }
@@ -98,6 +105,7 @@ class http_api {
   dispatcher& dispatch_;
   std::atomic<std::uint64_t>& next_id_;
   campaign_manager* campaigns_;
+  const opt_out_list* opt_outs_ = nullptr;
   std::shared_ptr<const token_set> tokens_;  // null: no tokens (loopback only)
   std::uint64_t last_durable_ = 0;           // readiness: is the log moving?
   std::chrono::steady_clock::time_point durable_moved_{};

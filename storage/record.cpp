@@ -44,6 +44,7 @@ std::string_view name(cause c) noexcept {
     case cause::receipt_fallback: return "receipt_fallback";
     case cause::parked_receipt: return "parked_receipt";
     case cause::recovery: return "recovery";
+    case cause::opted_out: return "opted_out";
   }
   return "invalid";
 }

@@ -44,8 +44,9 @@ enum class cause : std::uint8_t {
   receipt_fallback = 2,  // a receipt found the in-doubt part by destination, time and text
   parked_receipt = 3,    // a receipt that came before the resp, applied when the resp came
   recovery = 4,          // restart: the in-doubt policy or an overdue receipt
+  opted_out = 5,         // suppressed: the recipient had opted out (two-way keywords)
 };
-inline constexpr std::uint8_t cause_count = 5;
+inline constexpr std::uint8_t cause_count = 6;
 std::string_view name(cause c) noexcept;
 
 struct part_record {
