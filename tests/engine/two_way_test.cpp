@@ -127,12 +127,19 @@ class two_way_e2e : public ::testing::Test {
   }
 
   static std::pair<int, std::string> post(std::uint16_t port, const std::string& target, const std::string& body) {
+    return call(boost::beast::http::verb::post, port, target, body);
+  }
+  static std::pair<int, std::string> call_get(std::uint16_t port, const std::string& target) {
+    return call(boost::beast::http::verb::get, port, target, "");
+  }
+  static std::pair<int, std::string> call(boost::beast::http::verb verb, std::uint16_t port, const std::string& target,
+                                          const std::string& body) {
     namespace http = boost::beast::http;
     boost::asio::io_context io;
     boost::beast::tcp_stream s(io);
     s.expires_after(10s);
     s.connect({boost::asio::ip::make_address("127.0.0.1"), port});
-    http::request<http::string_body> req{http::verb::post, target, 11};
+    http::request<http::string_body> req{verb, target, 11};
     req.set(http::field::host, "127.0.0.1");
     req.set(http::field::content_type, "application/json");
     req.body() = body;
@@ -238,6 +245,79 @@ TEST_F(two_way_e2e, replies_that_reached_smppd_just_before_a_sigkill_come_again_
     ASSERT_EQ(r.size(), 1u) << i;
     EXPECT_EQ(r[0].text, "Reply number " + std::to_string(i));
   }
+}
+
+TEST_F(two_way_e2e, stop_in_each_default_language_suppresses_messages_already_queued_start_and_help_answer) {
+  // Two parts a second: the reminders wait in the dispatcher's lane,
+  // behind five other messages, while the opt-outs arrive.
+  auto cfg = write_config("", ", tps: 2");
+  child_process smppd(bin_dir + "/smppd", {"--config", cfg.string()}, true);
+  std::string seen;
+  const std::uint16_t port = api_port(smppd, seen);
+  ASSERT_NE(port, 0) << seen;
+  inject_mo("from: 37060009990\nto: 12345\ntext: hello\n");  // bound and receiving
+  ASSERT_GE(wait_for("mo_parts_acked", 1), 1);
+  auto send = [&](const std::string& to, const std::string& text) {
+    auto [status, body] = post(port, "/v1/messages", json{{"to", to}, {"from", "12345"}, {"text", text}}.dump());
+    EXPECT_EQ(status, 202) << body;
+    return json::parse(body, nullptr, false).value("id", std::string());
+  };
+  const std::vector<std::string> customers{"+37060000021", "+37060000022", "+37060000023"};
+  for (int i = 0; i < 5; ++i) send("+3706000999" + std::to_string(i), "First");
+  std::vector<std::string> reminders;
+  for (const auto& to : customers) reminders.push_back(send(to, "Your reminder"));
+  inject_mo("from: 37060000021\nto: 12345\ntext: Stop\n");
+  inject_mo("from: 37060000022\nto: 12345\nencoding: ucs2\ntext: стоп\n");
+  inject_mo("from: 37060000023\nto: 12345\ntext: Atsisakyti.\n");
+  for (int i = 0; i < 3; ++i) ASSERT_TRUE(read_until(smppd, "opted out", seen)) << seen;
+
+  // The API refuses a message to a number on the list.
+  auto [status, body] = post(port, "/v1/messages", json{{"to", "+37060000022"}, {"from", "12345"}, {"text", "x"}}.dump());
+  EXPECT_EQ(status, 400);
+  EXPECT_EQ(json::parse(body)["error"]["code"], "opted_out") << body;
+
+  // The reminders queued before the opt-outs never go out, and say why.
+  for (const auto& id : reminders) {
+    std::string state;
+    for (int i = 0; i < 100 && state != "suppressed"; ++i) {
+      auto [st, b] = call_get(port, "/v1/messages/" + id);
+      state = json::parse(b, nullptr, false).value("state", std::string());
+      if (state != "suppressed") std::this_thread::sleep_for(100ms);
+    }
+    EXPECT_EQ(state, "suppressed") << id;
+  }
+
+  // START lifts it; HELP is answered.
+  inject_mo("from: 37060000021\nto: 12345\ntext: START\n");
+  inject_mo("from: 37060000024\nto: 12345\ntext: help\n");
+  ASSERT_TRUE(read_until(smppd, "37060000021 opted in", seen)) << seen;
+  send("+37060000021", "Welcome back");
+  // 5 first; confirmations: English 1 part, Russian and Lithuanian (UCS-2)
+  // 2 each; then the opt-in confirmation, the HELP answer, the message
+  // after START.
+  ASSERT_GE(wait_for("submit_sm", 13), 13);
+  std::this_thread::sleep_for(1500ms);  // nothing else goes out
+  auto counts = sim_counts();
+  EXPECT_EQ(counts["submit_sm"], 13) << counts.dump();
+  const auto& to = counts["destinations"];
+  for (int i = 0; i < 5; ++i) EXPECT_EQ(to["3706000999" + std::to_string(i)], 1) << i;
+  EXPECT_EQ(to["37060000021"], 3);  // opt-out and opt-in confirmations, the message after START
+  EXPECT_EQ(to["37060000022"], 2);  // the confirmation only
+  EXPECT_EQ(to["37060000023"], 2);
+  EXPECT_EQ(to["37060000024"], 1);  // the HELP text
+  smppd.stop(SIGTERM);
+
+  storage::log_reader reader({dir / "data" / "log", {}});
+  std::error_code ec;
+  for (const auto& id : reminders) {
+    auto m = reader.message(std::stoull(id), ec);
+    ASSERT_TRUE(m);
+    EXPECT_EQ(m->record.parts[0].settled_by, storage::cause::opted_out) << id;
+  }
+  auto stops = replies_from("+37060000022");
+  ASSERT_EQ(stops.size(), 1u);
+  EXPECT_EQ(stops[0].keyword, storage::reply_keyword::opt_out);
+  EXPECT_EQ(stops[0].text, "стоп");
 }
 
 }  // namespace
