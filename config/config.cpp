@@ -566,8 +566,12 @@ std::optional<std::vector<std::string>> words(reader& r, const YAML::Node& m, co
 }
 
 void read_two_way(reader& r, const YAML::Node& n, two_way_config& out) {
-  if (!r.map(n, "two_way", {"reassembly_timeout", "redelivery_window", "languages"})) return;
+  if (!r.map(n, "two_way", {"reassembly_timeout", "redelivery_window", "languages", "reply_numbers",
+                             "conversation_window"}))
+    return;
   if (auto d = r.duration(n, "two_way", "reassembly_timeout")) out.reassembly_timeout = *d;
+  if (auto d = r.duration(n, "two_way", "conversation_window")) out.conversation_window = *d;
+  if (auto w = words(r, n, "two_way", "reply_numbers")) out.reply_numbers = std::move(*w);
   if (auto d = r.duration(n, "two_way", "redelivery_window")) out.redelivery_window = *d;
   const YAML::Node langs = n["languages"];
   if (!langs.IsDefined()) return;
@@ -579,8 +583,11 @@ void read_two_way(reader& r, const YAML::Node& n, two_way_config& out) {
     const std::string lang = it->first.Scalar();
     const std::string path = "two_way.languages." + lang;
     const YAML::Node l = it->second;
-    if (!r.map(l, path, {"opt_out", "opt_in", "help", "opt_out_text", "opt_in_text", "help_text"})) continue;
+    if (!r.map(l, path, {"opt_out", "opt_in", "help", "yes", "no", "opt_out_text", "opt_in_text", "help_text"}))
+      continue;
     keyword_set k;
+    if (auto w = words(r, l, path, "yes")) k.yes = std::move(*w);
+    if (auto w = words(r, l, path, "no")) k.no = std::move(*w);
     if (auto w = words(r, l, path, "opt_out")) k.opt_out = std::move(*w);
     if (auto w = words(r, l, path, "opt_in")) k.opt_in = std::move(*w);
     if (auto w = words(r, l, path, "help")) k.help = std::move(*w);
@@ -735,6 +742,8 @@ two_way_config default_two_way() {
       {"STOP", "STOPALL", "UNSUBSCRIBE", "CANCEL", "END", "QUIT", "OPTOUT"},
       {"START", "UNSTOP", "SUBSCRIBE"},
       {"HELP", "INFO"},
+      {"YES", "Y", "1"},
+      {"NO", "N", "2"},
       "You will receive no more messages from us. Reply START to receive them again.",
       "You will receive our messages again. Reply STOP to stop them.",
       "Reply STOP to receive no more messages, START to receive them again."};
@@ -742,6 +751,8 @@ two_way_config default_two_way() {
       {"СТОП", "ОТПИСАТЬСЯ", "ОТПИСКА"},
       {"СТАРТ", "ПОДПИСАТЬСЯ"},
       {"ПОМОЩЬ", "СПРАВКА"},
+      {"ДА"},
+      {"НЕТ"},
       "Вы больше не будете получать наши сообщения. Ответьте СТАРТ, чтобы получать их снова.",
       "Вы снова будете получать наши сообщения. Ответьте СТОП, чтобы отказаться.",
       "Ответьте СТОП, чтобы отказаться от сообщений, СТАРТ, чтобы получать их снова."};
@@ -749,6 +760,8 @@ two_way_config default_two_way() {
       {"ATSISAKYTI", "NEBESIŲSTI", "STABDYTI"},
       {"PRADĖTI", "UŽSISAKYTI"},
       {"PAGALBA"},
+      {"TAIP"},
+      {"NE"},
       "Daugiau mūsų žinučių negausite. Atsakykite PRADĖTI, jei norite jas vėl gauti.",
       "Vėl gausite mūsų žinutes. Atsakykite ATSISAKYTI, jei norite jų nebegauti.",
       "Atsakykite ATSISAKYTI, jei nebenorite žinučių, PRADĖTI, jei norite jas vėl gauti."};

@@ -156,6 +156,8 @@ struct keyword_set {
   std::vector<std::string> opt_out;  // STOP: the number goes on the suppression list
   std::vector<std::string> opt_in;   // START: off it again
   std::vector<std::string> help;     // HELP: answered with help_text
+  std::vector<std::string> yes;      // answers to a question: a structured "yes" on the conversation
+  std::vector<std::string> no;
   std::string opt_out_text;          // the one confirmation of an opt-out
   std::string opt_in_text;
   std::string help_text;
@@ -170,6 +172,11 @@ struct two_way_config {
   // The same content from the same customer to the same number within
   // this long is the SMSC delivering it again: stored once.
   std::chrono::milliseconds redelivery_window{std::chrono::minutes(10)};
+  // Senders for messages that expect replies: a customer gets each open
+  // conversation from a different one, so the number they answer names it.
+  std::vector<std::string> reply_numbers;
+  // A conversation matches replies this long after its message.
+  std::chrono::milliseconds conversation_window{std::chrono::hours(72)};
   bool operator==(const two_way_config&) const = default;
 };
 two_way_config default_two_way();

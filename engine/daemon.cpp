@@ -398,6 +398,13 @@ int run_daemon(const config::settings& s, const daemon_options& opt) {
     std::fprintf(stderr, "smppd: %s\n", e.what());
     return 1;
   }
+  conversation_book conversations(replies->store(), s.two_way.reply_numbers, s.two_way.conversation_window);
+  conversations.load(ec);
+  if (ec) {
+    std::fprintf(stderr, "smppd: cannot read the open conversations: %s\n", ec.message().c_str());
+    return 1;
+  }
+  replies->set_conversations(&conversations);
   dispatch.on_mo = [&replies](std::string_view smsc, const smpp::pdu& p) { return replies->on_mo(smsc, p); };
   dispatch.opted_out = [&opt_outs](const std::string& to) { return opt_outs.contains(to); };
   if (opt_outs.size())
@@ -474,6 +481,7 @@ int run_daemon(const config::settings& s, const daemon_options& opt) {
   try {
     api = std::make_unique<http_api>(api_io, s.api, prepare, *log, dispatch, next_id, campaigns.get());
     api->set_opt_outs(&opt_outs);
+    api->set_conversations(&conversations);
   } catch (const std::system_error& e) {
     std::fprintf(stderr, "smppd: cannot listen on %s:%u for the API: %s\n", s.api.listen.host.c_str(),
                  s.api.listen.port, e.what());

@@ -100,7 +100,16 @@ keyword_table::keyword_table(const config::two_way_config& c) : languages_(c.lan
     add(set.opt_out, reply_keyword::opt_out);
     add(set.opt_in, reply_keyword::opt_in);
     add(set.help, reply_keyword::help);
+    for (const auto& w : set.yes) answers_.try_emplace(fold_keyword(w), "yes");
+    for (const auto& w : set.no) answers_.try_emplace(fold_keyword(w), "no");
   }
+}
+
+std::optional<std::string> keyword_table::confirmation(std::string_view text) const {
+  if (text.size() > 200) return std::nullopt;
+  auto it = answers_.find(fold_keyword(text));
+  if (it == answers_.end()) return std::nullopt;
+  return it->second;
 }
 
 std::optional<keyword_match> keyword_table::match(std::string_view text) const {

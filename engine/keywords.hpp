@@ -32,11 +32,14 @@ class keyword_table {
   // The keyword `text` is, if it is one; the first language in name order
   // wins when two list the same word.
   std::optional<keyword_match> match(std::string_view text) const;
+  // "yes" or "no" when `text` is a confirmation answer (YES, ДА, TAIP, 1, ...).
+  std::optional<std::string> confirmation(std::string_view text) const;
   // The configured answer for a keyword of `language` ("" when none).
   const std::string& answer(const keyword_match& m) const;
 
  private:
   std::map<std::string, keyword_match> words_;  // folded word -> its meaning
+  std::map<std::string, std::string> answers_;  // folded word -> "yes" / "no"
   std::map<std::string, config::keyword_set> languages_;
 };
 

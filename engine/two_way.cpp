@@ -232,6 +232,12 @@ std::uint64_t two_way::store_reply(const smpp::reassembled& r, const storage::in
   // Only a whole reply can be a keyword: "STOP" cut short is not one.
   const auto kw = r.complete() ? keywords_.match(rec.text) : std::nullopt;
   if (kw) rec.keyword = kw->kind;
+  if (!kw && conversations_) {
+    const auto m = conversations_->match(rec.from, rec.to, rec.text);
+    rec.conversation = m.conversation;
+    rec.method = m.method;
+    if (m.conversation && r.complete()) rec.answer = keywords_.confirmation(rec.text).value_or("");
+  }
   std::uint64_t ticket = store_.add_reply(rec, part_keys, seen, ec);
   if (ec) {
     std::fprintf(stderr, "smppd: a reply from %s could not be stored: %s\n", rec.from.c_str(), ec.message().c_str());
@@ -242,6 +248,14 @@ std::uint64_t two_way::store_reply(const smpp::reassembled& r, const storage::in
     counters_.incomplete.fetch_add(1, std::memory_order_relaxed);
     std::fprintf(stderr, "smppd: reply %llu from %s kept with %u of its %u parts (the rest did not come in time)\n",
                  static_cast<unsigned long long>(rec.id), rec.from.c_str(), r.received, r.total);
+  }
+  if (rec.conversation) {
+    counters_.matched.fetch_add(1, std::memory_order_relaxed);
+    ticket = std::max(ticket, conversations_->record_reply(rec.conversation, rec.answer, rec.received_us, ec));
+    std::fprintf(stderr, "smppd: reply %llu from %s matched conversation %llu by %s%s%s\n",
+                 static_cast<unsigned long long>(rec.id), rec.from.c_str(),
+                 static_cast<unsigned long long>(rec.conversation), std::string(storage::name(rec.method)).c_str(),
+                 rec.answer.empty() ? "" : ", answer ", rec.answer.c_str());
   }
   if (kw) ticket = std::max(ticket, act_on_keyword(rec, *kw, ec));
   return ticket;

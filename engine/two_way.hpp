@@ -16,6 +16,11 @@
 //     again because our resp was lost) is acknowledged and not stored
 //     twice.
 //
+// Conversations (conversations.hpp): a reply that is not a keyword is
+// tied to one of the customer's conversations, the method recorded with
+// it; a confirmation answer (YES/NO, ДА/НЕТ, TAIP/NE, 1/2) becomes the
+// conversation's structured answer.
+//
 // Opt-out: the number goes on the opt_out_list at once (the dispatcher
 // checks it before each submit, so messages already queued are suppressed
 // too) and durably on the log's suppression list; one confirmation goes
@@ -43,6 +48,7 @@
 
 #include "config/config.hpp"
 #include "engine/dispatcher.hpp"  // mo_verdict
+#include "engine/conversations.hpp"
 #include "engine/keywords.hpp"
 #include "smpp/command_status.hpp"
 #include "smpp/pdu.hpp"
@@ -94,6 +100,7 @@ struct two_way_counters {
   std::atomic<std::uint64_t> opt_outs{0};
   std::atomic<std::uint64_t> opt_ins{0};
   std::atomic<std::uint64_t> help{0};
+  std::atomic<std::uint64_t> matched{0};  // replies tied to a conversation
 };
 
 class two_way {
@@ -111,6 +118,10 @@ class two_way {
   // On the io thread: one deliver_sm / data_sm that is not a receipt,
   // from the SMSC account `smsc`.
   mo_verdict on_mo(std::string_view smsc, const smpp::pdu& p);
+
+  // Before start(): replies that are not keywords are matched to these
+  // conversations (none: kept unmatched).
+  void set_conversations(conversation_book* book) { conversations_ = book; }
 
   const two_way_counters& counters() const noexcept { return counters_; }
   storage::reply_store& store() noexcept { return store_; }
@@ -136,6 +147,7 @@ class two_way {
   opt_out_list& opt_outs_;
   keyword_table keywords_;
   storage::reply_store store_;
+  conversation_book* conversations_ = nullptr;
   smpp::reassembler reassembler_;
   // Per concatenated message waiting: its stored parts' keys and the first
   // part (who, to whom, through which SMSC).

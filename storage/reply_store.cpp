@@ -2,6 +2,7 @@
 
 #include <rocksdb/db.h>
 
+#include <algorithm>
 #include <memory>
 
 #include "storage/detail/log_access.hpp"
@@ -19,6 +20,8 @@ constexpr char reply_prefix = 'r';
 constexpr char customer_prefix = 'c';
 constexpr char part_prefix = 'p';
 constexpr char seen_prefix = 's';
+constexpr char conversation_prefix = 'v';
+constexpr char conversation_customer_prefix = 'w';
 
 std::string reply_key(std::uint64_t id) {
   std::string k(1, reply_prefix);
@@ -40,6 +43,19 @@ std::string customer_key(const reply_record& r) {
   return k;
 }
 
+std::string conversation_key(std::uint64_t id) {
+  std::string k(1, conversation_prefix);
+  put_u64_be(k, id);
+  return k;
+}
+
+std::string conversation_customer_prefix_of(std::string_view customer) {
+  std::string k(1, conversation_customer_prefix);
+  k.append(address_key(customer));
+  k.push_back('\0');
+  return k;
+}
+
 std::string be_value(std::int64_t v) {
   std::string out;
   put_u64_be(out, static_cast<std::uint64_t>(v));
@@ -54,6 +70,16 @@ std::string_view name(reply_keyword k) noexcept {
     case reply_keyword::opt_out: return "opt_out";
     case reply_keyword::opt_in: return "opt_in";
     case reply_keyword::help: return "help";
+  }
+  return "none";
+}
+
+std::string_view name(match_method m) noexcept {
+  switch (m) {
+    case match_method::none: return "none";
+    case match_method::number: return "number";
+    case match_method::code: return "code";
+    case match_method::recent: return "recent";
   }
   return "none";
 }
@@ -108,6 +134,43 @@ void encode_reply(const reply_record& r, std::string& out) {
   out.push_back(static_cast<char>(r.parts_received));
   put_varint(out, static_cast<std::uint64_t>(r.received_us));
   out.push_back(static_cast<char>(r.keyword));
+  put_varint(out, r.conversation);
+  out.push_back(static_cast<char>(r.method));
+  put_string(out, r.answer);
+}
+
+void encode_conversation(const conversation_record& c, std::string& out) {
+  out.clear();
+  out.push_back(static_cast<char>(format_version));
+  put_varint(out, c.id);
+  put_string(out, c.customer);
+  put_string(out, c.number);
+  put_string(out, c.code);
+  put_varint(out, c.message_id);
+  put_varint(out, static_cast<std::uint64_t>(c.opened_us));
+  put_varint(out, static_cast<std::uint64_t>(c.expires_us));
+  put_string(out, c.answer);
+  put_varint(out, c.replies);
+  put_varint(out, static_cast<std::uint64_t>(c.last_reply_us));
+}
+
+std::error_code decode_conversation(std::string_view in, conversation_record& c) {
+  varint_reader rd(in);
+  const std::uint8_t version = rd.byte();
+  if (!rd.ok()) return storage_errc::corrupt_record;
+  if (version != format_version) return storage_errc::unknown_version;
+  c.id = rd.varint();
+  c.customer = rd.string();
+  c.number = rd.string();
+  c.code = rd.string();
+  c.message_id = rd.varint();
+  c.opened_us = static_cast<std::int64_t>(rd.varint());
+  c.expires_us = static_cast<std::int64_t>(rd.varint());
+  c.answer = rd.string();
+  c.replies = rd.varint();
+  c.last_reply_us = static_cast<std::int64_t>(rd.varint());
+  if (!rd.ok() || !rd.at_end()) return storage_errc::corrupt_record;
+  return {};
 }
 
 std::error_code decode_reply(std::string_view in, reply_record& r) {
@@ -125,7 +188,12 @@ std::error_code decode_reply(std::string_view in, reply_record& r) {
   r.received_us = static_cast<std::int64_t>(rd.varint());
   const std::uint8_t k = rd.byte();
   r.keyword = static_cast<reply_keyword>(k);
-  if (!rd.ok() || !rd.at_end() || k >= reply_keyword_count) return storage_errc::corrupt_record;
+  r.conversation = rd.varint();
+  const std::uint8_t m = rd.byte();
+  r.method = static_cast<match_method>(m);
+  r.answer = rd.string();
+  if (!rd.ok() || !rd.at_end() || k >= reply_keyword_count || m >= match_method_count)
+    return storage_errc::corrupt_record;
   return {};
 }
 
@@ -198,6 +266,83 @@ reply_store::reply_store(message_log& log) : log_(log) {
   it->SeekForPrev(std::string(1, reply_prefix + 1));
   if (it->Valid() && it->key().size() == 9 && it->key()[0] == reply_prefix)
     next_id_ = read_u64_be(it->key().ToStringView().substr(1));
+  it->SeekForPrev(std::string(1, conversation_prefix + 1));
+  if (it->Valid() && it->key().size() == 9 && it->key()[0] == conversation_prefix)
+    max_conversation_ = read_u64_be(it->key().ToStringView().substr(1));
+}
+
+std::uint64_t reply_store::put_conversation(const conversation_record& c, std::error_code& ec) {
+  log_event e;
+  e.kind = event_kind::write;
+  std::string value;
+  encode_conversation(c, value);
+  e.writes.push_back(kv_write{cf_replies, conversation_key(c.id), std::move(value)});
+  std::string index = conversation_customer_prefix_of(c.customer);
+  put_u64_be(index, static_cast<std::uint64_t>(c.opened_us));
+  put_u64_be(index, c.id);
+  e.writes.push_back(kv_write{cf_replies, std::move(index), {}});
+  return log_access::enqueue(log_, std::span(&e, 1), ec);
+}
+
+std::optional<conversation_record> reply_store::conversation(std::uint64_t id, std::error_code& ec) const {
+  ec.clear();
+  const db_handles& h = log_access::handles(log_);
+  std::string v;
+  const rocksdb::Status st = h.db->Get(rocksdb::ReadOptions(), h.cfs[cf_replies], conversation_key(id), &v);
+  if (st.IsNotFound()) return std::nullopt;
+  if (!st.ok()) {
+    ec = to_error(st);
+    return std::nullopt;
+  }
+  conversation_record c;
+  if ((ec = decode_conversation(v, c))) return std::nullopt;
+  return c;
+}
+
+std::vector<conversation_record> reply_store::conversations_of(std::string_view customer, std::size_t limit,
+                                                               std::error_code& ec) const {
+  ec.clear();
+  std::vector<conversation_record> out;
+  if (address_key(customer).empty()) return out;
+  const db_handles& h = log_access::handles(log_);
+  const std::string prefix = conversation_customer_prefix_of(customer);
+  std::string upper = prefix;
+  upper.back() = '\1';
+  std::unique_ptr<rocksdb::Iterator> it(h.db->NewIterator(rocksdb::ReadOptions(), h.cfs[cf_replies]));
+  for (it->SeekForPrev(upper); it->Valid() && out.size() < limit; it->Prev()) {
+    const std::string_view k = it->key().ToStringView();
+    if (!k.starts_with(prefix)) break;
+    if (k.size() != prefix.size() + 16) continue;
+    auto c = conversation(read_u64_be(k.substr(prefix.size() + 8)), ec);
+    if (ec) return out;
+    if (c) out.push_back(std::move(*c));
+  }
+  if (!ec) ec = to_error(it->status());
+  return out;
+}
+
+std::vector<conversation_record> reply_store::conversations_since(std::int64_t since_us, std::error_code& ec) const {
+  std::vector<conversation_record> out;
+  const db_handles& h = log_access::handles(log_);
+  std::unique_ptr<rocksdb::Iterator> it(h.db->NewIterator(rocksdb::ReadOptions(), h.cfs[cf_replies]));
+  for (it->Seek(std::string(1, conversation_prefix)); it->Valid(); it->Next()) {
+    const std::string_view k = it->key().ToStringView();
+    if (k.empty() || k[0] != conversation_prefix) break;
+    conversation_record c;
+    if ((ec = decode_conversation(it->value().ToStringView(), c))) return out;
+    if (c.opened_us >= since_us) out.push_back(std::move(c));
+  }
+  ec = to_error(it->status());
+  return out;
+}
+
+std::vector<reply_record> reply_store::replies_of(const conversation_record& c, std::error_code& ec) const {
+  // The customer's replies since the conversation opened that name it.
+  std::vector<reply_record> out;
+  for (auto& r : replies_from(c.customer, 1000, ec))
+    if (r.conversation == c.id) out.push_back(std::move(r));
+  std::reverse(out.begin(), out.end());
+  return out;
 }
 
 std::string reply_store::seen_key(const inbound_part& p) {

@@ -13,7 +13,11 @@
 //          sar_total 1, sar_seqnum 1 (total 0: no SAR), received_us varint,
 //          short_message string (octets as received, UDH included)
 //   reply  version, id varint, smsc, from, to, text, parts_total 1,
-//          parts_received 1, received_us varint, keyword 1 (reply_keyword)
+//          parts_received 1, received_us varint, keyword 1 (reply_keyword),
+//          conversation varint, method 1 (match_method), answer string
+//   conversation  version, id varint, customer, number, code, message_id,
+//          opened_us, expires_us varints, answer string, replies varint,
+//          last_reply_us varint
 //   opt-out entry  version, opted_out 1, since_us varint, reply_id varint,
 //          word string (the keyword the customer sent)
 //
@@ -57,6 +61,16 @@ enum class reply_keyword : std::uint8_t { none = 0, opt_out, opt_in, help };
 inline constexpr std::uint8_t reply_keyword_count = 4;
 std::string_view name(reply_keyword k) noexcept;
 
+// How a reply was tied to a conversation.
+enum class match_method : std::uint8_t {
+  none = 0,  // unmatched: kept on its own
+  number,    // the pool number the customer wrote to
+  code,      // the conversation's reference code quoted in the reply
+  recent,    // the customer's most recent open conversation
+};
+inline constexpr std::uint8_t match_method_count = 4;
+std::string_view name(match_method m) noexcept;
+
 struct reply_record {
   std::uint64_t id = 0;
   std::string smsc;
@@ -67,7 +81,25 @@ struct reply_record {
   std::uint8_t parts_received = 1;  // fewer: the rest never came in time
   std::int64_t received_us = 0;     // the first part
   reply_keyword keyword = reply_keyword::none;
+  std::uint64_t conversation = 0;  // 0: none
+  match_method method = match_method::none;
+  std::string answer;  // "yes" / "no" when the reply answered a question
   bool operator==(const reply_record&) const = default;
+};
+
+// An outbound message that expects replies, and what came of it.
+struct conversation_record {
+  std::uint64_t id = 0;
+  std::string customer;  // E.164
+  std::string number;    // ours: the message's sender, from the reply pool
+  std::string code;      // reference code carried by the message ("#4821"); may be empty
+  std::uint64_t message_id = 0;
+  std::int64_t opened_us = 0;
+  std::int64_t expires_us = 0;  // replies after it no longer match by number or recency
+  std::string answer;           // the latest structured answer ("yes", "no"), "" none
+  std::uint64_t replies = 0;    // how many replies matched it
+  std::int64_t last_reply_us = 0;
+  bool operator==(const conversation_record&) const = default;
 };
 
 struct opt_out_entry {
@@ -82,6 +114,8 @@ void encode_part(const inbound_part& p, std::string& out);
 [[nodiscard]] std::error_code decode_part(std::string_view in, inbound_part& out);
 void encode_reply(const reply_record& r, std::string& out);
 [[nodiscard]] std::error_code decode_reply(std::string_view in, reply_record& out);
+void encode_conversation(const conversation_record& c, std::string& out);
+[[nodiscard]] std::error_code decode_conversation(std::string_view in, conversation_record& out);
 void encode_opt_out(const opt_out_entry& e, std::string& out);
 [[nodiscard]] std::error_code decode_opt_out(std::string_view in, opt_out_entry& out);
 
@@ -119,6 +153,17 @@ class reply_store {
   // Every entry, by the number's digits.
   std::map<std::string, opt_out_entry> opt_outs(std::error_code& ec) const;
 
+  // Conversations: stored (new or changed) under their id; listed by
+  // customer, newest first; all opened at or after since_us (startup).
+  [[nodiscard]] std::uint64_t put_conversation(const conversation_record& c, std::error_code& ec);
+  std::optional<conversation_record> conversation(std::uint64_t id, std::error_code& ec) const;
+  std::vector<conversation_record> conversations_of(std::string_view customer, std::size_t limit,
+                                                    std::error_code& ec) const;
+  std::vector<conversation_record> conversations_since(std::int64_t since_us, std::error_code& ec) const;
+  std::uint64_t max_conversation_id() const noexcept { return max_conversation_; }
+  // A conversation's replies, oldest first.
+  std::vector<reply_record> replies_of(const conversation_record& c, std::error_code& ec) const;
+
   std::optional<reply_record> get(std::uint64_t id, std::error_code& ec) const;
   // A customer's replies, newest first, at most `limit`.
   std::vector<reply_record> replies_from(std::string_view customer, std::size_t limit,
@@ -128,6 +173,7 @@ class reply_store {
   message_log& log_;
   std::atomic<std::uint64_t> next_id_{0};
   std::atomic<std::uint64_t> next_part_{0};
+  std::uint64_t max_conversation_ = 0;
 };
 
 }  // namespace storage

@@ -51,13 +51,23 @@ TEST(keywords, defaults_cover_english_russian_and_lithuanian) {
 
 TEST(keywords, a_configured_language_replaces_its_defaults_and_others_stay) {
   auto c = config::default_two_way();
-  c.languages["en"] = config::keyword_set{{"HALT"}, {}, {"HELP"}, "Halted.", "", "Ask us."};
+  c.languages["en"] = config::keyword_set{{"HALT"}, {}, {"HELP"}, {"OK"}, {}, "Halted.", "", "Ask us."};
   const keyword_table t(c);
   EXPECT_FALSE(t.match("STOP"));
   auto m = t.match("halt");
   ASSERT_TRUE(m);
   EXPECT_EQ(t.answer(*m), "Halted.");
   EXPECT_TRUE(t.match("СТОП"));
+  EXPECT_EQ(t.confirmation("ok!"), "yes");
+  EXPECT_FALSE(t.confirmation("yes"));
+}
+
+TEST(keywords, confirmation_answers_in_each_default_language) {
+  const keyword_table t(config::default_two_way());
+  for (const char* yes : {"Yes", "y", "1", "Да", "ДА!", "taip", "Taip."}) EXPECT_EQ(t.confirmation(yes), "yes") << yes;
+  for (const char* no : {"NO", "n", "2", "нет", "Ne"}) EXPECT_EQ(t.confirmation(no), "no") << no;
+  EXPECT_FALSE(t.confirmation("Yes, but on Thursday"));
+  EXPECT_FALSE(t.match("yes"));  // an answer, not a keyword
 }
 
 }  // namespace

@@ -320,4 +320,63 @@ TEST_F(two_way_e2e, stop_in_each_default_language_suppresses_messages_already_qu
   EXPECT_EQ(stops[0].text, "стоп");
 }
 
+TEST_F(two_way_e2e, replies_match_two_open_conversations_by_pool_number_by_code_and_by_recency) {
+  auto cfg = write_config("two_way: { reply_numbers: [\"+37060000100\", \"+37060000101\"], conversation_window: 1h }\n");
+  child_process smppd(bin_dir + "/smppd", {"--config", cfg.string()}, true);
+  std::string seen;
+  const std::uint16_t port = api_port(smppd, seen);
+  ASSERT_NE(port, 0) << seen;
+  const std::string customer = "+37060000031";
+  auto open = [&](const std::string& text) {
+    auto [status, body] = post(port, "/v1/messages",
+                               json{{"to", customer}, {"from", "ACME"}, {"text", text}, {"expects_reply", true}}.dump());
+    EXPECT_EQ(status, 202) << body;
+    return json::parse(body, nullptr, false)["conversation"];
+  };
+  const json reminder = open("Your appointment is on Tuesday at 10:00. Still suits you? Reply YES or NO");
+  const json parcel = open("Your parcel #REF arrives tomorrow. Deliver to the usual address?");
+  ASSERT_TRUE(reminder.is_object() && parcel.is_object());
+  EXPECT_NE(reminder["number"], parcel["number"]);  // one customer, two open conversations: two numbers
+  EXPECT_NE(reminder["code"], parcel["code"]);
+
+  const std::string reminder_number = reminder["number"].get<std::string>().substr(1);
+  const std::string parcel_code = parcel["code"].get<std::string>();
+  inject_mo("from: 37060000031\nto: " + reminder_number + "\ntext: Yes\n");
+  ASSERT_TRUE(read_until(smppd, "matched conversation", seen)) << seen;
+  inject_mo("from: 37060000031\nto: 12345\ntext: About " + parcel_code + ": leave it with the neighbour\n");
+  ASSERT_TRUE(read_until(smppd, "matched conversation", seen)) << seen;
+  inject_mo("from: 37060000031\nto: 12345\ntext: Thanks!\n");
+  ASSERT_TRUE(read_until(smppd, "matched conversation", seen)) << seen;
+  inject_mo("from: 37060000032\nto: 12345\ntext: Who is this?\n");  // nobody wrote to them
+  ASSERT_GE(wait_for("mo_parts_acked", 4), 4);
+
+  auto [status, body] = call_get(port, "/v1/conversations?customer=%2B37060000031");
+  ASSERT_EQ(status, 200) << body;
+  json list = json::parse(body)["conversations"];
+  ASSERT_EQ(list.size(), 2u) << body;
+  const json& p = list[0];  // newest first
+  const json& r = list[1];
+  EXPECT_EQ(p["id"], parcel["id"]);
+  EXPECT_EQ(r["answer"], "yes");
+  ASSERT_EQ(r["replies"].size(), 1u) << body;
+  EXPECT_EQ(r["replies"][0]["match"], "number");
+  EXPECT_EQ(r["replies"][0]["answer"], "yes");
+  ASSERT_EQ(p["replies"].size(), 2u) << body;
+  EXPECT_EQ(p["replies"][0]["match"], "code");
+  EXPECT_EQ(p["replies"][1]["match"], "recent");
+  EXPECT_EQ(p["replies"][1]["text"], "Thanks!");
+  EXPECT_EQ(p["answer"], "");
+
+  auto [one_status, one] = call_get(port, "/v1/conversations/" + reminder["id"].get<std::string>());
+  ASSERT_EQ(one_status, 200) << one;
+  EXPECT_EQ(json::parse(one)["customer"], customer);
+  auto [other_status, other] = call_get(port, "/v1/conversations?customer=%2B37060000032");
+  ASSERT_EQ(other_status, 200) << other;
+  EXPECT_TRUE(json::parse(other)["conversations"].empty());
+  ASSERT_EQ(json::parse(other)["unmatched_replies"].size(), 1u) << other;
+  EXPECT_EQ(json::parse(other)["unmatched_replies"][0]["match"], "none");
+  EXPECT_EQ(call_get(port, "/v1/conversations/999").first, 404);
+  smppd.stop(SIGTERM);
+}
+
 }  // namespace

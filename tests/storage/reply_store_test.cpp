@@ -47,6 +47,9 @@ TEST_F(reply_store_test, encodings_round_trip_and_refuse_cut_input) {
   r.parts_total = 3;
   r.parts_received = 2;
   r.keyword = reply_keyword::opt_out;
+  r.conversation = 12;
+  r.method = match_method::code;
+  r.answer = "yes";
   opt_out_entry e{true, t0, 9, "STOP"};
   std::string a, b, c;
   encode_part(p, a);
@@ -66,6 +69,38 @@ TEST_F(reply_store_test, encodings_round_trip_and_refuse_cut_input) {
   for (std::size_t n = 0; n < c.size(); ++n) EXPECT_TRUE(decode_opt_out(c.substr(0, n), e2)) << n;
   b[0] = 7;
   EXPECT_EQ(decode_reply(b, r2), storage_errc::unknown_version);
+}
+
+TEST_F(reply_store_test, conversations_round_trip_and_are_listed_by_customer_newest_first) {
+  conversation_record c{3, "+37060012345", "+37060000100", "#4821", 77, t0, t0 + hour, "", 0, 0};
+  std::string v;
+  encode_conversation(c, v);
+  conversation_record back;
+  ASSERT_FALSE(decode_conversation(v, back));
+  EXPECT_EQ(back, c);
+  for (std::size_t n = 0; n < v.size(); ++n) EXPECT_TRUE(decode_conversation(v.substr(0, n), back)) << n;
+  {
+    reply_store store(*log_);
+    std::error_code ec;
+    (void)store.put_conversation(c, ec);
+    auto later = c;
+    later.id = 4;
+    later.opened_us = t0 + 5;
+    (void)store.put_conversation(later, ec);
+    c.answer = "yes";  // changed: stored again under its id
+    c.replies = 1;
+    log_->wait_durable(store.put_conversation(c, ec));
+  }
+  open();
+  reply_store store(*log_);
+  std::error_code ec;
+  EXPECT_EQ(store.max_conversation_id(), 4u);
+  auto list = store.conversations_of("0037060012345", 10, ec);
+  ASSERT_EQ(list.size(), 2u);
+  EXPECT_EQ(list[0].id, 4u);
+  EXPECT_EQ(list[1], c);
+  EXPECT_EQ(store.conversations_since(t0 + 1, ec).size(), 1u);
+  EXPECT_EQ(store.conversation(3, ec)->answer, "yes");
 }
 
 TEST_F(reply_store_test, parts_wait_until_their_reply_takes_them_and_survive_a_reopen) {
