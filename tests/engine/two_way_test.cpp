@@ -376,6 +376,18 @@ TEST_F(two_way_e2e, replies_match_two_open_conversations_by_pool_number_by_code_
   ASSERT_EQ(json::parse(other)["unmatched_replies"].size(), 1u) << other;
   EXPECT_EQ(json::parse(other)["unmatched_replies"][0]["match"], "none");
   EXPECT_EQ(call_get(port, "/v1/conversations/999").first, 404);
+
+  // The same through smppctl.
+  const std::string api = "127.0.0.1:" + std::to_string(port);
+  child_process ctl(bin_dir + "/smppctl", {"conversations", "--customer", customer, "--api", api}, true);
+  std::string shown;
+  while (auto line = ctl.read_line(10s)) shown += *line + "\n";
+  auto st = ctl.wait_exit(10s);
+  ASSERT_TRUE(st && WIFEXITED(*st) && WEXITSTATUS(*st) == 0) << shown;
+  EXPECT_NE(shown.find("by number Yes"), std::string::npos) << shown;
+  EXPECT_NE(shown.find("by code   About " + parcel_code), std::string::npos) << shown;
+  EXPECT_NE(shown.find("by recent Thanks!"), std::string::npos) << shown;
+  EXPECT_NE(shown.find(parcel_code), std::string::npos) << shown;
   smppd.stop(SIGTERM);
 }
 
