@@ -178,6 +178,7 @@ int run_control_command(std::string_view command, const std::vector<std::string_
     } else if (command == "send" && args[i] == "--no-receipts") message["receipts"] = false;
     else if (command == "send" && args[i] == "--expects-reply") message["expects_reply"] = true;
     else if (command == "conversations" && args[i] == "--customer" && has_value) customer = std::string(args[++i]);
+    else if (command == "reply" && args[i] == "--text" && has_value) message["text"] = std::string(args[++i]);
     else if (args[i].starts_with("--")) {
       err += "smppctl: unknown option \"" + std::string(args[i]) + "\"\n";
       return 2;
@@ -228,6 +229,10 @@ int run_control_command(std::string_view command, const std::vector<std::string_
     target = "/v1/conversations?customer=" + url_encoded(customer);
   } else if (command == "conversation" && positional.size() == 1) {
     target = "/v1/conversations/" + positional[0];
+  } else if (command == "reply" && positional.size() == 1 && message.contains("text")) {
+    method = http::verb::post;
+    target = "/v1/conversations/" + positional[0] + "/reply";
+    request_body = message.dump();
   } else if (command == "campaigns" && positional.empty()) {
     target = "/v1/campaigns";
   } else if (command == "campaign" && positional.size() == 2 &&
@@ -240,7 +245,7 @@ int run_control_command(std::string_view command, const std::vector<std::string_
     }
   } else {
     err += "usage: smppctl campaigns | campaign show|start|pause|resume|cancel ID | status | send ... | message ID"
-           " | conversations --customer NUMBER | conversation ID  [--api HOST:PORT] [--token-file FILE] [--json]\n";
+           " | conversations --customer NUMBER | conversation ID | reply ID --text TEXT  [--api HOST:PORT] [--token-file FILE] [--json]\n";
     return 2;
   }
 
@@ -264,7 +269,7 @@ int run_control_command(std::string_view command, const std::vector<std::string_
     out += body.dump(2) + "\n";
   } else if (command == "status") {
     out += status_text(body);
-  } else if (command == "send") {
+  } else if (command == "send" || command == "reply") {
     out += body_id(body) + "\n";
   } else if (command == "message") {
     out += body.dump(2) + "\n";

@@ -138,6 +138,11 @@ class http_api::connection : public std::enable_shared_from_this<connection> {
       return get_status();
     }
     if (target == "/v1/campaigns" || target.starts_with("/v1/campaigns/")) return campaigns(target);
+    if (target.starts_with("/v1/conversations/") && target.ends_with("/reply")) {
+      if (method != http::verb::post) return method_not_allowed("POST");
+      const std::string_view id = target.substr(std::string_view("/v1/conversations/").size());
+      return post_conversation_reply(id.substr(0, id.size() - std::string_view("/reply").size()));
+    }
     if (target.starts_with("/v1/conversations")) {
       if (method != http::verb::get) return method_not_allowed("GET");
       return get_conversations(target.substr(std::string_view("/v1/conversations").size()));
@@ -476,6 +481,57 @@ class http_api::connection : public std::enable_shared_from_this<connection> {
     reply(http::status::ok, json{{"customer", number.e164}, {"conversations", std::move(list)},
                                  {"unmatched_replies", std::move(loose)}}
                                 .dump());
+  }
+
+  // POST /v1/conversations/ID/reply {"text": "..."}: an agent's answer,
+  // sent to the customer from the number they last wrote to (the
+  // conversation's pool number before any reply).
+  void post_conversation_reply(std::string_view id_text) {
+    auto* book = api_.conversations_;
+    std::uint64_t id = 0;
+    std::error_code ec;
+    std::optional<storage::conversation_record> c;
+    if (book && std::from_chars(id_text.data(), id_text.data() + id_text.size(), id).ptr == id_text.data() + id_text.size())
+      c = book->get(id, ec);
+    if (!c) return reply(http::status::not_found, error_body("not_found", "no conversation " + std::string(id_text)));
+    json body = json::parse(request_.body(), nullptr, false);
+    if (body.is_discarded() || !body.is_object()) return bad("invalid_json", "expected a JSON object");
+    auto t = body.find("text");
+    if (t == body.end() || !t->is_string() || t->get<std::string>().empty())
+      return bad("missing_field", "\"text\" is required");
+    std::string from = c->number;
+    const auto replies = book->replies(*c, ec);
+    // The same number written another way (no '+') keeps the pool's form.
+    if (!replies.empty() && !replies.back().to.empty() &&
+        opt_out_list::key(replies.back().to) != opt_out_list::key(c->number))
+      from = replies.back().to;
+    if (from.empty())
+      return reply(http::status::conflict, error_body("no_number", "the conversation has no number to answer from"));
+    if (api_.prepare_from_.generation() != api_.prepare_generation_) {
+      api_.prepare_generation_ = api_.prepare_from_.generation();
+      api_.prepare_ = api_.prepare_from_.get();
+    }
+    message_request req;
+    req.to = c->customer;
+    req.from = from;
+    req.text = t->get<std::string>();
+    auto prepared = std::make_shared<prepared_message>();
+    const std::uint64_t message_id = api_.next_id_.fetch_add(1) + 1;
+    if (auto p = prepare_message(api_.prepare_, req, message_id, wall_us(), *prepared)) return bad(p.code, p.message);
+    if (api_.opt_outs_ && api_.opt_outs_->contains(c->customer))
+      return bad("opted_out", c->customer + " opted out of messages (replied with an opt-out keyword); nothing was sent");
+    const std::uint64_t ticket = api_.log_.append(prepared->record, ec);
+    if (ec) return reply(http::status::service_unavailable, error_body("busy", "the message log is behind; try again shortly"));
+    api_.waiting_.push_back(waiting{ticket, [self = shared_from_this(), prepared, conversation = c->id, from] {
+                                      self->api_.hand_over(std::move(prepared->message));
+                                      ++self->api_.counters_.accepted;
+                                      self->reply(http::status::accepted,
+                                                  json{{"id", std::to_string(prepared->record.id)},
+                                                       {"conversation", std::to_string(conversation)},
+                                                       {"from", from}}
+                                                      .dump());
+                                    }});
+    api_.complete_durable();
   }
 
   static std::string url_decode(std::string_view s) {

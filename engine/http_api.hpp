@@ -42,6 +42,11 @@
 //                          "text", "received", "parts", "parts_received",
 //                          "keyword", "match" (number, code, recent, none),
 //                          "answer"}]}
+//   POST /v1/conversations/ID/reply {"text": "..."}
+//                       -> 202 {"id", "conversation", "from"} once durable:
+//                          an agent's answer to the customer, from the number
+//                          they last wrote to (the conversation's own number
+//                          before any reply); 404 no such conversation
 //
 // A message to a number that opted out (replied STOP) is refused with
 // 400 and code "opted_out"; nothing is stored.

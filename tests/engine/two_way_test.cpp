@@ -388,6 +388,23 @@ TEST_F(two_way_e2e, replies_match_two_open_conversations_by_pool_number_by_code_
   EXPECT_NE(shown.find("by code   About " + parcel_code), std::string::npos) << shown;
   EXPECT_NE(shown.find("by recent Thanks!"), std::string::npos) << shown;
   EXPECT_NE(shown.find(parcel_code), std::string::npos) << shown;
+
+  // Agents answer: from the number the customer last wrote to.
+  auto [answer_status, answer] = post(port, "/v1/conversations/" + reminder["id"].get<std::string>() + "/reply",
+                                      json{{"text", "See you on Tuesday"}}.dump());
+  ASSERT_EQ(answer_status, 202) << answer;
+  EXPECT_EQ(json::parse(answer)["from"], reminder["number"]);
+  child_process agent(bin_dir + "/smppctl",
+                      {"reply", parcel["id"].get<std::string>(), "--text", "We will leave it next door", "--api", api},
+                      true);
+  auto id_line = agent.read_line(10s);
+  auto agent_st = agent.wait_exit(10s);
+  ASSERT_TRUE(id_line && agent_st && WIFEXITED(*agent_st) && WEXITSTATUS(*agent_st) == 0);
+  auto [m_status, m] = call_get(port, "/v1/messages/" + *id_line);
+  ASSERT_EQ(m_status, 200) << m;
+  EXPECT_EQ(json::parse(m)["sender"], "12345");  // the parcel's last reply came to 12345
+  EXPECT_EQ(json::parse(m)["recipient"], customer);
+  EXPECT_EQ(post(port, "/v1/conversations/999/reply", json{{"text", "x"}}.dump()).first, 404);
   smppd.stop(SIGTERM);
 }
 
