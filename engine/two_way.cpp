@@ -59,6 +59,8 @@ std::string opt_out_list::key(std::string_view number) {
 }
 
 bool opt_out_list::contains(std::string_view number) const {
+  // Checked before every submit: nothing to look up while nobody opted out.
+  if (count_.load(std::memory_order_acquire) == 0) return false;
   const std::string k = key(number);
   std::shared_lock lock(mutex_);
   return numbers_.contains(k);
@@ -72,6 +74,7 @@ void opt_out_list::set(std::string_view number, bool opted_out) {
     numbers_.insert(std::move(k));
   else
     numbers_.erase(k);
+  count_.store(numbers_.size(), std::memory_order_release);
 }
 
 std::size_t opt_out_list::size() const {
@@ -83,8 +86,7 @@ std::size_t opt_out_list::size() const {
 
 two_way::two_way(boost::asio::io_context& io, storage::message_log& log, two_way_options options,
                  opt_out_list& opt_outs)
-    : io_(io),
-      log_(log),
+    : log_(log),
       options_(std::move(options)),
       opt_outs_(opt_outs),
       keywords_(options_.config),

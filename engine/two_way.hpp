@@ -70,6 +70,7 @@ class opt_out_list {
  private:
   mutable std::shared_mutex mutex_;
   std::unordered_set<std::string> numbers_;
+  std::atomic<std::size_t> count_{0};  // numbers_.size(), read without the lock
 };
 
 // A message two_way sends (a confirmation, a HELP answer).
@@ -141,7 +142,6 @@ class two_way {
   smpp::decode_options decoding(std::string_view smsc) const;
   std::int64_t now_us() const { return options_.now_us(); }
 
-  boost::asio::io_context& io_;
   storage::message_log& log_;
   two_way_options options_;
   opt_out_list& opt_outs_;
