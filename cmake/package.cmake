@@ -2,7 +2,10 @@
 #   /usr/bin/smppd, smppctl, smsc-sim
 #   /lib/systemd/system/smppd.service
 #   /etc/smppd/smppd.yaml, /etc/smppd/smppd.env (conffiles; the env file 0640)
-#   /usr/share/doc/smppd/README.md
+#   /usr/share/doc/smppd/README.md, METRICS.md
+#   /usr/share/smppd/grafana/smppd-dashboard.json (to import into Grafana)
+#   /usr/share/smppd/prometheus/prometheus.yml, smppd-alerts.yml (scrape
+#     configuration and alert rules to copy into Prometheus' own)
 # Maintainer scripts (deploy/debian) create the smppd system user and
 # /var/lib/smppd; the service is not started. Depends comes from the
 # binaries' shared libraries (dpkg-shlibdeps).
@@ -22,8 +25,12 @@ install(FILES ${deploy_dir}/debian/smppd.yaml DESTINATION /etc/smppd
 install(FILES ${deploy_dir}/debian/smppd.env DESTINATION /etc/smppd
         PERMISSIONS OWNER_READ OWNER_WRITE GROUP_READ
         COMPONENT service EXCLUDE_FROM_ALL)
-install(FILES ${PROJECT_SOURCE_DIR}/README.md DESTINATION share/doc/smppd
+install(FILES ${PROJECT_SOURCE_DIR}/README.md ${deploy_dir}/METRICS.md DESTINATION share/doc/smppd
         COMPONENT service EXCLUDE_FROM_ALL)
+install(FILES ${deploy_dir}/grafana/smppd-dashboard.json DESTINATION share/smppd/grafana
+        COMPONENT service EXCLUDE_FROM_ALL)
+install(FILES ${deploy_dir}/prometheus/prometheus.yml ${deploy_dir}/prometheus/smppd-alerts.yml
+        DESTINATION share/smppd/prometheus COMPONENT service EXCLUDE_FROM_ALL)
 
 set(CPACK_GENERATOR DEB)
 set(CPACK_PACKAGE_NAME smppd)

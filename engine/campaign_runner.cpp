@@ -7,6 +7,7 @@
 #include <thread>
 
 #include "engine/csv_reader.hpp"
+#include "engine/duplicate_check.hpp"
 #include "engine/message_template.hpp"
 
 namespace engine {
@@ -16,16 +17,6 @@ namespace {
 std::int64_t wall_us() {
   return std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::system_clock::now().time_since_epoch())
       .count();
-}
-
-std::uint64_t fingerprint(std::string_view s) {
-  // FNV-1a, then a final mix; 0 is reserved for empty slots.
-  std::uint64_t h = 1469598103934665603ull;
-  for (unsigned char c : s) h = (h ^ c) * 1099511628211ull;
-  h ^= h >> 33;
-  h *= 0xff51afd7ed558ccdull;
-  h ^= h >> 33;
-  return h == 0 ? 1 : h;
 }
 
 std::string csv_quote(const std::string& s) {
@@ -43,30 +34,6 @@ campaign_runner::campaign_runner(campaign_setup setup, storage::message_log& log
       dispatch_(dispatch),
       next_id_(next_message_id),
       pace_(setup_.campaign.tps, std::max(1.0, setup_.campaign.tps / 10), token_bucket::clock::now()) {}
-
-bool campaign_runner::seen_before(std::string_view e164) {
-  if (seen_.empty() || (seen_count_ + 1) * 10 > seen_.size() * 7) {
-    std::vector<std::uint64_t> old(std::max<std::size_t>(seen_.size() * 2, 1024), 0);
-    old.swap(seen_);
-    seen_count_ = 0;
-    for (std::uint64_t f : old)
-      if (f) {
-        std::size_t i = f & (seen_.size() - 1);
-        while (seen_[i]) i = (i + 1) & (seen_.size() - 1);
-        seen_[i] = f;
-        ++seen_count_;
-      }
-  }
-  const std::uint64_t f = fingerprint(e164);
-  std::size_t i = f & (seen_.size() - 1);
-  while (seen_[i]) {
-    if (seen_[i] == f) return true;
-    i = (i + 1) & (seen_.size() - 1);
-  }
-  seen_[i] = f;
-  ++seen_count_;
-  return false;
-}
 
 void campaign_runner::reject(std::uint64_t row, const std::string& reason, std::string_view recipient,
                              storage::state st) {
@@ -173,6 +140,8 @@ std::string campaign_runner::run() {
     const auto size = std::filesystem::file_size(c.recipients, size_ec);
     counts_.file_bytes.store(size_ec ? 0 : size);
   }
+  // A recipient per 13 octets at least ("+37060000000" and a newline).
+  duplicate_check duplicates(c.id, log_, std::max<std::uint64_t>(counts_.file_bytes.load() / 13, 1));
   rate_since_ = std::chrono::steady_clock::now();
   auto number_column = std::find(csv.header().begin(), csv.header().end(), "msisdn");
   if (number_column == csv.header().end())
@@ -226,7 +195,7 @@ std::string campaign_runner::run() {
     counts_.rows.fetch_add(1, std::memory_order_relaxed);
     if (done_before) {
       if (auto number = normalise_number(row[msisdn], setup_.prepare.numbering); number.ok())
-        seen_before(number.e164);
+        duplicates.recorded(number.e164);
       counts_.skipped.fetch_add(1, std::memory_order_relaxed);
       continue;
     }
@@ -255,7 +224,7 @@ std::string campaign_runner::run() {
       reject(row_no, why.message, row[msisdn], storage::state::failed);
       continue;
     }
-    if (seen_before(prepared.record.recipient)) {
+    if (duplicates.seen_before(prepared.record.recipient)) {
       counts_.duplicates.fetch_add(1, std::memory_order_relaxed);
       reject(row_no, "duplicate recipient " + prepared.record.recipient, prepared.record.recipient,
              storage::state::suppressed);
@@ -275,6 +244,7 @@ std::string campaign_runner::run() {
       error = "message log refused row " + std::to_string(row_no) + ": " + ec.message();
       break;
     }
+    duplicates.appended(ticket);
     auto m = std::move(prepared.message);
     m->gate = setup_.gate;
     counts_.accepted.fetch_add(1, std::memory_order_relaxed);

@@ -4,9 +4,8 @@
 //
 // - Rows are read one at a time; at most `max_unconfirmed` messages wait
 //   for the log's durability and the dispatcher's lane is bounded, so
-//   memory stays flat whatever the file's size (the duplicate check keeps
-//   a 64-bit fingerprint per distinct recipient, 8 to 16 octets with the
-//   table's spare room).
+//   memory stays flat whatever the file's size (the duplicate check is a
+//   Bloom filter of at most 16 MiB backed by the log: duplicate_check.hpp).
 // - A bad row (bad number, missing template field, wrong column count, a
 //   text that cannot be encoded, no operator for the number) is rejected
 //   with its row number and reason: counted, written to the rejections
@@ -16,7 +15,7 @@
 //   in the campaign's zone); the campaign's tps paces it.
 // - Restart: the log's cursor for the campaign says which rows are
 //   already messages; those are skipped (their numbers still feed the
-//   duplicate check).
+//   duplicate check's filter; the log has their messages).
 // - A message reaches the dispatcher only once its record is durable, so
 //   no part can be submitted for a message the log could lose.
 //
@@ -94,7 +93,6 @@ class campaign_runner {
   bool hand_over(bool all);  // durable messages to the dispatcher; false if stopped
   // Counts, reports and records a row that will not be sent.
   void reject(std::uint64_t row, const std::string& reason, std::string_view recipient, storage::state st);
-  bool seen_before(std::string_view e164);  // duplicate check (inserts)
 
   campaign_setup setup_;
   storage::message_log& log_;
@@ -103,8 +101,6 @@ class campaign_runner {
   std::optional<time_zone> zone_;
   std::vector<unconfirmed> pending_;
   std::size_t pending_front_ = 0;
-  std::vector<std::uint64_t> seen_;  // open addressing set of number fingerprints (0: empty)
-  std::size_t seen_count_ = 0;
   std::FILE* rejections_ = nullptr;
   token_bucket pace_;  // the campaign's tps
   std::atomic<double> new_tps_{-1};  // set_tps(); -1: unchanged

@@ -358,10 +358,17 @@ std::vector<campaign_status> campaign_manager::list() const {
 }
 
 std::optional<campaign_status> campaign_manager::find(std::string_view id) const {
-  std::lock_guard lock(mutex_);
-  auto it = entries_.find(id);
-  if (it == entries_.end()) return std::nullopt;
-  return status_locked(*it->second);
+  std::optional<campaign_status> s;
+  {
+    std::lock_guard lock(mutex_);
+    auto it = entries_.find(id);
+    if (it == entries_.end()) return std::nullopt;
+    s = status_locked(*it->second);
+  }
+  std::error_code ec;
+  auto counts = context_.log->campaign_states(s->id, ec);
+  if (!ec) s->by_state = counts;
+  return s;
 }
 
 const campaign_gate* campaign_manager::gate(std::string_view id) {

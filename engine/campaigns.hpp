@@ -29,6 +29,7 @@
 // Threads: every member may be called from any thread.
 #pragma once
 
+#include <array>
 #include <atomic>
 #include <cstdint>
 #include <filesystem>
@@ -64,6 +65,8 @@ struct campaign_status {
   double progress = 0;  // share of the recipients file read, 0-1
   double rate = 0;      // messages per second now (0 unless running)
   std::optional<double> eta_s;  // until every row is handed to the dispatcher, at this rate
+  // Its messages by state, from the log (find() only: one read).
+  std::optional<std::array<std::uint64_t, storage::state_count>> by_state;
 };
 
 struct control_outcome {

@@ -11,6 +11,8 @@
 #include <cstdio>
 #include <cstdlib>
 #include <fstream>
+#include <thread>
+#include <unistd.h>
 
 #include "engine/api_tokens.hpp"
 
@@ -108,6 +110,9 @@ std::string status_text(const json& s) {
   out += "\nopen messages " + std::to_string(s.value("open_messages", 0)) + ", held (paused campaigns) " +
          std::to_string(s.value("held_messages", 0)) + ", waiting to retry " +
          std::to_string(s.value("retry_waiting", 0)) + "\n";
+  if (s.contains("storage") && s["storage"].is_object())
+    out += "message log: " + std::to_string(s["storage"].value("backlog", 0)) + " events waiting for the writer, " +
+           std::to_string(s["storage"].value("not_yet_durable", 0)) + " not yet on disk\n";
   if (!s["campaigns"].empty()) out += "\n" + campaign_table(s["campaigns"]);
   return out;
 }
@@ -148,6 +153,62 @@ std::string url_encoded(const std::string& s) {
   return out;
 }
 
+std::string duration_text(double s) {
+  const long long t = static_cast<long long>(s + 0.5);
+  char buf[32];
+  if (t >= 3600) std::snprintf(buf, sizeof buf, "%lldh%02lldm", t / 3600, t / 60 % 60);
+  else if (t >= 60) std::snprintf(buf, sizeof buf, "%lldm%02llds", t / 60, t % 60);
+  else std::snprintf(buf, sizeof buf, "%llds", t);
+  return buf;
+}
+
+// One progress line: a bar on a terminal, plain words elsewhere.
+std::string progress_line(const json& c, bool terminal) {
+  const double progress = c.value("progress", 0.0);
+  const json& m = c.contains("messages") && c["messages"].is_object() ? c["messages"] : json::object();
+  const auto count = [&](const char* k) { return m.value(k, std::uint64_t{0}); };
+  const std::uint64_t failed = count("failed") + count("undeliverable") + count("rejected") + count("expired") +
+                               count("unknown");
+  std::string eta = c.contains("eta_s") && c["eta_s"].is_number() ? duration_text(c["eta_s"].get<double>()) : "-";
+  char buf[256];
+  std::snprintf(buf, sizeof buf, "%3.0f%%  rows %llu  delivered %llu  failed %llu  cancelled %llu  %s msg/s  ETA %s  %s",
+                progress * 100, static_cast<unsigned long long>(c.value("rows", 0ull)),
+                static_cast<unsigned long long>(count("delivered")), static_cast<unsigned long long>(failed),
+                static_cast<unsigned long long>(count("cancelled") + count("suppressed")),
+                number(c.value("rate", 0.0)).c_str(), eta.c_str(), c.value("state", "").c_str());
+  if (!terminal) return c.value("id", "") + ": " + buf;
+  const int width = 30, filled = static_cast<int>(progress * width + 0.5);
+  return "[" + std::string(filled, '#') + std::string(width - filled, '.') + "] " + buf;
+}
+
+// Until every row is read and every message final (or the campaign is
+// cancelled or waits): a line redrawn on a terminal, one per interval else.
+int watch(const std::string& host, const std::string& port, const std::string& target, const std::string& token,
+          double interval, std::string& err) {
+  const bool terminal = ::isatty(STDOUT_FILENO);
+  for (;;) {
+    auto r = call(host, port, http::verb::get, target, token);
+    json c = r.status == 200 ? json::parse(r.body, nullptr, false) : json();
+    if (r.status != 200 || c.is_discarded()) {
+      if (terminal) std::fputs("\n", stdout);
+      err += "smppctl: " + (r.status ? r.body : r.error) + "\n";
+      return 1;
+    }
+    const std::string line = progress_line(c, terminal);
+    if (terminal) std::printf("\r%s\x1b[K", line.c_str());
+    else std::printf("%s\n", line.c_str());
+    std::fflush(stdout);
+    const json& m = c.contains("messages") && c["messages"].is_object() ? c["messages"] : json::object();
+    const std::string state = c.value("state", "");
+    const bool settled = c.value("reading_done", false) && m.value("total", 0ull) == m.value("final", 0ull);
+    if (settled || state == "cancelled" || state == "waiting") {
+      if (terminal) std::fputs("\n", stdout);
+      return 0;
+    }
+    std::this_thread::sleep_for(std::chrono::duration<double>(interval));
+  }
+}
+
 std::string body_id(const json& j) { return j.contains("id") ? j["id"].get<std::string>() : j.dump(); }
 
 }  // namespace
@@ -157,6 +218,7 @@ int run_control_command(std::string_view command, const std::vector<std::string_
   std::string api = std::getenv("SMPPD_API") ? std::getenv("SMPPD_API") : "127.0.0.1:8080";
   std::string token = std::getenv("SMPPD_TOKEN") ? std::getenv("SMPPD_TOKEN") : "";
   bool as_json = false;
+  double interval = -1;
   std::vector<std::string> positional;
   json message;  // send's fields
   std::string customer;  // conversations'
@@ -170,6 +232,15 @@ int run_control_command(std::string_view command, const std::vector<std::string_
         return 2;
       }
     } else if (args[i] == "--json") as_json = true;
+    else if (args[i] == "--interval" && has_value) {
+      const std::string v(args[++i]);
+      char* end = nullptr;
+      interval = std::strtod(v.c_str(), &end);
+      if (v.empty() || *end || interval < 0.1 || interval > 3600) {
+        err += "smppctl: --interval: expected seconds 0.1-3600, got \"" + v + "\"\n";
+        return 2;
+      }
+    }
     else if (command == "send" && has_value &&
              (args[i] == "--to" || args[i] == "--text" || args[i] == "--from" || args[i] == "--priority" ||
               args[i] == "--validity")) {
@@ -235,6 +306,9 @@ int run_control_command(std::string_view command, const std::vector<std::string_
     request_body = message.dump();
   } else if (command == "campaigns" && positional.empty()) {
     target = "/v1/campaigns";
+  } else if (command == "campaign" && positional.size() == 2 && positional[0] == "watch") {
+    return watch(host, port, "/v1/campaigns/" + positional[1], token,
+                 interval > 0 ? interval : ::isatty(STDOUT_FILENO) ? 1.0 : 10.0, err);
   } else if (command == "campaign" && positional.size() == 2 &&
              (positional[0] == "show" || positional[0] == "start" || positional[0] == "pause" ||
               positional[0] == "resume" || positional[0] == "cancel")) {
@@ -244,8 +318,9 @@ int run_control_command(std::string_view command, const std::vector<std::string_
       target += "/" + positional[0];
     }
   } else {
-    err += "usage: smppctl campaigns | campaign show|start|pause|resume|cancel ID | status | send ... | message ID"
-           " | conversations --customer NUMBER | conversation ID | reply ID --text TEXT  [--api HOST:PORT] [--token-file FILE] [--json]\n";
+    err += "usage: smppctl campaigns | campaign show|start|pause|resume|cancel|watch ID | status | send ... | message ID"
+           " | conversations --customer NUMBER | conversation ID | reply ID --text TEXT  [--api HOST:PORT]"
+           " [--token-file FILE] [--json]\n";
     return 2;
   }
 

@@ -3,6 +3,7 @@
 //
 //   smppctl campaigns [--api HOST:PORT] [--json]
 //   smppctl campaign show|start|pause|resume|cancel ID [--api HOST:PORT] [--json]
+//   smppctl campaign watch ID [--interval SECONDS]
 //   smppctl status [--api HOST:PORT] [--json]
 //   smppctl send --to N --text T --from S [--priority notification|bulk] [--validity D] [--no-receipts]
 //                [--expects-reply]

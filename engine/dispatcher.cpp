@@ -91,6 +91,23 @@ void add_resp_latency(smsc_counters& c, std::int64_t us) {
   bump(c.resp_sum_us, static_cast<std::uint64_t>(us));
 }
 
+// A linear search: an operator's SMSCs answer with a handful of statuses.
+void count_status(status_counts& c, std::uint32_t status) {
+  const std::size_t used = c.used.load(std::memory_order_relaxed);
+  for (std::size_t i = 0; i < used; ++i)
+    if (c.status[i].load(std::memory_order_relaxed) == status) {
+      bump(c.count[i]);
+      return;
+    }
+  if (used == c.slots) {
+    bump(c.other);
+    return;
+  }
+  c.status[used].store(status, std::memory_order_relaxed);
+  bump(c.count[used]);
+  c.used.store(used + 1, std::memory_order_release);
+}
+
 }  // namespace
 
 // Tells the dispatcher which SMSC a bind pool's event comes from.
@@ -222,6 +239,7 @@ void dispatcher::reroute(outbound_message& m) {
   m.pending.clear();
   log_parts(m.id, parts, storage::state::failed, now_us());
   counters_.failed.fetch_add(parts.size(), std::memory_order_relaxed);
+  bump(ops_[m.op]->counters.parts_failed, parts.size());
   for (std::uint16_t part : parts)
     if (part_final(m, part, storage::state::failed)) break;
 }
@@ -558,6 +576,7 @@ void dispatcher::submit_staged() {
       log_parts(m.id, st.parts, storage::state::failed, now);
       counters_.failed.fetch_add(st.parts.size(), std::memory_order_relaxed);
       bump(smsc_counters_[st.smsc].failed, st.parts.size());
+      bump(ops_[m.op]->counters.parts_failed, st.parts.size());
       for (std::uint16_t part : st.parts)
         if (part_final(m, part, storage::state::failed)) break;
       continue;
@@ -565,6 +584,10 @@ void dispatcher::submit_staged() {
     for (std::size_t i = 0; i < tags.size(); ++i) in_flight_[tags[i]] = in_flight{&m, st.parts[i], st.smsc, now};
     counters_.submitted.fetch_add(tags.size(), std::memory_order_relaxed);
     bump(smsc_counters_[st.smsc].submitted, tags.size());
+    auto& oc = ops_[m.op]->counters;
+    bump(oc.parts_submitted, tags.size());
+    if (!m.written) bump(oc.messages_submitted);
+    m.written = true;
   }
 }
 
@@ -581,6 +604,12 @@ bool dispatcher::part_final(outbound_message& m, std::uint16_t part, storage::st
   e.part_states[part] = st;
   if (--e.parts_open > 0) return false;
   final_event f{m.id, m.campaign, storage::derive_message_state(e.part_states)};
+  const auto& ps = e.part_states;
+  auto& oc = ops_[m.op]->counters;
+  if (std::all_of(ps.begin(), ps.end(), [](storage::state p) { return p == storage::state::accepted; }))
+    bump(oc.messages_accepted);
+  else if (std::find(ps.begin(), ps.end(), storage::state::failed) != ps.end())
+    bump(oc.messages_failed);
   messages_.erase(it);  // `m` is gone from here on
   open_count_.fetch_sub(1, std::memory_order_relaxed);
   if (on_final) on_final(f);
@@ -628,10 +657,13 @@ void dispatcher::on_response(std::uint32_t, std::uint64_t tag, const smpp::respo
 
   add_resp_latency(sc, now - f.sent_us);
   u.command_status = static_cast<std::uint32_t>(r.status);
+  auto& oc = ops_[m.op]->counters;
+  count_status(oc.responses, u.command_status);
   const auto verdict = smpp::classify(r.status);
   if (verdict.kind == smpp::status_class::success) {
     counters_.accepted.fetch_add(1, std::memory_order_relaxed);
     bump(sc.accepted);
+    bump(oc.parts_accepted);
     storage::resp_event ev;
     ev.part = storage::part_ref{m.id, f.part};
     ev.smsc = s.setup.name;
@@ -675,6 +707,7 @@ void dispatcher::on_response(std::uint32_t, std::uint64_t tag, const smpp::respo
   }
   counters_.failed.fetch_add(1, std::memory_order_relaxed);
   bump(sc.failed);
+  bump(oc.parts_failed);
   u.to = storage::state::failed;
   log_update(std::move(u));
   part_final(m, f.part, storage::state::failed);

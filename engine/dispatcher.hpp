@@ -69,6 +69,7 @@ struct outbound_message {
   std::int64_t queued_us = 0;
   bool ignores_opt_out = false;  // the confirmation of an opt-out itself
   bool retry_pending = false;  // the dispatcher's: an attempt is planned
+  bool written = false;        // the dispatcher's: a part has reached an SMSC
 };
 
 enum class in_doubt_action : std::uint8_t { mark_unknown, resend };
@@ -173,6 +174,32 @@ struct smsc_counters {
   std::atomic<std::uint64_t> resp_sum_us{0};
 };
 
+// submit_sm_resp statuses by command_status, for the metrics: the first
+// `slots` distinct values seen get a slot each, any further one counts in
+// `other` (an SMSC's vendor codes cannot grow the series without bound).
+// Written on the io thread only, read from any thread: a slot's status is
+// stored before `used` counts it (release/acquire).
+struct status_counts {
+  static constexpr std::size_t slots = 24;
+  std::array<std::atomic<std::uint32_t>, slots> status{};
+  std::array<std::atomic<std::uint64_t>, slots> count{};
+  std::atomic<std::uint64_t> other{0};
+  std::atomic<std::size_t> used{0};
+};
+
+// One operator's share, for the metrics; written on the io thread only.
+// A message counts as submitted when its first part is written, accepted
+// when the SMSC accepted every part, failed when a part failed.
+struct operator_counters {
+  std::atomic<std::uint64_t> messages_submitted{0};
+  std::atomic<std::uint64_t> messages_accepted{0};
+  std::atomic<std::uint64_t> messages_failed{0};
+  std::atomic<std::uint64_t> parts_submitted{0};
+  std::atomic<std::uint64_t> parts_accepted{0};
+  std::atomic<std::uint64_t> parts_failed{0};
+  status_counts responses;
+};
+
 class dispatcher : private smpp::session_handler {
  public:
   dispatcher(boost::asio::io_context& io, dispatcher_options options, storage::message_log& log,
@@ -229,6 +256,8 @@ class dispatcher : private smpp::session_handler {
   std::size_t lane_capacity() const noexcept { return options_.lane_capacity; }
   const dispatcher_counters& counters() const noexcept { return counters_; }
   const smsc_counters& counters(std::size_t smsc) const noexcept { return smsc_counters_[smsc]; }
+  // Below operator_count().
+  const operator_counters& op_counters(std::size_t op) const noexcept { return ops_[op]->counters; }
   std::size_t operator_count() const noexcept { return op_count_.load(std::memory_order_acquire); }
   std::size_t queued(std::size_t op, lane l) const noexcept {
     return ops_[op]->depth[static_cast<std::size_t>(l)].load(std::memory_order_relaxed);
@@ -251,6 +280,7 @@ class dispatcher : private smpp::session_handler {
     std::array<moodycamel::ConcurrentQueue<std::unique_ptr<outbound_message>>, lane_count> lanes;
     std::array<std::atomic<std::size_t>, lane_count> depth{};
     std::array<outbound_message*, lane_count> head{};  // taken (owned by messages_), not yet sent
+    operator_counters counters;
   };
   struct in_flight {
     outbound_message* message = nullptr;

@@ -36,7 +36,25 @@ std::int64_t wall_us() {
 }
 
 json to_json(const campaign_status& c) {
+  json messages = nullptr;
+  if (c.by_state) {
+    messages = json::object();
+    std::uint64_t total = 0, final_total = 0, delivered = 0;
+    for (std::size_t st = 0; st < c.by_state->size(); ++st) {
+      const auto n = (*c.by_state)[st];
+      if (!n) continue;
+      const auto state = static_cast<storage::state>(st);
+      messages[std::string(storage::name(state))] = n;
+      total += n;
+      if (storage::is_terminal(state)) final_total += n;
+      if (state == storage::state::delivered) delivered = n;
+    }
+    messages["total"] = total;
+    messages["final"] = final_total;
+    messages["delivery_rate"] = final_total ? static_cast<double>(delivered) / static_cast<double>(final_total) : 0.0;
+  }
   return json{{"id", c.id},
+              {"messages", std::move(messages)},
               {"state", name(c.state)},
               {"reading_done", c.reading_done},
               {"in_config", c.in_config},
@@ -236,6 +254,9 @@ class http_api::connection : public std::enable_shared_from_this<connection> {
       asio::post(self->api_.io_, [self, d = std::move(d), campaigns = std::move(campaigns)]() mutable {
         auto body = to_json(d);
         body["campaigns"] = std::move(campaigns);
+        const auto issued = self->api_.log_.issued_ticket(), durable = self->api_.log_.durable_ticket();
+        body["storage"] = {{"backlog", self->api_.log_.backlog()},
+                           {"not_yet_durable", issued > durable ? issued - durable : 0}};
         self->reply(http::status::ok, body.dump());
       });
     });

@@ -9,7 +9,9 @@
 #include <prometheus/registry.h>
 #include <prometheus/text_serializer.h>
 #include <algorithm>
+#include <array>
 #include <chrono>
+#include <cstdio>
 #include <deque>
 #include <iterator>
 #include <limits>
@@ -17,6 +19,7 @@
 
 #include "engine/dispatcher.hpp"
 #include "engine/http_api.hpp"
+#include "smpp/command_status.hpp"
 #include "smppd/version.hpp"
 #include "storage/message_log.hpp"
 
@@ -90,6 +93,70 @@ constexpr campaign_counter campaign_counter_list[] = {
     {"smppd_campaign_rows_skipped_total", "Rows skipped on restart: already messages in the log.",
      &campaign_sample::skipped},
 };
+
+struct operator_counter {
+  const char* name;
+  const char* help;
+  std::atomic<std::uint64_t> operator_counters::*field;
+};
+
+constexpr operator_counter operator_counter_list[] = {
+    {"smppd_operator_messages_submitted_total", "Messages whose first part was written to an SMSC.",
+     &operator_counters::messages_submitted},
+    {"smppd_operator_messages_accepted_total", "Messages whose every part an SMSC accepted.",
+     &operator_counters::messages_accepted},
+    {"smppd_operator_messages_failed_total", "Messages that ended with a part failed.",
+     &operator_counters::messages_failed},
+    {"smppd_operator_parts_submitted_total", "Message parts written to an SMSC (submit_sm).",
+     &operator_counters::parts_submitted},
+    {"smppd_operator_parts_accepted_total", "Parts an SMSC accepted (submit_sm_resp ESME_ROK).",
+     &operator_counters::parts_accepted},
+    {"smppd_operator_parts_failed_total", "Parts ended as failed.", &operator_counters::parts_failed},
+};
+
+// A command_status as a label: the specification's name, else its hex value.
+std::string status_label(std::uint32_t status) {
+  if (auto n = smpp::name(static_cast<smpp::command_status>(status)); !n.empty()) return std::string(n);
+  char hex[16];
+  std::snprintf(hex, sizeof hex, "0x%08X", status);
+  return hex;
+}
+
+// Upper bounds of smppd_submit_receipt_seconds, in seconds: a receipt
+// comes within a second from an SMSC that answers itself, within minutes
+// from a handset that is on, within hours or days from one that is off.
+constexpr double receipt_bounds_s[] = {0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600, 1800, 3600, 7200,
+                                       21600, 86400};
+
+// The log's latencies in Prometheus buckets. The log keeps them in buckets
+// at most 12.5% wide (storage/latency_histogram.hpp); each counts under the
+// first bound at or above its largest value, so a le count never includes
+// a sample above its bound, and only samples within 12.5% below a bound
+// may count under the next one. The sum adds the buckets' middles (within
+// 6.25%).
+ClientMetric receipt_histogram(const storage::latency_histogram& h, labels l) {
+  ClientMetric m;
+  m.label = std::move(l);
+  std::array<std::uint64_t, std::size(receipt_bounds_s) + 1> counts{};
+  double sum_s = 0;
+  for (std::size_t b = 0; b < storage::latency_histogram::bucket_count; ++b) {
+    const std::uint64_t n = h.in_bucket(b);
+    if (n == 0) continue;
+    const double top_s = static_cast<double>(storage::latency_histogram::bucket_top(b).count()) / 1e6;
+    const auto at = std::lower_bound(std::begin(receipt_bounds_s), std::end(receipt_bounds_s), top_s);
+    counts[static_cast<std::size_t>(at - std::begin(receipt_bounds_s))] += n;
+    sum_s += static_cast<double>(n) * static_cast<double>(storage::latency_histogram::bucket_middle(b).count()) / 1e6;
+  }
+  std::uint64_t cumulative = 0;
+  for (std::size_t i = 0; i < counts.size(); ++i) {
+    cumulative += counts[i];
+    m.histogram.bucket.push_back(
+        {cumulative, i < std::size(receipt_bounds_s) ? receipt_bounds_s[i] : std::numeric_limits<double>::infinity()});
+  }
+  m.histogram.sample_count = cumulative;
+  m.histogram.sample_sum = sum_s;
+  return m;
+}
 
 }  // namespace
 
@@ -188,6 +255,16 @@ class metrics_server::collector : public prometheus::Collectable {
       m.histogram.sample_sum = sum_us / 1e6;
       latency.metric.push_back(std::move(m));
     }
+    if (s_.log) {
+      auto& receipt = family(out, "smppd_submit_receipt_seconds",
+                             "Time from submit_sm to the part's final delivery receipt (all runs of the log).",
+                             MetricType::Histogram);
+      for (const auto& x : smscs) {
+        std::error_code ec;
+        const auto h = s_.log->smsc_receipt_latency(x.name, ec);
+        if (!ec) receipt.metric.push_back(receipt_histogram(h, smsc(x)));
+      }
+    }
 
     auto& depth = family(out, "smppd_queue_depth", "Messages waiting in an operator's lane.", MetricType::Gauge);
     const std::size_t ops = std::min(d.operator_count(), lay.operator_names.size());
@@ -201,6 +278,24 @@ class metrics_server::collector : public prometheus::Collectable {
     }
     sample(family(out, "smppd_queue_capacity", "Messages one operator's lane holds at most.", MetricType::Gauge),
            static_cast<double>(d.lane_capacity()));
+    for (const auto& c : operator_counter_list) {
+      auto& f = family(out, c.name, c.help, MetricType::Counter);
+      for (std::size_t o = 0; o < ops; ++o)
+        if (shown(o)) sample(f, load(d.op_counters(o).*c.field), {{"operator", lay.operator_names[o]}});
+    }
+    auto& responses = family(out, "smppd_submit_responses_total",
+                             "submit_sm_resp received, by command_status (the first 24 distinct; the rest: other).",
+                             MetricType::Counter);
+    for (std::size_t o = 0; o < ops; ++o) {
+      if (!shown(o)) continue;
+      const auto& r = d.op_counters(o).responses;
+      const std::string& name = lay.operator_names[o];
+      const std::size_t used = r.used.load(std::memory_order_acquire);
+      for (std::size_t i = 0; i < used; ++i)
+        sample(responses, load(r.count[i]),
+               {{"operator", name}, {"status", status_label(r.status[i].load(std::memory_order_relaxed))}});
+      if (load(r.other) > 0) sample(responses, load(r.other), {{"operator", name}, {"status", "other"}});
+    }
     auto& op_tps = family(out, "smppd_operator_tps_limit", "Configured submits per second to the operator (0: no limit).",
                           MetricType::Gauge);
     for (std::size_t o = 0; o < ops && o < lay.operator_tps.size(); ++o)

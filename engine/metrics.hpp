@@ -2,12 +2,13 @@
 // exposition format 0.0.4 (deploy/METRICS.md lists every metric).
 //
 // Values are read when Prometheus scrapes, from counters the engine keeps
-// anyway (the dispatcher's per-SMSC atomics and the gauges its tick
-// samples, the operators' queue depths, the campaigns' row counts, the
-// API's and the message log's counters): nothing on the hot path waits for
-// the metrics, and a scrape costs one RocksDB read per campaign. Labels
-// are bounded: smsc, operator, lane, campaign, state; never a number, a
-// text or a secret.
+// anyway (the dispatcher's per-SMSC and per-operator atomics and the
+// gauges its tick samples, the operators' queue depths, the campaigns' row
+// counts, the API's and the message log's counters and statistics):
+// nothing on the hot path waits for the metrics, and a scrape costs one
+// RocksDB read per campaign and two per SMSC account. Labels are bounded:
+// smsc, operator, lane, campaign, state, status (at most 24 per operator);
+// never a number, a text or a secret.
 //
 // Served with Boost.Beast like the API, not with prometheus-cpp's
 // civetweb exposer: Debian's civetweb is built without IPv6 (the config

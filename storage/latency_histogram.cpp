@@ -26,6 +26,14 @@ std::chrono::microseconds latency_histogram::bucket_middle(std::size_t b) noexce
   return std::chrono::microseconds(static_cast<std::int64_t>(low + width / 2));
 }
 
+std::chrono::microseconds latency_histogram::bucket_top(std::size_t b) noexcept {
+  if (b < 8) return std::chrono::microseconds(static_cast<std::int64_t>(b));
+  if (b >= bucket_count - 1) return std::chrono::microseconds::max();
+  const std::size_t e = (b - 8) / 8 + 3, sub = (b - 8) % 8;
+  const std::uint64_t width = std::uint64_t{1} << (e - 3);
+  return std::chrono::microseconds(static_cast<std::int64_t>((9 + sub) * width - 1));
+}
+
 void latency_histogram::add(std::chrono::microseconds d) noexcept {
   ++buckets_[bucket_of(d)];
   ++count_;

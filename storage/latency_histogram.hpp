@@ -42,6 +42,10 @@ class latency_histogram {
 
   static std::size_t bucket_of(std::chrono::microseconds d) noexcept;
   static std::chrono::microseconds bucket_middle(std::size_t b) noexcept;
+  // The largest value bucket b holds (the top bucket: the largest there is).
+  static std::chrono::microseconds bucket_top(std::size_t b) noexcept;
+  // Samples in bucket b (below bucket_count).
+  std::uint64_t in_bucket(std::size_t b) const noexcept { return buckets_[b]; }
 
   bool operator==(const latency_histogram&) const = default;
 

@@ -42,6 +42,10 @@ expect '^-rw-r--r-- root/root .* \./lib/systemd/system/smppd\.service$'
 expect '^-rw-r--r-- root/root .* \./etc/smppd/smppd\.yaml$'
 expect '^-rw-r----- root/root .* \./etc/smppd/smppd\.env$'
 expect '^-rw-r--r-- root/root .* \./usr/share/doc/smppd/README\.md$'
+expect '^-rw-r--r-- root/root .* \./usr/share/doc/smppd/METRICS\.md$'
+expect '^-rw-r--r-- root/root .* \./usr/share/smppd/grafana/smppd-dashboard\.json$'
+expect '^-rw-r--r-- root/root .* \./usr/share/smppd/prometheus/prometheus\.yml$'
+expect '^-rw-r--r-- root/root .* \./usr/share/smppd/prometheus/smppd-alerts\.yml$'
 # Those files and nothing else (directories aside).
 diff <(awk '{print $NF}' "$tmp/contents" | grep -v '/$' | sort) - <<'LIST' || fail "unexpected files in the package"
 ./etc/smppd/smppd.env
@@ -50,7 +54,11 @@ diff <(awk '{print $NF}' "$tmp/contents" | grep -v '/$' | sort) - <<'LIST' || fa
 ./usr/bin/smppctl
 ./usr/bin/smppd
 ./usr/bin/smsc-sim
+./usr/share/doc/smppd/METRICS.md
 ./usr/share/doc/smppd/README.md
+./usr/share/smppd/grafana/smppd-dashboard.json
+./usr/share/smppd/prometheus/prometheus.yml
+./usr/share/smppd/prometheus/smppd-alerts.yml
 LIST
 
 # Control files: conffiles, maintainer scripts that parse and are executable.
@@ -66,6 +74,14 @@ done
 dpkg-deb -x "$deb" "$tmp/files"
 SMSC_PASSWORD=secret "$smppd" --check-config "$tmp/files/etc/smppd/smppd.yaml" || fail "smppd.yaml"
 grep -q '^SMSC_PASSWORD=$' "$tmp/files/etc/smppd/smppd.env" || fail "smppd.env lacks SMSC_PASSWORD"
+# The monitoring files as shipped: the Prometheus ones pass promtool (the
+# configuration finds its rule file beside it), the dashboard is JSON.
+if command -v promtool >/dev/null; then
+  promtool check config "$tmp/files/usr/share/smppd/prometheus/prometheus.yml" >/dev/null ||
+    fail "the packaged prometheus.yml"
+fi
+python3 -c 'import json, sys; json.load(open(sys.argv[1]))' "$tmp/files/usr/share/smppd/grafana/smppd-dashboard.json" ||
+  fail "the packaged dashboard is not JSON"
 # The unit in the package runs the packaged binary with the packaged config.
 grep -qxF 'ExecStart=/usr/bin/smppd --config /etc/smppd/smppd.yaml' "$tmp/files/lib/systemd/system/smppd.service" ||
   fail "the unit's ExecStart"

@@ -102,13 +102,22 @@ class daemon_e2e : public ::testing::Test {
     return {-1, out};
   }
 
-  // Runs smppctl; its exit status and everything it printed.
-  std::pair<int, std::string> run_ctl(const std::vector<std::string>& args) {
+  // Runs smppctl; its exit status and everything it printed. One that is
+  // still running after `limit` is killed (status -1).
+  std::pair<int, std::string> run_ctl(const std::vector<std::string>& args,
+                                      std::chrono::milliseconds limit = 60s) {
     child_process p(bin_dir + "/smppctl", args, true);
     std::string out;
-    while (auto line = p.read_line(10s)) out += *line + "\n";
-    auto st = p.wait_exit(10s);
-    return {st && WIFEXITED(*st) ? WEXITSTATUS(*st) : -1, out};
+    const auto deadline = std::chrono::steady_clock::now() + limit;
+    while (std::chrono::steady_clock::now() < deadline)
+      if (auto line = p.read_line(200ms)) out += *line + "\n";
+      else if (auto st = p.wait_exit(0ms)) {
+        while (auto rest = p.read_line(0ms)) out += *rest + "\n";
+        return {WIFEXITED(*st) ? WEXITSTATUS(*st) : -1, out};
+      }
+    p.stop(SIGKILL);
+    ADD_FAILURE() << "smppctl still running after " << limit.count() << " ms:\n" << out;
+    return {-1, out};
   }
 
   static std::uint16_t api_port(child_process& p, std::string& seen) {
@@ -575,6 +584,7 @@ TEST_F(daemon_e2e, status_shows_an_smsc_rate_lowered_by_throttling) {
   auto text = run_ctl({"status", "--api", "127.0.0.1:" + std::to_string(port)});
   EXPECT_EQ(text.first, 0) << text.second;
   EXPECT_NE(text.second.find("(lowered after throttling)"), std::string::npos) << text.second;
+  EXPECT_NE(text.second.find("message log: "), std::string::npos) << text.second;
   auto st = smppd.stop(SIGTERM, 20s);
   EXPECT_TRUE(WIFEXITED(st) && WEXITSTATUS(st) == 0) << st;
 }
@@ -754,6 +764,34 @@ TEST_F(daemon_e2e, a_campaign_created_through_the_api_runs_shows_progress_and_su
   }
   EXPECT_EQ(c["from_api"], true) << c.dump();
   EXPECT_EQ(c["progress"], 1.0) << c.dump();
+
+  // smppctl campaign watch, not on a terminal: one plain line per interval
+  // until every message is final (the receipts come in), then exit 0.
+  auto [wrc, watched] = run_ctl({"campaign", "watch", "spring", "--interval", "0.2", "--api",
+                                 "127.0.0.1:" + std::to_string(port)});
+  EXPECT_EQ(wrc, 0) << watched;
+  ASSERT_FALSE(watched.empty());
+  EXPECT_EQ(watched.rfind("spring: ", 0), 0u) << watched;
+  const std::string last = watched.substr(watched.rfind("spring: "));
+  EXPECT_NE(last.find("100%"), std::string::npos) << last;
+  EXPECT_EQ(watched.find('\r'), std::string::npos) << "no bar redrawing off a terminal";
+  // The campaign's messages by state, as watch read them: all final. A
+  // part the SIGTERM caught on the wire may be `unknown` (in doubt, the
+  // default in_doubt: mark_unknown) until its receipt settles it.
+  c = get(port, "/v1/campaigns/spring");
+  EXPECT_EQ(c["messages"]["total"], 1500) << c.dump();
+  EXPECT_EQ(c["messages"]["final"], 1500) << c.dump();
+  const auto delivered = c["messages"].value("delivered", 0), unknown = c["messages"].value("unknown", 0);
+  EXPECT_EQ(delivered + unknown, 1500) << c.dump();
+  EXPECT_LE(unknown, 4) << c.dump();
+  EXPECT_NE(last.find("delivered " + std::to_string(delivered)), std::string::npos) << last;
+  auto status = get(port, "/v1/status");
+  EXPECT_TRUE(status["storage"]["backlog"].is_number()) << status.dump();
+  EXPECT_TRUE(status["storage"]["not_yet_durable"].is_number()) << status.dump();
+  auto [brc, bad] = run_ctl({"campaign", "watch", "spring", "--interval", "0", "--api",
+                             "127.0.0.1:" + std::to_string(port)});
+  EXPECT_EQ(brc, 2) << bad;
+  EXPECT_NE(bad.find("--interval"), std::string::npos) << bad;
   st = smppd->stop(SIGTERM, 20s);
   EXPECT_TRUE(WIFEXITED(st) && WEXITSTATUS(st) == 0) << st;
   auto counts = sim_counts();

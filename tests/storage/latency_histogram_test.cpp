@@ -30,6 +30,21 @@ TEST(latency_histogram, buckets_are_ordered_and_contiguous) {
   }
 }
 
+TEST(latency_histogram, tells_the_largest_value_of_each_bucket) {
+  for (std::size_t b = 0; b + 1 < latency_histogram::bucket_count; ++b) {
+    SCOPED_TRACE(b);
+    const us top = latency_histogram::bucket_top(b);
+    EXPECT_EQ(latency_histogram::bucket_of(top), b);
+    EXPECT_EQ(latency_histogram::bucket_of(top + us(1)), b + 1);
+  }
+  EXPECT_EQ(latency_histogram::bucket_top(latency_histogram::bucket_count - 1), us::max());
+  latency_histogram h;
+  h.add(us(1500));
+  h.add(us(1500));
+  EXPECT_EQ(h.in_bucket(latency_histogram::bucket_of(us(1500))), 2u);
+  EXPECT_EQ(h.in_bucket(latency_histogram::bucket_of(us(3000))), 0u);
+}
+
 TEST(latency_histogram, reads_percentiles_of_a_known_distribution) {
   latency_histogram h;
   EXPECT_EQ(h.percentile(0.5), us(0));

@@ -420,4 +420,22 @@ TEST_F(message_log_test, tells_the_metrics_a_campaigns_and_an_accounts_states_fr
   EXPECT_EQ(log_->backlog(), 0u);  // everything applied is durable
 }
 
+TEST_F(message_log_test, tells_the_metrics_an_accounts_submit_to_receipt_times) {
+  add(message(90));
+  add(message(91));
+  add(message(92));
+  apply({submitted(90, 0, "opb", t0), accepted(90, 0, "900", t0 + 1000),
+         to(90, 0, state::delivered, t0 + 2'000'000), submitted(91, 0, "opb", t0),
+         accepted(91, 0, "910", t0 + 1000), to(91, 0, state::undeliverable, t0 + 30'000'000),
+         submitted(92, 0, "opb", t0), accepted(92, 0, "920", t0 + 1000)});
+  std::error_code ec;
+  const latency_histogram h = log_->smsc_receipt_latency("opb", ec);
+  ASSERT_FALSE(ec) << ec.message();
+  EXPECT_EQ(h.count(), 2u);  // message 92 has no receipt yet
+  EXPECT_EQ(latency_histogram::bucket_of(h.percentile(0.5)), latency_histogram::bucket_of(std::chrono::seconds(2)));
+  EXPECT_EQ(latency_histogram::bucket_of(h.max()), latency_histogram::bucket_of(std::chrono::seconds(30)));
+  EXPECT_EQ(log_->smsc_receipt_latency("nobody", ec).count(), 0u);
+  EXPECT_FALSE(ec);
+}
+
 }  // namespace
