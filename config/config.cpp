@@ -570,6 +570,60 @@ void read_campaign(reader& r, const YAML::Node& n, const std::string& path, camp
   }
 }
 
+std::optional<std::vector<std::string>> words(reader& r, const YAML::Node& m, const std::string& path,
+                                              const char* key) {
+  const YAML::Node n = m[key];
+  if (!n.IsDefined()) return std::nullopt;
+  if (!n.IsSequence()) {
+    r.error(n, path + "." + key, "expected a list of words such as [STOP, END]");
+    return std::nullopt;
+  }
+  std::vector<std::string> out;
+  for (std::size_t i = 0; i < n.size(); ++i) {
+    if (!n[i].IsScalar() || n[i].Scalar().empty() || n[i].Scalar().size() > 40) {
+      r.error(n[i], path + "." + key + "[" + std::to_string(i) + "]", "expected a word of 1-40 characters");
+      continue;
+    }
+    out.push_back(n[i].Scalar());
+  }
+  return out;
+}
+
+void read_two_way(reader& r, const YAML::Node& n, two_way_config& out) {
+  if (!r.map(n, "two_way", {"reassembly_timeout", "redelivery_window", "languages", "reply_numbers",
+                             "conversation_window"}))
+    return;
+  if (auto d = r.duration(n, "two_way", "reassembly_timeout")) out.reassembly_timeout = *d;
+  if (auto d = r.duration(n, "two_way", "conversation_window")) out.conversation_window = *d;
+  if (auto w = words(r, n, "two_way", "reply_numbers")) out.reply_numbers = std::move(*w);
+  if (auto d = r.duration(n, "two_way", "redelivery_window")) out.redelivery_window = *d;
+  const YAML::Node langs = n["languages"];
+  if (!langs.IsDefined()) return;
+  if (!langs.IsMap()) {
+    r.error(langs, "two_way.languages", "expected a mapping of language codes (en, ru, lt, ...) to keywords");
+    return;
+  }
+  for (auto it = langs.begin(); it != langs.end(); ++it) {
+    const std::string lang = it->first.Scalar();
+    const std::string path = "two_way.languages." + lang;
+    const YAML::Node l = it->second;
+    if (!r.map(l, path, {"opt_out", "opt_in", "help", "yes", "no", "opt_out_text", "opt_in_text", "help_text"}))
+      continue;
+    keyword_set k;
+    if (auto w = words(r, l, path, "yes")) k.yes = std::move(*w);
+    if (auto w = words(r, l, path, "no")) k.no = std::move(*w);
+    if (auto w = words(r, l, path, "opt_out")) k.opt_out = std::move(*w);
+    if (auto w = words(r, l, path, "opt_in")) k.opt_in = std::move(*w);
+    if (auto w = words(r, l, path, "help")) k.help = std::move(*w);
+    if (auto v = r.string(l, path, "opt_out_text")) k.opt_out_text = *v;
+    if (auto v = r.string(l, path, "opt_in_text")) k.opt_in_text = *v;
+    if (auto v = r.string(l, path, "help_text")) k.help_text = *v;
+    if (!k.help.empty() && k.help_text.empty())
+      r.error(l, path + ".help_text", "HELP keywords need the text to answer with");
+    out.languages[lang] = std::move(k);
+  }
+}
+
 template <class T, class F>
 void read_list(reader& r, const YAML::Node& root, const char* key, std::vector<T>& out, F&& read_one) {
   const YAML::Node n = root[key];
@@ -677,8 +731,9 @@ load_result load_text(std::string_view yaml, std::string_view file, const fs::pa
       return out;
     }
     if (!r.map(root, "", {"node", "api", "metrics", "logging", "smscs", "operators", "default_operator", "numbering",
-                          "campaigns"}))
+                          "campaigns", "two_way"}))
       return out;
+    if (root["two_way"].IsDefined()) read_two_way(r, root["two_way"], s.two_way);
     if (root["node"].IsDefined()) read_node(r, root["node"], s.node);
     if (const YAML::Node a = root["api"]; a.IsDefined() && r.map(a, "api", {"listen", "tokens_file", "max_batch", "max_body_bytes"})) {
       if (auto v = r.listen(a, "api", "listen")) s.api.listen = *v;
@@ -752,6 +807,38 @@ load_result load_text(std::string_view yaml, std::string_view file, const fs::pa
   }
   if (out.errors.empty()) out.value = std::move(s);
   return out;
+}
+
+two_way_config default_two_way() {
+  two_way_config c;
+  c.languages["en"] = keyword_set{
+      {"STOP", "STOPALL", "UNSUBSCRIBE", "CANCEL", "END", "QUIT", "OPTOUT"},
+      {"START", "UNSTOP", "SUBSCRIBE"},
+      {"HELP", "INFO"},
+      {"YES", "Y", "1"},
+      {"NO", "N", "2"},
+      "You will receive no more messages from us. Reply START to receive them again.",
+      "You will receive our messages again. Reply STOP to stop them.",
+      "Reply STOP to receive no more messages, START to receive them again."};
+  c.languages["ru"] = keyword_set{
+      {"СТОП", "ОТПИСАТЬСЯ", "ОТПИСКА"},
+      {"СТАРТ", "ПОДПИСАТЬСЯ"},
+      {"ПОМОЩЬ", "СПРАВКА"},
+      {"ДА"},
+      {"НЕТ"},
+      "Вы больше не будете получать наши сообщения. Ответьте СТАРТ, чтобы получать их снова.",
+      "Вы снова будете получать наши сообщения. Ответьте СТОП, чтобы отказаться.",
+      "Ответьте СТОП, чтобы отказаться от сообщений, СТАРТ, чтобы получать их снова."};
+  c.languages["lt"] = keyword_set{
+      {"ATSISAKYTI", "NEBESIŲSTI", "STABDYTI"},
+      {"PRADĖTI", "UŽSISAKYTI"},
+      {"PAGALBA"},
+      {"TAIP"},
+      {"NE"},
+      "Daugiau mūsų žinučių negausite. Atsakykite PRADĖTI, jei norite jas vėl gauti.",
+      "Vėl gausite mūsų žinutes. Atsakykite ATSISAKYTI, jei norite jų nebegauti.",
+      "Atsakykite ATSISAKYTI, jei nebenorite žinučių, PRADĖTI, jei norite jas vėl gauti."};
+  return c;
 }
 
 campaign_result load_campaign(std::string_view text, std::string_view name, const fs::path& base_dir) {

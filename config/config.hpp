@@ -17,6 +17,7 @@
 #include <chrono>
 #include <cstdint>
 #include <filesystem>
+#include <map>
 #include <optional>
 #include <ostream>
 #include <string>
@@ -161,6 +162,38 @@ struct campaign_config {
   bool operator==(const campaign_config&) const = default;
 };
 
+// Two-way messaging: customers' keywords and what is answered, per
+// language ("en", "ru", "lt", ...). A language configured replaces that
+// language's defaults whole; the others keep theirs.
+struct keyword_set {
+  std::vector<std::string> opt_out;  // STOP: the number goes on the suppression list
+  std::vector<std::string> opt_in;   // START: off it again
+  std::vector<std::string> help;     // HELP: answered with help_text
+  std::vector<std::string> yes;      // answers to a question: a structured "yes" on the conversation
+  std::vector<std::string> no;
+  std::string opt_out_text;          // the one confirmation of an opt-out
+  std::string opt_in_text;
+  std::string help_text;
+  bool operator==(const keyword_set&) const = default;
+};
+
+struct two_way_config {
+  std::map<std::string, keyword_set> languages;  // defaults: en, ru, lt
+  // A concatenated reply whose parts have not all come by then is kept
+  // with what arrived.
+  std::chrono::milliseconds reassembly_timeout{std::chrono::minutes(5)};
+  // The same content from the same customer to the same number within
+  // this long is the SMSC delivering it again: stored once.
+  std::chrono::milliseconds redelivery_window{std::chrono::minutes(10)};
+  // Senders for messages that expect replies: a customer gets each open
+  // conversation from a different one, so the number they answer names it.
+  std::vector<std::string> reply_numbers;
+  // A conversation matches replies this long after its message.
+  std::chrono::milliseconds conversation_window{std::chrono::hours(72)};
+  bool operator==(const two_way_config&) const = default;
+};
+two_way_config default_two_way();
+
 struct settings {
   node_config node;
   api_config api;
@@ -173,6 +206,7 @@ struct settings {
   std::string default_operator;
   numbering_config numbering;
   std::vector<campaign_config> campaigns;
+  two_way_config two_way = default_two_way();
 
   const smsc_config* smsc(std::string_view name) const noexcept;
   const operator_config* find_operator(std::string_view name) const noexcept;

@@ -6,6 +6,7 @@
 #include <boost/beast/http.hpp>
 #include <nlohmann/json.hpp>
 
+#include <cctype>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
@@ -116,6 +117,42 @@ std::string status_text(const json& s) {
   return out;
 }
 
+// A conversation and its replies, as people read them.
+std::string conversation_text(const json& c) {
+  std::string out = pad(c.value("id", ""), 14) + pad(c.value("customer", ""), 16) + pad(c.value("number", ""), 16) +
+                    pad(c.value("code", ""), 7) + pad(c.value("opened", ""), 22) +
+                    pad(c.value("answer", "").empty() ? "-" : c.value("answer", ""), 8) + "message " +
+                    c.value("message_id", "") + "\n";
+  for (const auto& r : c.value("replies", json::array()))
+    out += "    " + r.value("received", "") + "  by " + pad(r.value("match", ""), 7) + r.value("text", "") + "\n";
+  return out;
+}
+
+std::string conversations_text(const json& body) {
+  std::string out = pad("CONVERSATION", 14) + pad("CUSTOMER", 16) + pad("OUR NUMBER", 16) + pad("CODE", 7) +
+                    pad("OPENED", 22) + pad("ANSWER", 8) + "MESSAGE\n";
+  for (const auto& c : body.value("conversations", json::array())) out += conversation_text(c);
+  if (const auto loose = body.value("unmatched_replies", json::array()); !loose.empty()) {
+    out += "\nreplies matching no conversation:\n";
+    for (const auto& r : loose) out += "    " + r.value("received", "") + "  " + r.value("text", "") + "\n";
+  }
+  return out;
+}
+
+std::string url_encoded(const std::string& s) {
+  std::string out;
+  for (unsigned char c : s) {
+    if (std::isalnum(c) || c == '-' || c == '.' || c == '_') {
+      out.push_back(static_cast<char>(c));
+    } else {
+      char buf[4];
+      std::snprintf(buf, sizeof buf, "%%%02X", c);
+      out += buf;
+    }
+  }
+  return out;
+}
+
 std::string duration_text(double s) {
   const long long t = static_cast<long long>(s + 0.5);
   char buf[32];
@@ -184,6 +221,7 @@ int run_control_command(std::string_view command, const std::vector<std::string_
   double interval = -1;
   std::vector<std::string> positional;
   json message;  // send's fields
+  std::string customer;  // conversations'
   for (std::size_t i = 0; i < args.size(); ++i) {
     const bool has_value = i + 1 < args.size();
     if (args[i] == "--api" && has_value) api = std::string(args[++i]);
@@ -209,6 +247,9 @@ int run_control_command(std::string_view command, const std::vector<std::string_
       message[std::string(args[i].substr(2))] = std::string(args[i + 1]);
       ++i;
     } else if (command == "send" && args[i] == "--no-receipts") message["receipts"] = false;
+    else if (command == "send" && args[i] == "--expects-reply") message["expects_reply"] = true;
+    else if (command == "conversations" && args[i] == "--customer" && has_value) customer = std::string(args[++i]);
+    else if (command == "reply" && args[i] == "--text" && has_value) message["text"] = std::string(args[++i]);
     else if (args[i].starts_with("--")) {
       err += "smppctl: unknown option \"" + std::string(args[i]) + "\"\n";
       return 2;
@@ -245,7 +286,7 @@ int run_control_command(std::string_view command, const std::vector<std::string_
   if (command == "send" && positional.empty()) {
     if (!message.contains("to") || !message.contains("text") || !message.contains("from")) {
       err += "usage: smppctl send --to NUMBER --text TEXT --from SENDER [--priority notification|bulk] "
-             "[--validity 1h] [--no-receipts]\n";
+             "[--validity 1h] [--no-receipts] [--expects-reply]\n";
       return 2;
     }
     method = http::verb::post;
@@ -255,6 +296,14 @@ int run_control_command(std::string_view command, const std::vector<std::string_
     target = "/v1/messages/" + positional[0];
   } else if (command == "status" && positional.empty()) {
     target = "/v1/status";
+  } else if (command == "conversations" && positional.empty() && !customer.empty()) {
+    target = "/v1/conversations?customer=" + url_encoded(customer);
+  } else if (command == "conversation" && positional.size() == 1) {
+    target = "/v1/conversations/" + positional[0];
+  } else if (command == "reply" && positional.size() == 1 && message.contains("text")) {
+    method = http::verb::post;
+    target = "/v1/conversations/" + positional[0] + "/reply";
+    request_body = message.dump();
   } else if (command == "campaigns" && positional.empty()) {
     target = "/v1/campaigns";
   } else if (command == "campaign" && positional.size() == 2 && positional[0] == "watch") {
@@ -270,7 +319,8 @@ int run_control_command(std::string_view command, const std::vector<std::string_
     }
   } else {
     err += "usage: smppctl campaigns | campaign show|start|pause|resume|cancel|watch ID | status | send ... | message ID"
-           "  [--api HOST:PORT] [--token-file FILE] [--json]\n";
+           " | conversations --customer NUMBER | conversation ID | reply ID --text TEXT  [--api HOST:PORT]"
+           " [--token-file FILE] [--json]\n";
     return 2;
   }
 
@@ -294,12 +344,16 @@ int run_control_command(std::string_view command, const std::vector<std::string_
     out += body.dump(2) + "\n";
   } else if (command == "status") {
     out += status_text(body);
-  } else if (command == "send") {
+  } else if (command == "send" || command == "reply") {
     out += body_id(body) + "\n";
   } else if (command == "message") {
     out += body.dump(2) + "\n";
   } else if (command == "campaigns") {
     out += campaign_table(body["campaigns"]);
+  } else if (command == "conversations") {
+    out += conversations_text(body);
+  } else if (command == "conversation") {
+    out += conversations_text(json{{"conversations", json::array({body})}});
   } else {
     out += campaign_table(json::array({body}));
   }

@@ -6,7 +6,10 @@
 //   smppctl campaign watch ID [--interval SECONDS]
 //   smppctl status [--api HOST:PORT] [--json]
 //   smppctl send --to N --text T --from S [--priority notification|bulk] [--validity D] [--no-receipts]
+//                [--expects-reply]
 //   smppctl message --api HOST:PORT ID
+//   smppctl conversations --customer NUMBER | conversation ID   (two-way replies)
+//   smppctl reply ID --text T   (an agent's answer in conversation ID)
 //   smppctl token NAME SCOPES     (a new API token and its tokens_file line; no daemon needed)
 //
 // The address: --api, else $SMPPD_API, else 127.0.0.1:8080 (the default

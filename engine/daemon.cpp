@@ -2,6 +2,7 @@
 
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/io_context.hpp>
+#include <boost/asio/post.hpp>
 #include <boost/asio/signal_set.hpp>
 #include <atomic>
 #include <csignal>
@@ -22,6 +23,7 @@
 #include "engine/metrics.hpp"
 #include "engine/router.hpp"
 #include "engine/service_notify.hpp"
+#include "engine/two_way.hpp"
 #include "logging/logger.hpp"
 #include "smppd/version.hpp"
 #include "storage/log_reader.hpp"
@@ -248,6 +250,11 @@ void apply_log_levels(const config::settings& s, const daemon_options& opt) {
   lg::set_levels(l);
 }
 
+std::int64_t storage_now_us() {
+  return std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
 volatile std::sig_atomic_t signalled = 0;
 volatile std::sig_atomic_t reload_requested = 0;
 
@@ -398,6 +405,52 @@ int run_daemon(const config::settings& s, const daemon_options& opt) {
   durable_sink.store(&dispatch);
   std::atomic<std::uint64_t> next_id{log->max_message_id()};
 
+  // Two-way: customers' replies stored and keywords acted on (io thread);
+  // opt-outs stop messages at submit time.
+  opt_out_list opt_outs;
+  two_way_options two;
+  two.config = s.two_way;
+  for (const auto& c : s.smscs)
+    two.dc0[c.name] = c.data_coding_0 == config::dc0_meaning::latin1  ? smpp::dc0_charset::latin1
+                      : c.data_coding_0 == config::dc0_meaning::ascii ? smpp::dc0_charset::ia5
+                                                                      : smpp::dc0_charset::gsm7;
+  two.send = [&](const two_way_send& out) {
+    message_request req;
+    req.to = out.to;
+    req.from = out.from;
+    req.text = out.text;
+    prepared_message pm;
+    const std::uint64_t id = next_id.fetch_add(1) + 1;
+    if (auto problem = prepare_message(prepare.get(), req, id, storage_now_us(), pm)) {
+      lg::warn(component::replies, "answer not sent", {{"error", problem.message}});
+      return false;
+    }
+    std::error_code aec;
+    (void)log->append(std::move(pm.record), aec);
+    if (aec) return false;
+    // Appended and queued on this (the io) thread: its events follow the record.
+    pm.message->ignores_opt_out = true;
+    return dispatch.enqueue(std::move(pm.message));
+  };
+  std::unique_ptr<two_way> replies;
+  try {
+    replies = std::make_unique<two_way>(io, *log, std::move(two), opt_outs);
+  } catch (const std::exception& e) {
+    lg::error(component::replies, "cannot start two-way messaging", {{"error", e.what()}});
+    return 1;
+  }
+  conversation_book conversations(replies->store(), s.two_way.reply_numbers, s.two_way.conversation_window);
+  conversations.load(ec);
+  if (ec) {
+    lg::error(component::replies, "cannot read the open conversations", {{"error", ec}});
+    return 1;
+  }
+  replies->set_conversations(&conversations);
+  dispatch.on_mo = [&replies](std::string_view smsc, const smpp::pdu& p) { return replies->on_mo(smsc, p); };
+  dispatch.opted_out = [&opt_outs](const std::string& to) { return opt_outs.contains(to); };
+  if (opt_outs.size())
+    lg::info(component::replies, "opt-out list loaded", {{"numbers", opt_outs.size()}});
+
   signalled = 0;
   bool startup_failed = false;
   boost::asio::signal_set signals(io, SIGINT, SIGTERM);
@@ -414,6 +467,7 @@ int run_daemon(const config::settings& s, const daemon_options& opt) {
   };
   wait_hangup();
   dispatch.start();
+  boost::asio::post(io, [&replies] { replies->start(); });
   std::thread io_thread([&io] { io.run(); });
 
   std::unique_ptr<campaign_manager> campaigns;
@@ -471,6 +525,8 @@ int run_daemon(const config::settings& s, const daemon_options& opt) {
   std::unique_ptr<http_api> api;
   try {
     api = std::make_unique<http_api>(api_io, s.api, prepare, *log, dispatch, next_id, campaigns.get());
+    api->set_opt_outs(&opt_outs);
+    api->set_conversations(&conversations);
   } catch (const std::system_error& e) {
     lg::error(component::api, "cannot listen for the API",
               {{"listen", endpoint_text(s.api.listen.host, s.api.listen.port)}, {"error", e.what()}});
@@ -603,6 +659,7 @@ int run_daemon(const config::settings& s, const daemon_options& opt) {
     api_sink.store(nullptr);
   }
   std::atomic<bool> stopped{false};
+  boost::asio::post(io, [&replies] { replies->stop(); });
   dispatch.stop(std::chrono::seconds(5), [&] {
     stopped.store(true);
     io.stop();

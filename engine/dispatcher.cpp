@@ -514,6 +514,25 @@ void dispatcher::status(std::function<void(dispatcher_status)> done) {
 bool dispatcher::try_send(outbound_message& m, clock::time_point now,
                           std::optional<clock::time_point>& wait_until) {
   if (m.pending.empty()) return true;  // its parts went with an earlier attempt
+  if (!m.ignores_opt_out && opted_out && opted_out(m.to)) {
+    // Checked here, not only when the message was accepted: an opt-out
+    // that came while it waited still stops it.
+    auto parts = std::move(m.pending);
+    m.pending.clear();
+    for (std::uint16_t part : parts) {
+      storage::part_update u;
+      u.message_id = m.id;
+      u.part = part;
+      u.to = storage::state::suppressed;
+      u.at_us = now_us();
+      u.cause = storage::cause::opted_out;
+      log_update(std::move(u));
+    }
+    counters_.opted_out.fetch_add(parts.size(), std::memory_order_relaxed);
+    for (std::uint16_t part : parts)
+      if (part_final(m, part, storage::state::suppressed)) break;
+    return true;
+  }
   if (gated(m)) return true;
   if (m.validity.count() > 0 && now_us() >= m.queued_us + m.validity.count() * 1'000'000) {
     // It can no longer go out before its validity ends (it waited for a
@@ -779,11 +798,17 @@ void dispatcher::on_inbound(std::uint32_t, smpp::inbound_token token, const smpp
   }
   const auto kind = smpp::receipt_kind_of(esm_class);
   if (kind == smpp::receipt_kind::none) {
-    // A customer's reply (MO). Two-way handling stores it; until then it
-    // is counted and accepted.
+    // A customer's reply (MO): answered once two-way handling has it
+    // stored durably.
     counters_.mo.fetch_add(1, std::memory_order_relaxed);
     bump(smsc_counters_[current_smsc_].mo);
-    (void)s.pool->respond(token, smpp::command_status::ESME_ROK);
+    const mo_verdict v = on_mo ? on_mo(s.setup.name, p) : mo_verdict{};
+    if (v.ticket == 0 || v.status != smpp::command_status::ESME_ROK) {
+      (void)s.pool->respond(token, v.status);
+      return;
+    }
+    acks_.push_back(pending_ack{v.ticket, token, current_smsc_});
+    ack_durable();
     return;
   }
   if (kind != smpp::receipt_kind::smsc_delivery_receipt || perr || !dr.state ||

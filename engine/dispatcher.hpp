@@ -80,6 +80,7 @@ struct outbound_message {
   std::vector<std::uint16_t> pending;  // parts still to (re)send
   std::uint32_t attempts = 0;
   std::int64_t queued_us = 0;
+  bool ignores_opt_out = false;  // the confirmation of an opt-out itself
   bool retry_pending = false;  // the dispatcher's: an attempt is planned
   bool written = false;        // the dispatcher's: a part has reached an SMSC
 };
@@ -133,6 +134,14 @@ struct dispatcher_counters {
   std::atomic<std::uint64_t> cancelled{0};       // parts of cancelled campaigns that never went
   std::atomic<std::uint64_t> window_holds{0};    // messages put on hold until their send window opened
   std::atomic<std::uint64_t> window_suppressed{0};  // parts suppressed: validity over before their window opens
+  std::atomic<std::uint64_t> opted_out{0};       // parts suppressed: the recipient opted out
+};
+
+// The answer to a customer's message (MO): `status`, sent once the log's
+// durable ticket reaches `ticket` (0: at once).
+struct mo_verdict {
+  smpp::command_status status = smpp::command_status::ESME_ROK;
+  std::uint64_t ticket = 0;
 };
 
 // What the dispatcher's SMSCs and operators look like now (status).
@@ -226,6 +235,13 @@ class dispatcher : private smpp::session_handler {
   bool enqueue(std::unique_ptr<outbound_message>&& m);
 
   std::function<void(const final_event&)> on_final;  // set before start()
+  // Set before start(), called on the io thread. Customers' messages
+  // (deliver_sm / data_sm that are not receipts), by SMSC account; without
+  // it they are counted and accepted.
+  std::function<mo_verdict(std::string_view smsc, const smpp::pdu& p)> on_mo;
+  // Set before start(), called on the io thread before each submit: a
+  // message to a number this says opted out is suppressed (cause opted_out).
+  std::function<bool(const std::string& to)> opted_out;
 
   // Any thread (reload): new SMSCs, operators, routes and rates. Indexes
   // are stable: `next` keeps every SMSC and operator at its index (marking

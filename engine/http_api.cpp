@@ -7,12 +7,14 @@
 #include <algorithm>
 #include <charconv>
 #include <chrono>
+#include <ctime>
 #include <thread>
 
 #include "config/config.hpp"
 #include "engine/log_report.hpp"
 #include "engine/message_template.hpp"
 #include "logging/logger.hpp"
+#include "engine/phone_number.hpp"
 #include "storage/log_reader.hpp"
 
 namespace engine {
@@ -160,6 +162,15 @@ class http_api::connection : public std::enable_shared_from_this<connection> {
       return get_status();
     }
     if (target == "/v1/campaigns" || target.starts_with("/v1/campaigns/")) return campaigns(target);
+    if (target.starts_with("/v1/conversations/") && target.ends_with("/reply")) {
+      if (method != http::verb::post) return method_not_allowed("POST");
+      const std::string_view id = target.substr(std::string_view("/v1/conversations/").size());
+      return post_conversation_reply(id.substr(0, id.size() - std::string_view("/reply").size()));
+    }
+    if (target.starts_with("/v1/conversations")) {
+      if (method != http::verb::get) return method_not_allowed("GET");
+      return get_conversations(target.substr(std::string_view("/v1/conversations").size()));
+    }
     reply(http::status::not_found, error_body("not_found", "no such endpoint: " + std::string(target)));
   }
 
@@ -273,6 +284,8 @@ class http_api::connection : public std::enable_shared_from_this<connection> {
     std::string to, from;
     std::optional<window_rule> window;  // "send_window": none unless given
     prepared_message prepared;
+    bool expects_reply = false;
+    conversation_book::opening opening;
   };
 
   // "HH:MM" as minutes of the day ("24:00" is the day's end).
@@ -360,6 +373,10 @@ class http_api::connection : public std::enable_shared_from_this<connection> {
     else if (!priority.empty() && priority != "notification")
       return {"invalid_field", "\"priority\" must be \"notification\" or \"bulk\""};
     it.req.origin = storage::origin::api;
+    if (auto f = j.find("expects_reply"); f != j.end()) {
+      if (!f->is_boolean()) return {"invalid_field", "\"expects_reply\" must be true or false"};
+      it.expects_reply = f->get<bool>();
+    }
     if (auto f = j.find("receipts"); f != j.end()) {
       if (!f->is_boolean()) return {"invalid_field", "\"receipts\" must be true or false"};
       it.req.receipts = f->get<bool>();
@@ -412,9 +429,20 @@ class http_api::connection : public std::enable_shared_from_this<connection> {
     const std::int64_t now = wall_us();
     for (std::size_t i = 0; i < items.size() && problems.empty(); ++i) {
       if (!key.empty()) items[i].req.idempotency_key = idempotency_slot(key, day_of(now), i);
+      if (items[i].expects_reply) {
+        if (auto p = open_conversation(items[i])) {
+          problems.push_back({{"index", i}, {"code", p.code}, {"message", p.message}});
+          continue;
+        }
+      }
       const std::uint64_t id = api_.next_id_.fetch_add(1) + 1;
       if (auto p = prepare_message(api_.prepare_, items[i].req, id, now, items[i].prepared))
         problems.push_back({{"index", i}, {"code", p.code}, {"message", p.message}});
+      else if (api_.opt_outs_ && api_.opt_outs_->contains(items[i].prepared.record.recipient))
+        problems.push_back({{"index", i}, {"code", "opted_out"},
+                            {"message", items[i].prepared.record.recipient +
+                                            " opted out of messages (replied with an opt-out keyword); "
+                                            "nothing was sent"}});
       else if (items[i].window && api_.prepare_.zones)
         set_window(items[i].prepared, items[i].window->for_recipient(items[i].prepared.record.recipient, *api_.prepare_.zones));
     }
@@ -445,15 +473,175 @@ class http_api::connection : public std::enable_shared_from_this<connection> {
                      error_body("idempotency_conflict", "another request with this Idempotency-Key is being handled"));
       return reply(http::status::service_unavailable, error_body("busy", "the message log is behind; try again shortly"));
     }
+    // Conversations open with their messages (after them in the log).
+    json conversations = json::array();
+    for (auto& it : items) {
+      if (!it.expects_reply) continue;
+      std::error_code ec;
+      std::uint64_t t = 0;
+      const auto c = api_.conversations_->open(it.prepared.record.recipient, it.opening, it.prepared.record.id, &t, ec);
+      if (ec) continue;  // the message still goes; its replies match by recency
+      ticket = std::max(ticket, t);
+      conversations.push_back({{"id", std::to_string(c.id)}, {"number", c.number}, {"code", c.code}});
+    }
     // Answer (and dispatch) once the records are durable.
     auto messages = std::make_shared<std::vector<std::unique_ptr<outbound_message>>>();
     for (auto& it : items) messages->push_back(std::move(it.prepared.message));
-    api_.waiting_.push_back(waiting{ticket, [self = shared_from_this(), messages, ids = std::move(ids), batch] {
+    api_.waiting_.push_back(waiting{ticket, [self = shared_from_this(), messages, ids = std::move(ids), batch,
+                                             conversations = std::move(conversations)] {
                                       for (auto& m : *messages) self->api_.hand_over(std::move(m));
                                       self->api_.counters_.accepted += ids.size();
-                                      self->reply(http::status::accepted, ids_body(ids, batch).dump());
+                                      json body = ids_body(ids, batch);
+                                      if (!conversations.empty())
+                                        body["conversation" + std::string(batch ? "s" : "")] =
+                                            batch ? conversations : conversations[0];
+                                      self->reply(http::status::accepted, body.dump());
                                     }});
     api_.complete_durable();
+  }
+
+  // An item that expects replies: sent from a pool number the customer
+  // has no open conversation on, carrying a reference code ("#REF" in the
+  // text stands for it; otherwise it is appended).
+  prepare_problem open_conversation(item& it) {
+    if (!api_.conversations_ || !api_.conversations_->has_pool())
+      return {"no_reply_numbers", "\"expects_reply\" needs two_way.reply_numbers in the configuration"};
+    const auto number = normalise_number(it.req.to, api_.prepare_.numbering);
+    if (!number.ok()) return {};  // prepare_message names the problem
+    it.opening = api_.conversations_->pick(number.e164);
+    it.from = it.opening.number;
+    it.req.from = it.from;
+    if (auto at = it.req.text.find("#REF"); at != std::string::npos)
+      it.req.text.replace(at, 4, it.opening.code);
+    else
+      it.req.text += " " + it.opening.code;
+    return {};
+  }
+
+  // GET /v1/conversations?customer=NUMBER, GET /v1/conversations/ID.
+  void get_conversations(std::string_view rest) {
+    auto* book = api_.conversations_;
+    if (!book) return reply(http::status::not_found, error_body("not_found", "two-way messaging is not running"));
+    std::error_code ec;
+    if (rest.starts_with("/")) {
+      std::uint64_t id = 0;
+      const std::string_view text = rest.substr(1);
+      if (std::from_chars(text.data(), text.data() + text.size(), id).ptr != text.data() + text.size() || id == 0)
+        return reply(http::status::not_found, error_body("not_found", "no conversation " + std::string(text)));
+      auto c = book->get(id, ec);
+      if (!c) return reply(http::status::not_found, error_body("not_found", "no conversation " + std::string(text)));
+      return reply(http::status::ok, conversation_json(*c, true).dump());
+    }
+    constexpr std::string_view key = "?customer=";
+    if (!rest.starts_with(key))
+      return bad("missing_field", "give ?customer=NUMBER (or /v1/conversations/ID)");
+    const std::string written = url_decode(rest.substr(key.size()));
+    const auto number = normalise_number(written, api_.prepare_.numbering);
+    if (!number.ok()) return bad("invalid_number", "customer: " + number.problem);
+    json list = json::array();
+    for (const auto& c : book->of(number.e164, ec)) list.push_back(conversation_json(c, true));
+    json loose = json::array();
+    for (const auto& r : api_.conversations_->replies_from(number.e164, ec))
+      if (!r.conversation) loose.push_back(reply_json(r));
+    reply(http::status::ok, json{{"customer", number.e164}, {"conversations", std::move(list)},
+                                 {"unmatched_replies", std::move(loose)}}
+                                .dump());
+  }
+
+  // POST /v1/conversations/ID/reply {"text": "..."}: an agent's answer,
+  // sent to the customer from the number they last wrote to (the
+  // conversation's pool number before any reply).
+  void post_conversation_reply(std::string_view id_text) {
+    auto* book = api_.conversations_;
+    std::uint64_t id = 0;
+    std::error_code ec;
+    std::optional<storage::conversation_record> c;
+    if (book && std::from_chars(id_text.data(), id_text.data() + id_text.size(), id).ptr == id_text.data() + id_text.size())
+      c = book->get(id, ec);
+    if (!c) return reply(http::status::not_found, error_body("not_found", "no conversation " + std::string(id_text)));
+    json body = json::parse(request_.body(), nullptr, false);
+    if (body.is_discarded() || !body.is_object()) return bad("invalid_json", "expected a JSON object");
+    auto t = body.find("text");
+    if (t == body.end() || !t->is_string() || t->get<std::string>().empty())
+      return bad("missing_field", "\"text\" is required");
+    std::string from = c->number;
+    const auto replies = book->replies(*c, ec);
+    // The same number written another way (no '+') keeps the pool's form.
+    if (!replies.empty() && !replies.back().to.empty() &&
+        opt_out_list::key(replies.back().to) != opt_out_list::key(c->number))
+      from = replies.back().to;
+    if (from.empty())
+      return reply(http::status::conflict, error_body("no_number", "the conversation has no number to answer from"));
+    if (api_.prepare_from_.generation() != api_.prepare_generation_) {
+      api_.prepare_generation_ = api_.prepare_from_.generation();
+      api_.prepare_ = api_.prepare_from_.get();
+    }
+    message_request req;
+    req.to = c->customer;
+    req.from = from;
+    req.text = t->get<std::string>();
+    auto prepared = std::make_shared<prepared_message>();
+    const std::uint64_t message_id = api_.next_id_.fetch_add(1) + 1;
+    if (auto p = prepare_message(api_.prepare_, req, message_id, wall_us(), *prepared)) return bad(p.code, p.message);
+    if (api_.opt_outs_ && api_.opt_outs_->contains(c->customer))
+      return bad("opted_out", c->customer + " opted out of messages (replied with an opt-out keyword); nothing was sent");
+    const std::uint64_t ticket = api_.log_.append(prepared->record, ec);
+    if (ec) return reply(http::status::service_unavailable, error_body("busy", "the message log is behind; try again shortly"));
+    api_.waiting_.push_back(waiting{ticket, [self = shared_from_this(), prepared, conversation = c->id, from] {
+                                      self->api_.hand_over(std::move(prepared->message));
+                                      ++self->api_.counters_.accepted;
+                                      self->reply(http::status::accepted,
+                                                  json{{"id", std::to_string(prepared->record.id)},
+                                                       {"conversation", std::to_string(conversation)},
+                                                       {"from", from}}
+                                                      .dump());
+                                    }});
+    api_.complete_durable();
+  }
+
+  static std::string url_decode(std::string_view s) {
+    std::string out;
+    for (std::size_t i = 0; i < s.size(); ++i) {
+      if (s[i] == '%' && i + 2 < s.size()) {
+        unsigned v = 0;
+        if (std::from_chars(s.data() + i + 1, s.data() + i + 3, v, 16).ptr == s.data() + i + 3) {
+          out.push_back(static_cast<char>(v));
+          i += 2;
+          continue;
+        }
+      }
+      out.push_back(s[i] == '+' ? ' ' : s[i]);
+    }
+    return out;
+  }
+
+  static json reply_json(const storage::reply_record& r) {
+    return {{"id", std::to_string(r.id)}, {"from", r.from}, {"to", r.to}, {"text", r.text},
+            {"received", utc_text(r.received_us)}, {"parts", r.parts_total}, {"parts_received", r.parts_received},
+            {"keyword", storage::name(r.keyword)}, {"match", storage::name(r.method)}, {"answer", r.answer}};
+  }
+
+  json conversation_json(const storage::conversation_record& c, bool with_replies) {
+    json j{{"id", std::to_string(c.id)}, {"customer", c.customer}, {"number", c.number}, {"code", c.code},
+           {"message_id", std::to_string(c.message_id)}, {"opened", utc_text(c.opened_us)},
+           {"expires", utc_text(c.expires_us)}, {"answer", c.answer}, {"replies_count", c.replies}};
+    if (with_replies) {
+      std::error_code ec;
+      json replies = json::array();
+      for (const auto& r : api_.conversations_->replies(c, ec)) replies.push_back(reply_json(r));
+      j["replies"] = std::move(replies);
+    }
+    return j;
+  }
+
+  static std::string utc_text(std::int64_t us) {
+    if (us <= 0) return "";
+    const std::time_t t = static_cast<std::time_t>(us / 1'000'000);
+    std::tm tm{};
+    gmtime_r(&t, &tm);
+    char buf[32];
+    std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
+    return buf;
   }
 
   static json ids_body(const std::vector<std::uint64_t>& ids, bool batch) {

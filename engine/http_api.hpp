@@ -25,6 +25,32 @@
 //                          while it recovers from ESME_RTHROTTLED)
 //   GET  /healthz       -> 200 {"status": "ok"} (the process answers)
 //
+// Two-way (engine/two_way.hpp, engine/conversations.hpp):
+//   POST /v1/messages with "expects_reply": true opens a conversation: the
+//                       message goes from a two_way.reply_numbers number the
+//                       customer has no open conversation on and carries a
+//                       reference code ("#REF" in the text stands for it,
+//                       otherwise it is appended); the answer adds
+//                       "conversation": {"id", "number", "code"}
+//   GET  /v1/conversations?customer=NUMBER
+//                       -> 200 {"customer", "conversations": [conversation],
+//                          "unmatched_replies": [reply]}
+//   GET  /v1/conversations/ID -> 200 conversation: {"id", "customer",
+//                          "number", "code", "message_id", "opened",
+//                          "expires", "answer" ("yes", "no" or ""),
+//                          "replies_count", "replies": [{"id", "from", "to",
+//                          "text", "received", "parts", "parts_received",
+//                          "keyword", "match" (number, code, recent, none),
+//                          "answer"}]}
+//   POST /v1/conversations/ID/reply {"text": "..."}
+//                       -> 202 {"id", "conversation", "from"} once durable:
+//                          an agent's answer to the customer, from the number
+//                          they last wrote to (the conversation's own number
+//                          before any reply); 404 no such conversation
+//
+// A message to a number that opted out (replied STOP) is refused with
+// 400 and code "opted_out"; nothing is stored.
+//
 // Every error is JSON with a stable code and a message:
 //   {"error": {"code": "invalid_number", "message": "..."}}
 // with 400 (bad JSON or field), 404, 405, 409, 413 (body over max_body_bytes),
@@ -53,6 +79,7 @@
 #include "engine/campaigns.hpp"
 #include "engine/dispatcher.hpp"
 #include "engine/prepare.hpp"
+#include "engine/two_way.hpp"
 #include "storage/message_log.hpp"
 
 namespace engine {
@@ -77,6 +104,11 @@ class http_api {
   boost::asio::ip::tcp::endpoint local_endpoint() const;
   // Any thread: the log made more events durable.
   void on_durable();
+  // Before start(): numbers that opted out; a message to one is refused
+  // (400, code opted_out). Null: nothing is checked here.
+  void set_opt_outs(const opt_out_list* numbers) { opt_outs_ = numbers; }
+  // Before start(): the conversations (expects_reply, GET /v1/conversations).
+  void set_conversations(conversation_book* book) { conversations_ = book; }
   // Any thread (reload): the tokens from now on; null: no tokens.
   void set_tokens(std::shared_ptr<const token_set> tokens);
   const api_counters& counters() const noexcept { return counters_; }
@@ -101,6 +133,8 @@ class http_api {
   dispatcher& dispatch_;
   std::atomic<std::uint64_t>& next_id_;
   campaign_manager* campaigns_;
+  const opt_out_list* opt_outs_ = nullptr;
+  conversation_book* conversations_ = nullptr;
   std::shared_ptr<const token_set> tokens_;  // null: no tokens (loopback only)
   std::uint64_t last_durable_ = 0;           // readiness: is the log moving?
   std::chrono::steady_clock::time_point durable_moved_{};

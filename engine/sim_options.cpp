@@ -85,6 +85,15 @@ Replies (MO) to receiver and transceiver binds:
   --mo-count N                stop after N generated MOs (0 = no limit)    [0]
   --mo-encoding ENC           gsm7, ucs2 or auto; long texts are sent in parts
                               with an 8-bit concatenation UDH           [auto]
+  --mo-inject-dir DIR         send each file DIR/*.mo written there (then
+                              removed), in name order: "key: value" lines
+                              from, to, text; optional encoding (gsm7, ucs2,
+                              latin1), split (udh8, udh16, sar), pdu
+                              (deliver_sm, data_sm), order (in, reverse),
+                              omit N (leave part N out), repeat N   [none]
+  --mo-redeliver              send MO parts again that were not acknowledged
+                              (connection closed first, or ESME_RX_T_APPN)
+                                                                       [off]
 
 Counts and lifetime:
   --counts-file FILE          write the counts as JSON to FILE on SIGUSR1 and
@@ -138,6 +147,8 @@ class parser {
       else if (a == "--drop-every") s.drop_every = seconds();
       else if (a == "--no-enquire-link-resp") s.answer_enquire_link = !flag();
       else if (a == "--mo-script") o.mo_script_file = text(false);
+      else if (a == "--mo-inject-dir") s.mo_inject_dir = text(false);
+      else if (a == "--mo-redeliver") s.mo_redeliver = flag();
       else if (a == "--mo-rate") s.mo_rate = rate();
       else if (a == "--mo-text") s.mo_text = text(false);
       else if (a == "--mo-from") s.mo_from = bounded_text(20);

@@ -38,17 +38,27 @@ constexpr std::string_view usage =
     "           binds per SMSC, each SMSC's rate now (lowered after\n"
     "           throttling), queues per operator, campaigns\n"
     "  send --to NUMBER --text TEXT --from SENDER [--priority notification|bulk]\n"
-    "       [--validity 1h] [--no-receipts] [--api HOST:PORT]\n"
+    "       [--validity 1h] [--no-receipts] [--expects-reply] [--api HOST:PORT]\n"
     "           one message through the API; prints its id\n"
     "  message --api HOST:PORT ID\n"
     "           one message from the running daemon (JSON)\n"
+    "  conversations --customer NUMBER [--api HOST:PORT] [--json]\n"
+    "           a customer's conversations (newest first) with their replies,\n"
+    "           how each reply was matched and the answer; replies that\n"
+    "           matched none\n"
+    "  conversation ID [--api HOST:PORT] [--json]\n"
+    "           one conversation and its replies\n"
+    "  reply ID --text TEXT [--api HOST:PORT]\n"
+    "           an agent's answer in conversation ID, sent from the number the\n"
+    "           customer wrote to; prints the message's id\n"
     "  token NAME SCOPES\n"
     "           a new API token (printed) and the line for api.tokens_file;\n"
     "           SCOPES: a comma-separated list of send, campaigns, read\n"
     "\n"
     "report and message read the log of a running daemon without disturbing\n"
     "it; DIR is the daemon's node.data_dir (default /var/lib/smppd).\n"
-    "campaigns, campaign, status, send and message --api ask the daemon over its\n"
+    "campaigns, campaign, status, send, conversations, conversation and message\n"
+    "--api ask the daemon over its\n"
     "HTTP API: HOST:PORT is its api.listen (default $SMPPD_API, else\n"
     "127.0.0.1:8080); with api.tokens_file set, give a token with\n"
     "--token-file FILE or $SMPPD_TOKEN.\n"
@@ -97,7 +107,7 @@ int main(int argc, char** argv) {
     return rc;
   }
   if (command == "campaigns" || command == "campaign" || command == "status" || command == "send" ||
-      command == "token" || over_api) {
+      command == "token" || command == "conversations" || command == "conversation" || command == "reply" || over_api) {
     std::string out, err;
     const int rc = engine::run_control_command(command, smppd::cli::args(argc, argv, 2), out, err);
     std::fwrite(out.data(), 1, out.size(), stdout);

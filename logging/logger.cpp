@@ -15,7 +15,7 @@ namespace {
 
 constexpr std::array<std::string_view, 4> level_table{"error", "warn", "info", "debug"};
 constexpr std::array<std::string_view, component_count> component_table{
-    "main", "config", "smsc", "dispatch", "campaign", "api", "storage", "metrics"};
+    "main", "config", "smsc", "dispatch", "campaign", "api", "storage", "metrics", "replies"};
 
 // The effective level of each component, and what it was made from.
 constexpr auto info_level = static_cast<std::uint8_t>(level::info);
@@ -72,7 +72,7 @@ std::optional<component> parse_component(std::string_view s) noexcept {
 
 std::string_view level_names() noexcept { return "error, warn, info, debug"; }
 std::string_view component_names() noexcept {
-  return "main, config, smsc, dispatch, campaign, api, storage, metrics";
+  return "main, config, smsc, dispatch, campaign, api, storage, metrics, replies";
 }
 
 void set_levels(const levels& l) noexcept {

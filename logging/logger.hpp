@@ -63,8 +63,9 @@ enum class component : std::uint8_t {
   api,       // the HTTP API
   storage,   // the message log and recovery
   metrics,   // the metrics endpoint
+  replies,   // two-way: customers' replies, keywords, opt-outs, conversations
 };
-inline constexpr std::size_t component_count = 8;
+inline constexpr std::size_t component_count = 9;
 
 std::string_view name(level l) noexcept;
 std::string_view name(component c) noexcept;

@@ -29,7 +29,7 @@ std::optional<reassembled> reassembler::add(std::string_view key,
     ref = sar->reference, total = sar->total, seq = sar->seqnum;
   }
   if (total <= 1) {
-    reassembled r{std::string(key), {}, 1, 1};
+    reassembled r{std::string(key), 0, {}, 1, 1};
     detail::units_to_utf8(kind, udh.locking_shift, udh.single_shift, units, r.utf8);
     return r;
   }
@@ -67,7 +67,7 @@ std::size_t reassembler::hash_units(const std::vector<std::uint8_t>& units) noex
 }
 
 reassembled reassembler::finish(const id& k, const entry& e) {
-  reassembled r{std::get<0>(k), {}, std::get<2>(k), e.received};
+  reassembled r{std::get<0>(k), std::get<1>(k), {}, std::get<2>(k), e.received};
   std::vector<std::uint8_t> joined;
   for (const auto& p : e.parts)
     if (p) joined.insert(joined.end(), p->begin(), p->end());

@@ -32,6 +32,7 @@ struct sar_info {
 
 struct reassembled {
   std::string key;
+  std::uint16_t reference = 0;  // of the concatenation (0 for one part)
   std::string utf8;           // the parts that arrived, in order
   std::uint8_t total = 1;     // parts the sender announced
   std::uint8_t received = 1;  // parts that arrived

@@ -2,6 +2,9 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
 #include <map>
 #include <thread>
 
@@ -82,6 +85,7 @@ class sim_mo_source {
 
   void start() {
     if (has_work()) schedule(std::chrono::milliseconds(0));
+    if (!opt_.mo_inject_dir.empty() || opt_.mo_redeliver) poll();
   }
 
  private:
@@ -173,10 +177,116 @@ class sim_mo_source {
     peer.deliver({}, std::move(parts));
   }
 
+  // Every 50 ms: parts to deliver again, then files dropped into the
+  // inject directory (in name order), while a receiver is bound.
+  void poll() {
+    if (auto peer = shared_.registry.any_receiver()) {
+      if (auto again = shared_.take_mo_unacked(); !again.empty()) {
+        bump(counters_.mo_parts_redelivered, again.size());
+        peer->deliver({}, std::move(again));
+      }
+      if (!opt_.mo_inject_dir.empty()) inject(*peer);
+    }
+    poll_timer_.expires_after(std::chrono::milliseconds(50));
+    poll_timer_.async_wait([this](const error_code& ec) {
+      if (!ec) poll();
+    });
+  }
+
+  void inject(detail::sim_peer& peer) {
+    namespace fs = std::filesystem;
+    std::error_code ec;
+    std::vector<fs::path> files;
+    for (fs::directory_iterator it(opt_.mo_inject_dir, ec), end; !ec && it != end; it.increment(ec))
+      if (it->path().extension() == ".mo") files.push_back(it->path());
+    std::sort(files.begin(), files.end());
+    for (const auto& f : files) {
+      std::string error;
+      auto parts = read_injected(f, error);
+      if (!error.empty()) {
+        std::fprintf(stderr, "smsc-sim: %s: %s; renamed to .bad\n", f.c_str(), error.c_str());
+        fs::rename(f, fs::path(f).replace_extension(".bad"), ec);
+        continue;
+      }
+      fs::remove(f, ec);
+      bump(counters_.mo_injected);
+      bump(counters_.mo_sent);
+      peer.deliver({}, std::move(parts));
+    }
+  }
+
+  // One MO file: "key: value" lines (from, to, text required; encoding
+  // gsm7|ucs2|latin1, split udh8|udh16|sar, pdu deliver_sm|data_sm, order
+  // in|reverse, omit N, repeat N optional), turned into its PDUs' parts.
+  std::vector<detail::mo_part> read_injected(const std::filesystem::path& file, std::string& error) {
+    std::ifstream in(file);
+    std::map<std::string, std::string> kv;
+    for (std::string line; std::getline(in, line);) {
+      if (line.empty() || line[0] == '#') continue;
+      const auto colon = line.find(':');
+      if (colon == std::string::npos) {
+        error = "expected \"key: value\", got \"" + line.substr(0, 40) + "\"";
+        return {};
+      }
+      std::string value = line.substr(colon + 1);
+      if (!value.empty() && value[0] == ' ') value.erase(0, 1);
+      kv[line.substr(0, colon)] = value;
+    }
+    for (const char* required : {"from", "to", "text"})
+      if (!kv.contains(required)) {
+        error = std::string("no \"") + required + ":\" line";
+        return {};
+      }
+    encode_options eo;
+    eo.reference = ++reference_;
+    const std::string enc = kv["encoding"], split = kv["split"], pdu = kv["pdu"], order = kv["order"];
+    if (enc == "gsm7") eo.force = text_encoding::gsm7;
+    else if (enc == "ucs2") eo.force = text_encoding::ucs2;
+    else if (enc == "latin1") eo.force = text_encoding::latin1;
+    else if (!enc.empty()) return error = "encoding: expected gsm7, ucs2 or latin1", std::vector<detail::mo_part>{};
+    if (split == "udh16") eo.long_messages = long_message_method::udh16;
+    else if (split == "sar") eo.long_messages = long_message_method::sar;
+    else if (!split.empty() && split != "udh8") return error = "split: expected udh8, udh16 or sar", std::vector<detail::mo_part>{};
+    if (!pdu.empty() && pdu != "deliver_sm" && pdu != "data_sm")
+      return error = "pdu: expected deliver_sm or data_sm", std::vector<detail::mo_part>{};
+    if (!order.empty() && order != "in" && order != "reverse")
+      return error = "order: expected in or reverse", std::vector<detail::mo_part>{};
+    const int omit = kv.contains("omit") ? std::atoi(kv["omit"].c_str()) : 0;
+    const int repeat = kv.contains("repeat") ? std::clamp(std::atoi(kv["repeat"].c_str()), 1, 10) : 1;
+    if (const auto ec = encode_text(kv["text"], eo, encoded_)) return error = "text: " + ec.message(), std::vector<detail::mo_part>{};
+    const std::string& from = kv["from"];
+    const auto [ton, npi] = ton_npi_of(from);
+    std::vector<detail::mo_part> parts;
+    for (const encoded_part& p : encoded_.parts) {
+      if (p.sar_seqnum == omit) continue;
+      detail::mo_part m;
+      m.source_addr = from;
+      m.destination_addr = kv["to"];
+      m.source_addr_ton = ton;
+      m.source_addr_npi = npi;
+      m.esm_class = p.udh_size ? 0x40 : 0x00;
+      m.data_coding = encoded_.data_coding;
+      const auto bytes = encoded_.short_message(p);
+      m.short_message.assign(bytes.begin(), bytes.end());
+      m.data_sm = pdu == "data_sm";
+      if (encoded_.method == long_message_method::sar && encoded_.parts.size() > 1) {
+        m.sar_reference = encoded_.reference;
+        m.sar_total = static_cast<std::uint8_t>(encoded_.parts.size());
+        m.sar_seqnum = p.sar_seqnum;
+      }
+      parts.push_back(std::move(m));
+    }
+    if (order == "reverse") std::reverse(parts.begin(), parts.end());
+    std::vector<detail::mo_part> out;
+    for (int i = 0; i < repeat; ++i) out.insert(out.end(), parts.begin(), parts.end());
+    return out;
+  }
+
   const smsc_sim_options& opt_;
   detail::sim_shared& shared_;
   detail::sim_counters& counters_;
   asio::steady_timer timer_;
+  asio::steady_timer poll_timer_{timer_.get_executor()};
   std::size_t script_next_ = 0;
   std::uint64_t generated_ = 0;
   std::uint16_t reference_ = 0;

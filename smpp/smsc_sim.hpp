@@ -107,6 +107,11 @@ struct smsc_sim_options {
   std::string mo_to = "12345";
   std::uint64_t mo_count = 0;  // generated MOs, 0 = unlimited
   std::optional<text_encoding> mo_encoding;  // nullopt: automatic
+  // Tests inject MOs by writing files here (see sim_options.cpp, --mo-inject-dir).
+  std::string mo_inject_dir;
+  // MO parts not acknowledged (the connection closed first, or a temporary
+  // error) are sent again to the next receiver.
+  bool mo_redeliver = false;
 };
 
 class smsc_sim {

@@ -82,8 +82,17 @@ struct log_reader::impl {
     }
     rocksdb::DBOptions options;
     options.max_open_files = -1;  // required of a secondary instance
+    // Only the families the database has: one an older smppd wrote lacks
+    // the newer ones (their handles stay null; reads of them find nothing).
+    std::vector<std::string> existing;
+    (void)rocksdb::DB::ListColumnFamilies(options, o.dir.string(), &existing);
     std::vector<rocksdb::ColumnFamilyDescriptor> descriptors;
-    for (const char* n : cf_names) descriptors.emplace_back(n, rocksdb::ColumnFamilyOptions());
+    std::vector<std::size_t> opened;
+    for (std::size_t i = 0; i < cf_count; ++i) {
+      if (i != cf_default && std::find(existing.begin(), existing.end(), cf_names[i]) == existing.end()) continue;
+      descriptors.emplace_back(cf_names[i], rocksdb::ColumnFamilyOptions());
+      opened.push_back(i);
+    }
     rocksdb::DB* raw = nullptr;
     const rocksdb::Status st = rocksdb::DB::OpenAsSecondary(options, o.dir.string(),
                                                             secondary.string(), descriptors,
@@ -96,7 +105,7 @@ struct log_reader::impl {
     }
     db.reset(raw);
     handles.db = raw;
-    for (std::size_t i = 0; i < cf_count; ++i) handles.cfs[i] = cf_list[i];
+    for (std::size_t i = 0; i < opened.size(); ++i) handles.cfs[opened[i]] = cf_list[i];
   }
 
   // Borrows an open log's handles; owns nothing.
@@ -224,6 +233,15 @@ std::vector<std::uint64_t> log_reader::messages_to(std::string_view recipient,
                                                    std::int64_t since_us, std::int64_t until_us,
                                                    std::size_t limit, std::error_code& ec) const {
   return detail::messages_to(impl_->handles, recipient, since_us, until_us, limit, ec);
+}
+
+std::optional<reply_record> log_reader::reply(std::uint64_t id, std::error_code& ec) const {
+  return get_reply(impl_->handles, id, ec);
+}
+
+std::vector<reply_record> log_reader::replies_from(std::string_view customer, std::size_t limit,
+                                                   std::error_code& ec) const {
+  return detail::replies_from(impl_->handles, customer, limit, ec);
 }
 
 std::vector<orphan_receipt> log_reader::orphans(std::size_t limit, std::error_code& ec) const {

@@ -32,6 +32,7 @@
 
 #include "storage/message_log.hpp"
 #include "storage/record.hpp"
+#include "storage/reply_store.hpp"
 #include "storage/state.hpp"
 
 namespace storage {
@@ -131,6 +132,11 @@ class log_reader {
                                          std::error_code& ec) const;
   // Parked receipts, oldest first, at most `limit`.
   std::vector<orphan_receipt> orphans(std::size_t limit, std::error_code& ec) const;
+  // Customers' replies (reply_store.hpp): one by id, or a customer's,
+  // newest first. None in a database no two-way smppd has written.
+  std::optional<reply_record> reply(std::uint64_t id, std::error_code& ec) const;
+  std::vector<reply_record> replies_from(std::string_view customer, std::size_t limit,
+                                         std::error_code& ec) const;
 
   // The timeline of a record (what message() adds to it).
   static std::vector<timeline_entry> timeline_of(const message_record& r);

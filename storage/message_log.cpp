@@ -765,6 +765,12 @@ struct message_log::impl {
             ++stats_for(stats_smsc, e.smsc).orphans_expired;
             break;
           case event_kind::retention: retention_requests.push_back(std::move(e.retention)); break;
+          case event_kind::write:
+            for (const kv_write& w : e.writes) {
+              if (w.erase) batch.Delete(handles.cfs[w.family], w.key);
+              else batch.Put(handles.cfs[w.family], w.key, w.value);
+            }
+            break;
         }
       }
       write_dirty(batch);

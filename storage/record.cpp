@@ -47,6 +47,7 @@ std::string_view name(cause c) noexcept {
     case cause::send_window: return "outside_send_window";
     case cause::validity: return "validity_ended";
     case cause::duplicate: return "duplicate";
+    case cause::opted_out: return "opted_out";
   }
   return "invalid";
 }

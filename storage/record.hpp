@@ -51,8 +51,9 @@ enum class cause : std::uint8_t {
   send_window = 5,       // its validity ends before its send window opens
   validity = 6,          // its validity ended while it waited (a bind, a retry, the throttle)
   duplicate = 7,         // its recipient is in the campaign already
+  opted_out = 8,         // the recipient had opted out (two-way keywords)
 };
-inline constexpr std::uint8_t cause_count = 8;
+inline constexpr std::uint8_t cause_count = 9;
 std::string_view name(cause c) noexcept;
 
 struct part_record {

@@ -4,7 +4,7 @@
 #include <charconv>
 #include <cstring>
 #include <ctime>
-#include <unordered_set>
+#include <unordered_map>
 
 #include <boost/asio/post.hpp>
 #include <boost/asio/ssl/stream.hpp>
@@ -274,6 +274,7 @@ class sim_session : public sim_peer, public std::enable_shared_from_this<sim_ses
         on_unbind(seq);
         break;
       case command_id::deliver_sm_resp:
+      case command_id::data_sm_resp:
         on_deliver_sm_resp(seq, pdu_.command_status);
         break;
       case command_id::enquire_link_resp:
@@ -390,10 +391,17 @@ class sim_session : public sim_peer, public std::enable_shared_from_this<sim_ses
   }
 
   void on_deliver_sm_resp(std::uint32_t seq, std::uint32_t status) {
-    const bool mo = !mo_sequences_.empty() && mo_sequences_.erase(seq) != 0;
-    if (mo)
+    auto it = mo_sequences_.find(seq);
+    const bool mo = it != mo_sequences_.end();
+    if (mo) {
       bump(status == 0 ? counters_.mo_parts_acked : counters_.mo_parts_nacked);
-    else
+      // ESME_RX_T_APPN: the ESME could not take it now; a real SMSC retries.
+      if (status == static_cast<std::uint32_t>(command_status::ESME_RX_T_APPN) && opt_.mo_redeliver) {
+        std::vector<mo_part> again{std::move(it->second)};
+        shared_.mo_unacked(std::move(again));
+      }
+      mo_sequences_.erase(it);
+    } else
       bump(status == 0 ? counters_.receipts_acked : counters_.receipts_nacked);
   }
 
@@ -685,7 +693,29 @@ class sim_session : public sim_peer, public std::enable_shared_from_this<sim_ses
     if (write(deliver_)) bump(counters_.receipts_sent);
   }
 
+  void write_data_sm_mo(const mo_part& m) {
+    smpp::pdu p{0, next_sequence(), smpp::data_sm{}};
+    smpp::data_sm& d = *p.get<smpp::data_sm>();
+    d.source_addr_ton = m.source_addr_ton;
+    d.source_addr_npi = m.source_addr_npi;
+    d.source_addr = m.source_addr;
+    d.destination_addr = m.destination_addr;
+    d.esm_class = m.esm_class;
+    d.data_coding = m.data_coding;
+    d.tlvs.message_payload = std::string_view(reinterpret_cast<const char*>(m.short_message.data()),
+                                              m.short_message.size());
+    if (m.sar_total) {
+      d.tlvs.sar_msg_ref_num = m.sar_reference;
+      d.tlvs.sar_total_segments = m.sar_total;
+      d.tlvs.sar_segment_seqnum = m.sar_seqnum;
+    }
+    if (!write(p)) return;
+    mo_sequences_.emplace(p.sequence_number, opt_.mo_redeliver ? m : mo_part{});
+    bump(counters_.mo_parts_sent);
+  }
+
   void write_mo(const mo_part& m) {
+    if (m.data_sm) return write_data_sm_mo(m);
     smpp::deliver_sm& d = *deliver_.get<smpp::deliver_sm>();
     d.source_addr_ton = m.source_addr_ton;
     d.source_addr_npi = m.source_addr_npi;
@@ -699,9 +729,19 @@ class sim_session : public sim_peer, public std::enable_shared_from_this<sim_ses
                        m.short_message.size()};
     d.tlvs.receipted_message_id.reset();
     d.tlvs.message_state.reset();
+    if (m.sar_total) {
+      d.tlvs.sar_msg_ref_num = m.sar_reference;
+      d.tlvs.sar_total_segments = m.sar_total;
+      d.tlvs.sar_segment_seqnum = m.sar_seqnum;
+    }
     deliver_.sequence_number = next_sequence();
-    if (!write(deliver_)) return;
-    mo_sequences_.insert(deliver_.sequence_number);
+    const bool written = write(deliver_);
+    d.tlvs.sar_msg_ref_num.reset();
+    d.tlvs.sar_total_segments.reset();
+    d.tlvs.sar_segment_seqnum.reset();
+    if (!written) return;
+    // The part is kept only when it may have to be sent again.
+    mo_sequences_.emplace(deliver_.sequence_number, opt_.mo_redeliver ? m : mo_part{});
     bump(counters_.mo_parts_sent);
   }
 
@@ -860,9 +900,23 @@ class sim_session : public sim_peer, public std::enable_shared_from_this<sim_ses
       inbox_closed_ = true;
       left.swap(inbox_receipts_);
       mo_left = inbox_mo_.size();
+      left_mo_.swap(inbox_mo_);
       inbox_mo_.clear();
     }
-    if (mo_left) bump(counters_.mo_parts_dropped, mo_left);
+    if (opt_.mo_redeliver) {
+      // Written but not acknowledged, or never written: sent again later.
+      std::vector<mo_part> again;
+      for (auto& [seq, part] : mo_sequences_) again.push_back(std::move(part));
+      mo_sequences_.clear();
+      {
+        std::lock_guard lock(inbox_mutex_);
+        for (auto& part : left_mo_) again.push_back(std::move(part));
+        left_mo_.clear();
+      }
+      shared_.mo_unacked(std::move(again));
+    } else if (mo_left) {
+      bump(counters_.mo_parts_dropped, mo_left);
+    }
     if (kind_ == bind_kind::none) return;
     // Receipts that were waiting here go to another receiver of the
     // system, or wait for one, as a real SMSC keeps them.
@@ -914,11 +968,13 @@ class sim_session : public sim_peer, public std::enable_shared_from_this<sim_ses
   ring<delayed_resp> resps_;
   ring<receipt_item> receipts_;
   std::vector<receipt_item> outbound_;  // for other connections, routed per read
-  std::unordered_set<std::uint32_t> mo_sequences_;  // MO parts awaiting deliver_sm_resp
+  // MO parts awaiting deliver_sm_resp (the part itself with mo_redeliver).
+  std::unordered_map<std::uint32_t, mo_part> mo_sequences_;
 
   std::mutex inbox_mutex_;  // guards the four inbox_ members
   std::vector<receipt_item> inbox_receipts_;
   std::vector<mo_part> inbox_mo_;
+  std::vector<mo_part> left_mo_;  // in the inbox when the connection closed
   bool inbox_posted_ = false;
   bool inbox_closed_ = false;
   std::vector<receipt_item> taken_receipts_;

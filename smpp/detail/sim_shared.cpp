@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <utility>
 
 namespace smpp::detail {
 
@@ -152,6 +153,16 @@ sim_shared::sim_shared(const smsc_sim_options& o, sim_counters& control_counters
       std::chrono::duration_cast<std::chrono::microseconds>(
           std::chrono::system_clock::now().time_since_epoch())
           .count());
+}
+
+void sim_shared::mo_unacked(std::vector<mo_part>&& parts) {
+  std::lock_guard lock(unacked_mutex_);
+  for (auto& p : parts) unacked_.push_back(std::move(p));
+}
+
+std::vector<mo_part> sim_shared::take_mo_unacked() {
+  std::lock_guard lock(unacked_mutex_);
+  return std::exchange(unacked_, {});
 }
 
 }  // namespace smpp::detail

@@ -93,6 +93,8 @@ class status_counts {
   X(mo_parts_acked)              \
   X(mo_parts_nacked)             \
   X(mo_parts_dropped)            \
+  X(mo_parts_redelivered)        \
+  X(mo_injected)                 \
   X(enquire_link_received)       \
   X(enquire_link_sent)           \
   X(enquire_link_resp_received)  \
@@ -137,7 +139,11 @@ struct mo_part {
   std::uint8_t source_addr_ton = 0, source_addr_npi = 0;
   std::uint8_t esm_class = 0;
   std::uint8_t data_coding = 0;
-  std::vector<std::uint8_t> short_message;  // UDH included
+  std::vector<std::uint8_t> short_message;  // UDH included (message_payload of a data_sm)
+  bool data_sm = false;                     // sent as data_sm instead of deliver_sm
+  std::uint16_t sar_reference = 0;          // SAR TLVs when sar_total > 0
+  std::uint8_t sar_total = 0;
+  std::uint8_t sar_seqnum = 0;
 };
 
 // A connection as others see it: something receipts and MOs can be
@@ -226,6 +232,15 @@ struct sim_shared {
   std::atomic<std::uint64_t> next_id_block{0};
   std::atomic<std::uint64_t> connection_serial{0};
   std::atomic<bool> stopping{false};
+  // With mo_redeliver: MO parts a connection wrote but that were not
+  // acknowledged (it closed first, or the ESME answered with a temporary
+  // error), to be sent again to a receiver, as a real SMSC retries them.
+  void mo_unacked(std::vector<mo_part>&& parts);
+  std::vector<mo_part> take_mo_unacked();
+
+ private:
+  std::mutex unacked_mutex_;
+  std::vector<mo_part> unacked_;
 };
 
 }  // namespace smpp::detail

@@ -11,6 +11,7 @@
 #include <span>
 #include <string>
 #include <system_error>
+#include <vector>
 
 #include "storage/detail/schema.hpp"
 #include "storage/message_log.hpp"
@@ -24,6 +25,15 @@ enum class event_kind : std::uint8_t {
   unpark,          // key: a parked receipt claimed (or replaced)
   orphan_expired,  // key, smsc: a parked receipt kept too long, dropped and counted
   retention,       // retention: a pass requested by remove_before()
+  write,           // writes: puts and deletes in any column family, in one batch
+};
+
+// One change of a `write` event.
+struct kv_write {
+  cf family = cf_default;
+  std::string key;
+  std::string value;
+  bool erase = false;
 };
 
 struct retention_request {
@@ -39,6 +49,7 @@ struct log_event {
   std::string key, value, smsc;
   // Shared with the caller of remove_before(), who waits on it.
   std::shared_ptr<retention_request> retention;
+  std::vector<kv_write> writes;
 };
 
 struct log_access {

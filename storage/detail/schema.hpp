@@ -13,6 +13,17 @@
 //   stats          'c' campaign | 's' smsc                     stats (below)
 //   campaigns      campaign                                    cursor (below)
 //   orphans        parked_us (8 BE) seq (8 BE)                 parked receipt (below)
+//   replies        'r' id (8 BE)                               reply record (reply_store.hpp)
+//                  'c' address NUL received_us (8 BE) id       ""  (a customer's replies)
+//   inbound        'p' received_us (8 BE) seq (8 BE)           a received part waiting for
+//                                                              the rest of its message
+//                  's' smsc NUL part content                   received_us (8 BE): parts
+//                                                              seen lately (redeliveries)
+//   suppression    address                                     opt-out entry (reply_store.hpp)
+//
+// The last three came with two-way messaging: a database written by an
+// older smppd lacks them until it is opened for writing (the writer creates
+// them; the reader opens those present).
 //
 // Addresses are keyed by their digits only, without a leading "00", so
 // that "+37060012345", "0037060012345" and "37060012345" (what a receipt
@@ -34,6 +45,7 @@
 #include "storage/latency_histogram.hpp"
 #include "storage/message_id.hpp"
 #include "storage/record.hpp"
+#include "storage/reply_store.hpp"
 #include "storage/state.hpp"
 
 namespace rocksdb {
@@ -55,14 +67,20 @@ enum cf : std::size_t {
   cf_stats,
   cf_campaigns,
   cf_orphans,
+  cf_replies,
+  cf_inbound,
+  cf_suppression,
   cf_count
 };
 // "default" is RocksDB's kDefaultColumnFamilyName, which must exist.
 inline constexpr std::array<const char*, cf_count> cf_names = {
     "default",     "messages", "open",  "smsc_ids",  "recipients",
-    "idempotency", "in_doubt", "stats", "campaigns", "orphans"};
+    "idempotency", "in_doubt", "stats", "campaigns", "orphans",
+    "replies",     "inbound",  "suppression"};
 
 // An open database and its column families (owned by whoever opened it).
+// A reader of a database an older smppd wrote has null handles for the
+// families that did not exist yet.
 struct db_handles {
   rocksdb::DB* db = nullptr;
   std::array<rocksdb::ColumnFamilyHandle*, cf_count> cfs{};
@@ -140,6 +158,10 @@ std::optional<std::uint64_t> get_idempotent(const db_handles& h, std::string_vie
 std::vector<std::uint64_t> messages_to(const db_handles& h, std::string_view recipient,
                                        std::int64_t since_us, std::int64_t until_us,
                                        std::size_t limit, std::error_code& ec);
+// Replies (reply_store.hpp); a database without the family has none.
+std::optional<reply_record> get_reply(const db_handles& h, std::uint64_t id, std::error_code& ec);
+std::vector<reply_record> replies_from(const db_handles& h, std::string_view customer, std::size_t limit,
+                                       std::error_code& ec);
 // Missing stats read as empty.
 stats get_stats(const db_handles& h, char kind, std::string_view name, std::error_code& ec);
 

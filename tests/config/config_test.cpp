@@ -349,7 +349,7 @@ operators: [{ name: o, prefixes: ["+1"], smscs: [a] }]
             std::string::npos)
       << text;
   EXPECT_NE(text.find("smppd.yaml:4:5: logging.components.smscs: unknown component \"smscs\" (expected one of main, "
-                      "config, smsc, dispatch, campaign, api, storage, metrics)"),
+                      "config, smsc, dispatch, campaign, api, storage, metrics, replies)"),
             std::string::npos)
       << text;
   EXPECT_NE(text.find("smppd.yaml:5:10: logging.components.api: expected one of error, warn, info, debug, got \"loud\""),
@@ -357,6 +357,33 @@ operators: [{ name: o, prefixes: ["+1"], smscs: [a] }]
       << text;
   EXPECT_NE(text.find("smppd.yaml:7:3: logging.colour: unknown key \"colour\""), std::string::npos) << text;
   EXPECT_EQ(r.errors.size(), 4u) << text;
+}
+
+TEST_F(config_files, two_way_keeps_default_languages_and_replaces_a_configured_one) {
+  auto r = load(R"(smscs: [{ name: a, host: h, system_id: s }]
+operators: [{ name: o, prefixes: ["+1"], smscs: [a] }]
+two_way:
+  reassembly_timeout: 30s
+  languages:
+    en: { opt_out: [HALT], help: [HELP], help_text: "Call us", opt_out_text: "Halted" }
+    de: { opt_out: [STOPP] }
+)");
+  ASSERT_TRUE(r.value) << all(r);
+  const auto& t = r.value->two_way;
+  EXPECT_EQ(t.reassembly_timeout, std::chrono::seconds(30));
+  EXPECT_EQ(t.redelivery_window, std::chrono::minutes(10));
+  EXPECT_EQ(t.languages.at("en").opt_out, std::vector<std::string>{"HALT"});
+  EXPECT_TRUE(t.languages.at("en").opt_in.empty());
+  EXPECT_EQ(t.languages.at("de").opt_out, std::vector<std::string>{"STOPP"});
+  EXPECT_EQ(t.languages.at("ru"), config::default_two_way().languages.at("ru"));
+
+  auto bad = load(R"(smscs: [{ name: a, host: h, system_id: s }]
+operators: [{ name: o, prefixes: ["+1"], smscs: [a] }]
+two_way: { languages: { en: { help: [HELP], opt_out: STOP } } }
+)");
+  const std::string text = all(bad);
+  EXPECT_NE(text.find("two_way.languages.en.opt_out: expected a list of words"), std::string::npos) << text;
+  EXPECT_NE(text.find("two_way.languages.en.help_text: HELP keywords need the text"), std::string::npos) << text;
 }
 
 TEST_F(config_files, an_empty_file_says_what_is_needed) {

@@ -44,11 +44,14 @@ TEST(sim_options, translates_every_flag) {
                         "--drop-every", "60", "--no-enquire-link-resp", "--mo-script", "m.txt",
                         "--mo-rate", "2.5", "--mo-text", "hi {n}", "--mo-from", "4477",
                         "--mo-to", "555", "--mo-count", "4", "--mo-encoding", "ucs2",
+                        "--mo-inject-dir", "inject", "--mo-redeliver",
                         "--counts-file", "c.json", "--duration", "0.25"});
   ASSERT_TRUE(r.ok()) << r.error;
   const auto& o = r.options;
   const auto& s = o.server;
   EXPECT_EQ(s.listen_host, "::1");
+  EXPECT_EQ(s.mo_inject_dir, "inject");
+  EXPECT_TRUE(s.mo_redeliver);
   EXPECT_EQ(s.listen_port, 0);
   EXPECT_EQ(o.port_file, "p");
   EXPECT_EQ(s.tls_cert_file, "c");
@@ -141,7 +144,8 @@ TEST(sim_options, help_lists_every_flag) {
         "--id-format", "--resp-delay", "--tps-cap", "--reject", "--count-destinations",
         "--receipt-delay", "--receipt-mix", "--receipt-before-resp", "--receipt-queue", "--seed",
         "--drop-after", "--drop-every", "--no-enquire-link-resp", "--mo-script", "--mo-rate",
-        "--mo-text", "--mo-from", "--mo-to", "--mo-count", "--mo-encoding", "--counts-file",
+        "--mo-text", "--mo-from", "--mo-to", "--mo-count", "--mo-encoding", "--mo-inject-dir",
+        "--mo-redeliver", "--counts-file",
         "--duration", "--help", "--version"})
     EXPECT_NE(usage.find(std::string(flag) + " "), std::string_view::npos) << flag;
   EXPECT_TRUE(usage.starts_with("usage: smsc-sim"));

@@ -1,0 +1,79 @@
+// Conversations: an outbound message that expects replies opens one with
+// its recipient, and each reply is tied to one of the customer's
+// conversations by, in this order:
+//   number  the pool number the customer wrote to, when exactly one of
+//           their open conversations was sent from it (pick() gives each
+//           open conversation of a customer its own pool number while the
+//           pool lasts);
+//   code    the conversation's reference code ("#4821") quoted in the reply;
+//   recent  otherwise the customer's most recent open conversation.
+// A conversation is open for conversation_window after its message. A
+// reply that matches none is kept unmatched (method none).
+//
+// The open conversations are kept in memory (read from the log at start)
+// and every change is written to the log (reply_store).
+// Threads: any; one mutex guards the book.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <mutex>
+#include <optional>
+#include <random>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "storage/reply_store.hpp"
+
+namespace engine {
+
+class conversation_book {
+ public:
+  conversation_book(storage::reply_store& store, std::vector<std::string> reply_numbers,
+                    std::chrono::milliseconds window, std::function<std::int64_t()> now_us = {});
+
+  // Reads the conversations still open from the log (startup).
+  void load(std::error_code& ec);
+  bool has_pool() const noexcept { return !pool_.empty(); }
+
+  struct opening {
+    std::string number;  // the sender to use
+    std::string code;    // "#NNNN", not used by another open conversation of the customer
+  };
+  opening pick(std::string_view customer);
+  // Opens the conversation of message `message_id` (queued to the log;
+  // *ticket says when it is durable).
+  storage::conversation_record open(std::string_view customer, const opening& o, std::uint64_t message_id,
+                                    std::uint64_t* ticket, std::error_code& ec);
+
+  struct match_result {
+    std::uint64_t conversation = 0;
+    storage::match_method method = storage::match_method::none;
+  };
+  match_result match(std::string_view customer, std::string_view to_number, std::string_view text) const;
+  // A reply matched conversation `id`: counted, its answer (if any) kept.
+  std::uint64_t record_reply(std::uint64_t id, const std::string& answer, std::int64_t at_us, std::error_code& ec);
+
+  // Reads (from the log): a customer's conversations newest first, one by id.
+  std::vector<storage::conversation_record> of(std::string_view customer, std::error_code& ec) const;
+  std::optional<storage::conversation_record> get(std::uint64_t id, std::error_code& ec) const;
+  std::vector<storage::reply_record> replies(const storage::conversation_record& c, std::error_code& ec) const;
+  std::vector<storage::reply_record> replies_from(std::string_view customer, std::error_code& ec) const;
+
+ private:
+  std::vector<const storage::conversation_record*> open_of(const std::string& key, std::int64_t now) const;
+
+  storage::reply_store& store_;
+  std::vector<std::string> pool_;
+  std::chrono::microseconds window_;
+  std::function<std::int64_t()> now_us_;
+  mutable std::mutex mutex_;
+  std::map<std::string, std::vector<storage::conversation_record>> by_customer_;  // by digits
+  std::uint64_t next_id_ = 0;
+  std::mt19937 random_{std::random_device{}()};
+};
+
+}  // namespace engine

@@ -1,0 +1,172 @@
+// Two-way messaging: what customers send back (MO, as deliver_sm or
+// data_sm without a receipt's esm_class) is decoded (GSM-7, UCS-2,
+// Latin-1), reassembled when concatenated (UDH with 8- or 16-bit
+// references, or SAR TLVs; parts in any order), stored in the message log
+// and acted on when it is a keyword (opt-out, opt-in, HELP).
+//
+// Durability: every PDU is written to the log before its resp may go back
+// (on_mo returns the ticket to wait for), so a crash loses no reply:
+//   - a reply of one part is stored whole at once;
+//   - each part of a concatenated reply is stored as it comes and the
+//     parts are replaced by the whole reply (one batch) once the last one
+//     is in, or once reassembly_timeout passes without it (what came is
+//     kept, marked incomplete); after a restart the stored parts are fed
+//     again, so a message whose parts straddle the crash is still joined;
+//   - content seen within redelivery_window (an SMSC delivering a PDU
+//     again because our resp was lost) is acknowledged and not stored
+//     twice.
+//
+// Conversations (conversations.hpp): a reply that is not a keyword is
+// tied to one of the customer's conversations, the method recorded with
+// it; a confirmation answer (YES/NO, ДА/НЕТ, TAIP/NE, 1/2) becomes the
+// conversation's structured answer.
+//
+// Opt-out: the number goes on the opt_out_list at once (the dispatcher
+// checks it before each submit, so messages already queued are suppressed
+// too) and durably on the log's suppression list; one confirmation goes
+// back from the number the customer wrote to. Opt-in lifts it; HELP is
+// answered with the configured text.
+//
+// Threads: opt_out_list is used from any thread. two_way runs on the
+// dispatcher's io_context: on_mo and its timer there only.
+#pragma once
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <atomic>
+#include <chrono>
+#include <deque>
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <shared_mutex>
+#include <string>
+#include <string_view>
+#include <tuple>
+#include <unordered_set>
+#include <vector>
+
+#include "config/config.hpp"
+#include "engine/dispatcher.hpp"  // mo_verdict
+#include "engine/conversations.hpp"
+#include "engine/keywords.hpp"
+#include "smpp/command_status.hpp"
+#include "smpp/pdu.hpp"
+#include "smpp/reassembly.hpp"
+#include "storage/message_log.hpp"
+#include "storage/reply_store.hpp"
+
+namespace engine {
+
+// Numbers that opted out, by their digits (a leading "00" dropped, so
+// "+37060012345", "0037060012345" and "37060012345" are one). Any thread.
+class opt_out_list {
+ public:
+  static std::string key(std::string_view number);
+  bool contains(std::string_view number) const;
+  void set(std::string_view number, bool opted_out);
+  std::size_t size() const;
+
+ private:
+  mutable std::shared_mutex mutex_;
+  std::unordered_set<std::string> numbers_;
+  std::atomic<std::size_t> count_{0};  // numbers_.size(), read without the lock
+};
+
+// A message two_way sends (a confirmation, a HELP answer).
+struct two_way_send {
+  std::string to;    // the customer
+  std::string from;  // the number they wrote to
+  std::string text;
+};
+
+struct two_way_options {
+  config::two_way_config config;
+  // The SMSC accounts' meaning of data_coding 0, by account name
+  // (default GSM-7).
+  std::map<std::string, smpp::dc0_charset> dc0;
+  // Sends one message (prepared, logged and queued by the daemon); it
+  // goes out even to a number that opted out. False when it could not be
+  // queued (it is then dropped with a log line).
+  std::function<bool(const two_way_send&)> send;
+  std::function<std::int64_t()> now_us;  // wall clock; default system_clock
+};
+
+struct two_way_counters {
+  std::atomic<std::uint64_t> parts{0};        // PDUs received
+  std::atomic<std::uint64_t> replies{0};      // replies stored
+  std::atomic<std::uint64_t> incomplete{0};   // of them, with parts missing
+  std::atomic<std::uint64_t> redelivered{0};  // PDUs seen before: acknowledged, not stored again
+  std::atomic<std::uint64_t> undecodable{0};  // refused: the text cannot be decoded
+  std::atomic<std::uint64_t> opt_outs{0};
+  std::atomic<std::uint64_t> opt_ins{0};
+  std::atomic<std::uint64_t> help{0};
+  std::atomic<std::uint64_t> matched{0};  // replies tied to a conversation
+};
+
+class two_way {
+ public:
+  // Reads the opt-out list into `opt_outs`. Throws std::system_error when
+  // the log cannot be read (startup only).
+  two_way(boost::asio::io_context& io, storage::message_log& log, two_way_options options,
+          opt_out_list& opt_outs);
+
+  // On the io thread: feeds the parts a previous run stored, starts the
+  // reassembly timer.
+  void start();
+  void stop();
+
+  // On the io thread: one deliver_sm / data_sm that is not a receipt,
+  // from the SMSC account `smsc`.
+  mo_verdict on_mo(std::string_view smsc, const smpp::pdu& p);
+
+  // Before start(): replies that are not keywords are matched to these
+  // conversations (none: kept unmatched).
+  void set_conversations(conversation_book* book) { conversations_ = book; }
+
+  const two_way_counters& counters() const noexcept { return counters_; }
+  storage::reply_store& store() noexcept { return store_; }
+
+ private:
+  using clock = std::chrono::steady_clock;
+  using concat_id = std::tuple<std::string, std::uint16_t, std::uint8_t>;  // key, reference, total
+
+  // Feeds a part to the reassembler; stores the reply when it completes.
+  // Returns the last ticket written (0 when nothing was).
+  std::uint64_t assemble(const storage::inbound_part& p, std::string part_key, std::error_code& ec);
+  std::uint64_t store_reply(const smpp::reassembled& r, const storage::inbound_part& first,
+                            std::vector<std::string> part_keys, std::string_view seen, std::error_code& ec);
+  std::uint64_t act_on_keyword(const storage::reply_record& r, const keyword_match& kw, std::error_code& ec);
+  void expire();
+  void arm_timer();
+  smpp::decode_options decoding(std::string_view smsc) const;
+  std::int64_t now_us() const { return options_.now_us(); }
+
+  storage::message_log& log_;
+  two_way_options options_;
+  opt_out_list& opt_outs_;
+  keyword_table keywords_;
+  storage::reply_store store_;
+  conversation_book* conversations_ = nullptr;
+  smpp::reassembler reassembler_;
+  // Per concatenated message waiting: its stored parts' keys and the first
+  // part (who, to whom, through which SMSC).
+  struct waiting {
+    std::vector<std::string> part_keys;
+    storage::inbound_part first;
+    clock::time_point since;  // fed to the reassembler (this run)
+  };
+  std::map<concat_id, waiting> waiting_;
+  // Seen keys queued for the log and maybe not written yet (seen() reads
+  // only what is written): a PDU delivered twice in a row is caught here.
+  std::unordered_set<std::string> unwritten_seen_;
+  std::deque<std::pair<std::uint64_t, std::string>> unwritten_order_;  // by ticket
+  void remember_seen(std::string key, std::uint64_t ticket);
+  void forget_written_seen();
+  boost::asio::steady_timer timer_;
+  clock::time_point last_forget_{};
+  bool stopped_ = false;
+  two_way_counters counters_;
+};
+
+}  // namespace engine

@@ -1,0 +1,179 @@
+// Customers' replies (MO) in the message log: received parts waiting for
+// the rest of their message, whole replies, the content seen lately (to
+// recognise an SMSC delivering the same part again) and the opt-out list.
+// Everything is written through the message log's writer queue, so a
+// reply is durable, like a message's events, once durable_ticket() reaches
+// the ticket returned; each call's writes land in one batch together.
+//
+// Stored forms (varints and length-prefixed strings as in record.hpp; a
+// leading version octet, = 1; a reader refuses another version or a field
+// running past the end):
+//   part   version, smsc, source, destination, esm_class 1, data_coding 1,
+//          flags 1 (bit 0: came as data_sm), sar_reference varint,
+//          sar_total 1, sar_seqnum 1 (total 0: no SAR), received_us varint,
+//          short_message string (octets as received, UDH included)
+//   reply  version, id varint, smsc, from, to, text, parts_total 1,
+//          parts_received 1, received_us varint, keyword 1 (reply_keyword),
+//          conversation varint, method 1 (match_method), answer string
+//   conversation  version, id varint, customer, number, code, message_id,
+//          opened_us, expires_us varints, answer string, replies varint,
+//          last_reply_us varint
+//   opt-out entry  version, opted_out 1, since_us varint, reply_id varint,
+//          word string (the keyword the customer sent)
+//
+// Threads: the writes may come from any producer thread; reads from any
+// thread see what the writer has written (not what is still queued).
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+#include <system_error>
+#include <utility>
+#include <vector>
+
+#include "storage/message_log.hpp"
+
+namespace storage {
+
+// One received deliver_sm / data_sm of a concatenated reply, as it came.
+struct inbound_part {
+  std::string smsc;
+  std::string source;       // the customer
+  std::string destination;  // the number they wrote to
+  std::uint8_t esm_class = 0;
+  std::uint8_t data_coding = 0;
+  bool data_sm = false;
+  std::uint16_t sar_reference = 0;
+  std::uint8_t sar_total = 0;  // 0: no SAR TLVs
+  std::uint8_t sar_seqnum = 0;
+  std::int64_t received_us = 0;
+  std::string short_message;
+  bool operator==(const inbound_part&) const = default;
+};
+
+// What a reply asked for, when it was a keyword.
+enum class reply_keyword : std::uint8_t { none = 0, opt_out, opt_in, help };
+inline constexpr std::uint8_t reply_keyword_count = 4;
+std::string_view name(reply_keyword k) noexcept;
+
+// How a reply was tied to a conversation.
+enum class match_method : std::uint8_t {
+  none = 0,  // unmatched: kept on its own
+  number,    // the pool number the customer wrote to
+  code,      // the conversation's reference code quoted in the reply
+  recent,    // the customer's most recent open conversation
+};
+inline constexpr std::uint8_t match_method_count = 4;
+std::string_view name(match_method m) noexcept;
+
+struct reply_record {
+  std::uint64_t id = 0;
+  std::string smsc;
+  std::string from;  // the customer
+  std::string to;    // the number they wrote to
+  std::string text;  // UTF-8: the parts that arrived, in order
+  std::uint8_t parts_total = 1;
+  std::uint8_t parts_received = 1;  // fewer: the rest never came in time
+  std::int64_t received_us = 0;     // the first part
+  reply_keyword keyword = reply_keyword::none;
+  std::uint64_t conversation = 0;  // 0: none
+  match_method method = match_method::none;
+  std::string answer;  // "yes" / "no" when the reply answered a question
+  bool operator==(const reply_record&) const = default;
+};
+
+// An outbound message that expects replies, and what came of it.
+struct conversation_record {
+  std::uint64_t id = 0;
+  std::string customer;  // E.164
+  std::string number;    // ours: the message's sender, from the reply pool
+  std::string code;      // reference code carried by the message ("#4821"); may be empty
+  std::uint64_t message_id = 0;
+  std::int64_t opened_us = 0;
+  std::int64_t expires_us = 0;  // replies after it no longer match by number or recency
+  std::string answer;           // the latest structured answer ("yes", "no"), "" none
+  std::uint64_t replies = 0;    // how many replies matched it
+  std::int64_t last_reply_us = 0;
+  bool operator==(const conversation_record&) const = default;
+};
+
+struct opt_out_entry {
+  bool opted_out = true;  // false: opted in again
+  std::int64_t since_us = 0;
+  std::uint64_t reply_id = 0;  // the reply that set it (0: none)
+  std::string word;
+  bool operator==(const opt_out_entry&) const = default;
+};
+
+void encode_part(const inbound_part& p, std::string& out);
+[[nodiscard]] std::error_code decode_part(std::string_view in, inbound_part& out);
+void encode_reply(const reply_record& r, std::string& out);
+[[nodiscard]] std::error_code decode_reply(std::string_view in, reply_record& out);
+void encode_conversation(const conversation_record& c, std::string& out);
+[[nodiscard]] std::error_code decode_conversation(std::string_view in, conversation_record& out);
+void encode_opt_out(const opt_out_entry& e, std::string& out);
+[[nodiscard]] std::error_code decode_opt_out(std::string_view in, opt_out_entry& out);
+
+class reply_store {
+ public:
+  // Continues numbering replies after the highest stored id.
+  explicit reply_store(message_log& log);
+
+  // What identifies a received PDU's content (SMSC account, addresses,
+  // coding, concatenation, octets): the same key again means the SMSC
+  // delivered it again.
+  static std::string seen_key(const inbound_part& p);
+
+  // A part of a concatenated reply, kept until its message is whole, and
+  // its seen key. Its key in `key` (for add_reply to remove). Fails with
+  // backlog_full or closed (nothing queued).
+  [[nodiscard]] std::uint64_t add_part(const inbound_part& p, std::string& key, std::error_code& ec);
+  // A reply; assigns r.id. Removes the parts it was made of and, when
+  // `seen` is not empty, remembers that content (a reply of one part), in
+  // the same batch.
+  [[nodiscard]] std::uint64_t add_reply(reply_record& r, std::span<const std::string> part_keys,
+                                        std::string_view seen, std::error_code& ec);
+  // Removes stored parts no reply will take.
+  std::uint64_t drop_parts(std::span<const std::string> part_keys, std::error_code& ec);
+  // When the content was seen, if it was (and not forgotten since).
+  std::optional<std::int64_t> seen(std::string_view key, std::error_code& ec) const;
+  // Forgets content seen before cutoff_us; returns how many entries go.
+  std::size_t forget_seen_before(std::int64_t cutoff_us, std::error_code& ec);
+  // Parts waiting for the rest of their message, oldest first, with keys.
+  std::vector<std::pair<std::string, inbound_part>> waiting_parts(std::error_code& ec) const;
+
+  // Sets a number's opt-out state (any form of the number; its digits key it).
+  [[nodiscard]] std::uint64_t set_opt_out(std::string_view address, const opt_out_entry& e,
+                                          std::error_code& ec);
+  // Every entry, by the number's digits.
+  std::map<std::string, opt_out_entry> opt_outs(std::error_code& ec) const;
+
+  // Conversations: stored (new or changed) under their id; listed by
+  // customer, newest first; all opened at or after since_us (startup).
+  [[nodiscard]] std::uint64_t put_conversation(const conversation_record& c, std::error_code& ec);
+  std::optional<conversation_record> conversation(std::uint64_t id, std::error_code& ec) const;
+  std::vector<conversation_record> conversations_of(std::string_view customer, std::size_t limit,
+                                                    std::error_code& ec) const;
+  std::vector<conversation_record> conversations_since(std::int64_t since_us, std::error_code& ec) const;
+  std::uint64_t max_conversation_id() const noexcept { return max_conversation_; }
+  // A conversation's replies, oldest first.
+  std::vector<reply_record> replies_of(const conversation_record& c, std::error_code& ec) const;
+
+  std::optional<reply_record> get(std::uint64_t id, std::error_code& ec) const;
+  // A customer's replies, newest first, at most `limit`.
+  std::vector<reply_record> replies_from(std::string_view customer, std::size_t limit,
+                                         std::error_code& ec) const;
+
+ private:
+  message_log& log_;
+  std::atomic<std::uint64_t> next_id_{0};
+  std::atomic<std::uint64_t> next_part_{0};
+  std::uint64_t max_conversation_ = 0;
+};
+
+}  // namespace storage

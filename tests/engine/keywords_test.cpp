@@ -1,0 +1,73 @@
+// Keyword folding and matching: case, accents, punctuation and spacing do
+// not matter; the defaults cover English, Russian and Lithuanian; a
+// configured language replaces its defaults; longer replies are not keywords.
+#include <gtest/gtest.h>
+
+#include "engine/keywords.hpp"
+
+namespace {
+
+using engine::fold_keyword;
+using engine::keyword_table;
+using storage::reply_keyword;
+
+TEST(keywords, folding_drops_case_accents_punctuation_and_extra_spaces) {
+  EXPECT_EQ(fold_keyword("  Stop. "), "stop");
+  EXPECT_EQ(fold_keyword("STOP!!"), "stop");
+  EXPECT_EQ(fold_keyword("«Стоп»"), "стоп");
+  EXPECT_EQ(fold_keyword("Ёлка Йод"), "елка иод");
+  EXPECT_EQ(fold_keyword("NEBESIŲSTI"), "nebesiusti");
+  EXPECT_EQ(fold_keyword("nebesiusti"), "nebesiusti");
+  EXPECT_EQ(fold_keyword("Opt \t  Out"), "opt out");
+  EXPECT_EQ(fold_keyword("Ça"), "ca");
+  EXPECT_EQ(fold_keyword(""), "");
+  EXPECT_EQ(fold_keyword("\xff\xfe"), "\xff\xfe");  // invalid UTF-8 kept as it is
+}
+
+TEST(keywords, defaults_cover_english_russian_and_lithuanian) {
+  const keyword_table t(config::default_two_way());
+  struct row {
+    const char* text;
+    reply_keyword kind;
+    const char* language;
+  };
+  for (const row& r : {row{"stop", reply_keyword::opt_out, "en"}, row{"Unsubscribe", reply_keyword::opt_out, "en"},
+                       row{"QUIT.", reply_keyword::opt_out, "en"}, row{"start", reply_keyword::opt_in, "en"},
+                       row{"UNSTOP", reply_keyword::opt_in, "en"}, row{"help", reply_keyword::help, "en"},
+                       row{"стоп", reply_keyword::opt_out, "ru"}, row{"Отписаться", reply_keyword::opt_out, "ru"},
+                       row{"СТАРТ", reply_keyword::opt_in, "ru"}, row{"помощь", reply_keyword::help, "ru"},
+                       row{"Atsisakyti", reply_keyword::opt_out, "lt"}, row{"nebesiusti", reply_keyword::opt_out, "lt"},
+                       row{"pradeti", reply_keyword::opt_in, "lt"}, row{"PAGALBA", reply_keyword::help, "lt"}}) {
+    auto m = t.match(r.text);
+    ASSERT_TRUE(m) << r.text;
+    EXPECT_EQ(m->kind, r.kind) << r.text;
+    EXPECT_EQ(m->language, r.language) << r.text;
+    EXPECT_FALSE(t.answer(*m).empty()) << r.text;
+  }
+  EXPECT_FALSE(t.match("stop sending me the reminders please"));
+  EXPECT_FALSE(t.match("Yes"));
+  EXPECT_FALSE(t.match(""));
+}
+
+TEST(keywords, a_configured_language_replaces_its_defaults_and_others_stay) {
+  auto c = config::default_two_way();
+  c.languages["en"] = config::keyword_set{{"HALT"}, {}, {"HELP"}, {"OK"}, {}, "Halted.", "", "Ask us."};
+  const keyword_table t(c);
+  EXPECT_FALSE(t.match("STOP"));
+  auto m = t.match("halt");
+  ASSERT_TRUE(m);
+  EXPECT_EQ(t.answer(*m), "Halted.");
+  EXPECT_TRUE(t.match("СТОП"));
+  EXPECT_EQ(t.confirmation("ok!"), "yes");
+  EXPECT_FALSE(t.confirmation("yes"));
+}
+
+TEST(keywords, confirmation_answers_in_each_default_language) {
+  const keyword_table t(config::default_two_way());
+  for (const char* yes : {"Yes", "y", "1", "Да", "ДА!", "taip", "Taip."}) EXPECT_EQ(t.confirmation(yes), "yes") << yes;
+  for (const char* no : {"NO", "n", "2", "нет", "Ne"}) EXPECT_EQ(t.confirmation(no), "no") << no;
+  EXPECT_FALSE(t.confirmation("Yes, but on Thursday"));
+  EXPECT_FALSE(t.match("yes"));  // an answer, not a keyword
+}
+
+}  // namespace

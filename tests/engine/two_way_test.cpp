@@ -1,0 +1,411 @@
+// Two-way messaging end to end: real smppd and smsc-sim processes on
+// 127.0.0.1, replies injected through smsc-sim's --mo-inject-dir, the
+// message log read afterwards as smppctl reads it. Replies arrive whole,
+// concatenated in any order (UDH and SAR, deliver_sm and data_sm, GSM-7
+// and UCS-2), delivered twice, cut short, and around a SIGKILL of smppd;
+// opt-out keywords in English, Russian and Lithuanian stop messages
+// already queued.
+#include <gtest/gtest.h>
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+#include <nlohmann/json.hpp>
+
+#include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <optional>
+#include <string>
+#include <thread>
+
+#include "storage/log_reader.hpp"
+#include "tests/support/child_process.hpp"
+#include "tests/support/logfmt.hpp"
+#include "tests/support/temp_dir.hpp"
+
+namespace {
+
+namespace fs = std::filesystem;
+using namespace std::chrono_literals;
+using json = nlohmann::json;
+using smppd::test::child_process;
+
+const std::string bin_dir = SMPPD_BIN_DIR;
+
+class two_way_e2e : public ::testing::Test {
+ protected:
+  smppd::test::temp_dir tmp{"smppd-two-way-test"};
+  fs::path dir = tmp.path();
+  fs::path inject = dir / "inject";
+  std::optional<child_process> sim;
+  std::uint16_t sim_port = 0;
+  int injected = 0;
+
+  void SetUp() override {
+    fs::create_directories(inject);
+    sim_port = smppd::test::start_smsc_sim(
+        sim, bin_dir + "/smsc-sim",
+        {"--mo-inject-dir", inject.string(), "--mo-redeliver", "--count-destinations", "--counts-file",
+         (dir / "sim.json").string()});
+    ASSERT_NE(sim_port, 0);
+  }
+  void TearDown() override {
+    if (sim) sim->stop();
+  }
+
+  fs::path write_config(const std::string& extra = "", const std::string& operator_extra = "") {
+    std::ofstream out(dir / "smppd.yaml");
+    out << "node: { data_dir: data, sync: every_10ms }\n"
+        << "api: { listen: \"127.0.0.1:0\" }\n"
+        << "metrics: { listen: \"127.0.0.1:0\" }\n"
+        << "smscs:\n  - { name: sim, host: 127.0.0.1, port: " << sim_port
+        << ", system_id: smppd, password: pw, binds: 1, window: 16, enquire_link_s: 5 }\n"
+        << "operators:\n  - { name: lt, prefixes: [\"+370\"], smscs: [sim]" << operator_extra << " }\n"
+        << "numbering: { default_country_code: \"370\", trunk_prefix: \"8\" }\n"
+        << extra;
+    return dir / "smppd.yaml";
+  }
+
+  // Drops one MO file for smsc-sim (written aside, then renamed in).
+  void inject_mo(const std::string& body) {
+    const fs::path tmp_file = inject / ("mo" + std::to_string(injected) + ".tmp");
+    std::ofstream(tmp_file) << body;
+    char name[32];
+    std::snprintf(name, sizeof name, "mo%04d.mo", injected++);
+    fs::rename(tmp_file, inject / name);
+  }
+
+  json sim_counts() {
+    sim->signal(SIGUSR1);
+    for (int i = 0; i < 200; ++i) {
+      std::this_thread::sleep_for(10ms);
+      std::ifstream in(dir / "sim.json");
+      if (!in) continue;
+      json j = json::parse(in, nullptr, false);
+      if (!j.is_discarded()) {
+        fs::remove(dir / "sim.json");
+        return j;
+      }
+    }
+    ADD_FAILURE() << "no counts from smsc-sim";
+    return {};
+  }
+
+  // Polls smsc-sim until counter `name` reaches n (or 20 s pass).
+  int wait_for(const std::string& name, int n) {
+    int seen = 0;
+    for (int i = 0; i < 100 && seen < n; ++i) {
+      auto c = sim_counts();
+      seen = c.contains(name) ? c[name].get<int>() : 0;
+      if (seen < n) std::this_thread::sleep_for(200ms);
+    }
+    return seen;
+  }
+
+  static std::uint16_t api_port(child_process& p, std::string& seen) {
+    for (int i = 0; i < 100; ++i) {
+      auto line = p.read_line(100ms);
+      if (!line) continue;
+      seen += *line + "\n";
+      if (auto port = smppd::test::listening_port(*line, "API")) return port;
+    }
+    return 0;
+  }
+
+  static bool read_until(child_process& p, const std::string& what, std::string& seen,
+                         std::chrono::milliseconds limit = 10s) {
+    const auto deadline = std::chrono::steady_clock::now() + limit;
+    while (std::chrono::steady_clock::now() < deadline) {
+      auto line = p.read_line(100ms);
+      if (!line) continue;
+      seen += *line + "\n";
+      if (line->find(what) != std::string::npos) return true;
+    }
+    return false;
+  }
+
+  static std::pair<int, std::string> post(std::uint16_t port, const std::string& target, const std::string& body) {
+    return call(boost::beast::http::verb::post, port, target, body);
+  }
+  static std::pair<int, std::string> call_get(std::uint16_t port, const std::string& target) {
+    return call(boost::beast::http::verb::get, port, target, "");
+  }
+  static std::pair<int, std::string> call(boost::beast::http::verb verb, std::uint16_t port, const std::string& target,
+                                          const std::string& body) {
+    namespace http = boost::beast::http;
+    boost::asio::io_context io;
+    boost::beast::tcp_stream s(io);
+    s.expires_after(10s);
+    s.connect({boost::asio::ip::make_address("127.0.0.1"), port});
+    http::request<http::string_body> req{verb, target, 11};
+    req.set(http::field::host, "127.0.0.1");
+    req.set(http::field::content_type, "application/json");
+    req.body() = body;
+    req.prepare_payload();
+    http::write(s, req);
+    boost::beast::flat_buffer buf;
+    http::response<http::string_body> res;
+    http::read(s, buf, res);
+    return {res.result_int(), res.body()};
+  }
+
+  std::vector<storage::reply_record> replies_from(const std::string& customer) {
+    storage::log_reader reader({dir / "data" / "log", {}});
+    std::error_code ec;
+    auto r = reader.replies_from(customer, 100, ec);
+    EXPECT_FALSE(ec) << ec.message();
+    return r;
+  }
+};
+
+const std::string long_ru =
+    "Здравствуйте! Перенесите, пожалуйста, мою запись на четверг после обеда, если это возможно. Спасибо!";
+const std::string long_lt =
+    "Laba diena, ar galėtumėte pristatyti siuntinį kitu adresu? Gedimino prospektas 1, Vilnius. Ačiū labai už "
+    "pagalbą, būsiu namie po šeštos valandos vakaro, skambinkite prieš atvykdami prašau. Ačiū!";
+
+TEST_F(two_way_e2e, replies_survive_sigkill_and_are_joined_in_any_order_stored_once_and_kept_when_cut_short) {
+  auto cfg = write_config("two_way: { reassembly_timeout: 2s }\n");
+  {
+    child_process first(bin_dir + "/smppd", {"--config", cfg.string()}, true);
+    std::string seen;
+    ASSERT_NE(api_port(first, seen), 0) << seen;
+    inject_mo("from: 37060000001\nto: 12345\ntext: Is my appointment still on?\nrepeat: 2\n");
+    inject_mo("from: 37060000002\nto: 12345\nencoding: ucs2\nsplit: udh16\norder: reverse\ntext: " + long_ru + "\n");
+    inject_mo("from: 37060000003\nto: 12345\npdu: data_sm\nsplit: sar\ntext: " + long_lt + "\n");
+    inject_mo("from: 37060000004\nto: 12345\nencoding: ucs2\nomit: 2\ntext: " + long_ru + "\n");
+    // 2 + 2 + 3 + 1 PDUs (the Lithuanian text needs UCS-2: 3 parts): each
+    // answered only once it is durable; smppd is killed the moment the
+    // last answer is in.
+    ASSERT_GE(wait_for("mo_parts_acked", 8), 8) << sim_counts().dump();
+    first.stop(SIGKILL);
+  }
+  {
+    // The part of the cut-short reply waits in the log; after the restart
+    // its timeout passes and it is kept as it is.
+    child_process second(bin_dir + "/smppd", {"--config", cfg.string()}, true);
+    std::string seen;
+    ASSERT_NE(api_port(second, seen), 0) << seen;
+    ASSERT_TRUE(read_until(second, "parts=1 of=2 msg=\"reply kept incomplete", seen, 15s)) << seen;
+    // The SMSC delivers a reply again after the restart (its answer was
+    // lost, as far as it knows): recognised, not stored twice.
+    inject_mo("from: 37060000001\nto: 12345\ntext: Is my appointment still on?\n");
+    ASSERT_GE(wait_for("mo_parts_acked", 9), 9);
+    second.stop(SIGTERM);
+  }
+  auto one = replies_from("+37060000001");
+  ASSERT_EQ(one.size(), 1u);  // delivered twice, stored once
+  EXPECT_EQ(one[0].text, "Is my appointment still on?");
+  EXPECT_EQ(one[0].to, "12345");
+  auto two = replies_from("+37060000002");
+  ASSERT_EQ(two.size(), 1u);
+  EXPECT_EQ(two[0].text, long_ru);
+  EXPECT_EQ(two[0].parts_total, 2);
+  auto three = replies_from("+37060000003");
+  ASSERT_EQ(three.size(), 1u);
+  EXPECT_EQ(three[0].text, long_lt);
+  EXPECT_EQ(three[0].parts_total, 3);
+  EXPECT_EQ(three[0].parts_received, 3);
+  auto four = replies_from("+37060000004");
+  ASSERT_EQ(four.size(), 1u);
+  EXPECT_EQ(four[0].parts_total, 2);
+  EXPECT_EQ(four[0].parts_received, 1);
+  EXPECT_TRUE(long_ru.starts_with(four[0].text)) << four[0].text;
+}
+
+TEST_F(two_way_e2e, replies_that_reached_smppd_just_before_a_sigkill_come_again_and_are_stored_once) {
+  auto cfg = write_config();
+  {
+    child_process first(bin_dir + "/smppd", {"--config", cfg.string()}, true);
+    std::string seen;
+    ASSERT_NE(api_port(first, seen), 0) << seen;
+    inject_mo("from: 37061000999\nto: 12345\ntext: first\n");
+    ASSERT_GE(wait_for("mo_parts_acked", 1), 1);
+    // Frozen, smppd reads nothing: the replies reach its socket and are
+    // never answered before the kill.
+    first.signal(SIGSTOP);
+    for (int i = 0; i < 20; ++i)
+      inject_mo("from: 3706100" + std::to_string(1000 + i) + "\nto: 12345\ntext: Reply number " +
+                std::to_string(i) + "\n");
+    ASSERT_GE(wait_for("mo_parts_sent", 21), 21);
+    first.stop(SIGKILL);
+  }
+  child_process second(bin_dir + "/smppd", {"--config", cfg.string()}, true);
+  std::string seen;
+  ASSERT_NE(api_port(second, seen), 0) << seen;
+  // smsc-sim delivers again what was not answered.
+  EXPECT_GE(wait_for("mo_parts_acked", 21), 21);
+  second.stop(SIGTERM);
+  EXPECT_EQ(sim_counts()["mo_parts_redelivered"].get<int>(), 20);
+  EXPECT_EQ(replies_from("+37061000999").size(), 1u);
+  for (int i = 0; i < 20; ++i) {
+    auto r = replies_from("+3706100" + std::to_string(1000 + i));
+    ASSERT_EQ(r.size(), 1u) << i;
+    EXPECT_EQ(r[0].text, "Reply number " + std::to_string(i));
+  }
+}
+
+TEST_F(two_way_e2e, stop_in_each_default_language_suppresses_messages_already_queued_start_and_help_answer) {
+  // Two parts a second: the reminders wait in the dispatcher's lane,
+  // behind five other messages, while the opt-outs arrive.
+  auto cfg = write_config("", ", tps: 2");
+  child_process smppd(bin_dir + "/smppd", {"--config", cfg.string()}, true);
+  std::string seen;
+  const std::uint16_t port = api_port(smppd, seen);
+  ASSERT_NE(port, 0) << seen;
+  inject_mo("from: 37060009990\nto: 12345\ntext: hello\n");  // bound and receiving
+  ASSERT_GE(wait_for("mo_parts_acked", 1), 1);
+  auto send = [&](const std::string& to, const std::string& text) {
+    auto [status, body] = post(port, "/v1/messages", json{{"to", to}, {"from", "12345"}, {"text", text}}.dump());
+    EXPECT_EQ(status, 202) << body;
+    return json::parse(body, nullptr, false).value("id", std::string());
+  };
+  const std::vector<std::string> customers{"+37060000021", "+37060000022", "+37060000023"};
+  for (int i = 0; i < 5; ++i) send("+3706000999" + std::to_string(i), "First");
+  std::vector<std::string> reminders;
+  for (const auto& to : customers) reminders.push_back(send(to, "Your reminder"));
+  inject_mo("from: 37060000021\nto: 12345\ntext: Stop\n");
+  inject_mo("from: 37060000022\nto: 12345\nencoding: ucs2\ntext: стоп\n");
+  inject_mo("from: 37060000023\nto: 12345\ntext: Atsisakyti.\n");
+  for (int i = 0; i < 3; ++i) ASSERT_TRUE(read_until(smppd, "opted out", seen)) << seen;
+
+  // The API refuses a message to a number on the list.
+  auto [status, body] = post(port, "/v1/messages", json{{"to", "+37060000022"}, {"from", "12345"}, {"text", "x"}}.dump());
+  EXPECT_EQ(status, 400);
+  EXPECT_EQ(json::parse(body)["error"]["code"], "opted_out") << body;
+
+  // The reminders queued before the opt-outs never go out, and say why.
+  for (const auto& id : reminders) {
+    std::string state;
+    for (int i = 0; i < 100 && state != "suppressed"; ++i) {
+      auto [st, b] = call_get(port, "/v1/messages/" + id);
+      state = json::parse(b, nullptr, false).value("state", std::string());
+      if (state != "suppressed") std::this_thread::sleep_for(100ms);
+    }
+    EXPECT_EQ(state, "suppressed") << id;
+  }
+
+  // START lifts it; HELP is answered.
+  inject_mo("from: 37060000021\nto: 12345\ntext: START\n");
+  inject_mo("from: 37060000024\nto: 12345\ntext: help\n");
+  ASSERT_TRUE(read_until(smppd, "msg=\"opted in\"", seen)) << seen;
+  send("+37060000021", "Welcome back");
+  // 5 first; confirmations: English 1 part, Russian and Lithuanian (UCS-2)
+  // 2 each; then the opt-in confirmation, the HELP answer, the message
+  // after START.
+  ASSERT_GE(wait_for("submit_sm", 13), 13);
+  std::this_thread::sleep_for(1500ms);  // nothing else goes out
+  auto counts = sim_counts();
+  EXPECT_EQ(counts["submit_sm"], 13) << counts.dump();
+  const auto& to = counts["destinations"];
+  for (int i = 0; i < 5; ++i) EXPECT_EQ(to["3706000999" + std::to_string(i)], 1) << i;
+  EXPECT_EQ(to["37060000021"], 3);  // opt-out and opt-in confirmations, the message after START
+  EXPECT_EQ(to["37060000022"], 2);  // the confirmation only
+  EXPECT_EQ(to["37060000023"], 2);
+  EXPECT_EQ(to["37060000024"], 1);  // the HELP text
+  smppd.stop(SIGTERM);
+
+  storage::log_reader reader({dir / "data" / "log", {}});
+  std::error_code ec;
+  for (const auto& id : reminders) {
+    auto m = reader.message(std::stoull(id), ec);
+    ASSERT_TRUE(m);
+    EXPECT_EQ(m->record.parts[0].settled_by, storage::cause::opted_out) << id;
+  }
+  auto stops = replies_from("+37060000022");
+  ASSERT_EQ(stops.size(), 1u);
+  EXPECT_EQ(stops[0].keyword, storage::reply_keyword::opt_out);
+  EXPECT_EQ(stops[0].text, "стоп");
+}
+
+TEST_F(two_way_e2e, replies_match_two_open_conversations_by_pool_number_by_code_and_by_recency) {
+  auto cfg = write_config("two_way: { reply_numbers: [\"+37060000100\", \"+37060000101\"], conversation_window: 1h }\n");
+  child_process smppd(bin_dir + "/smppd", {"--config", cfg.string()}, true);
+  std::string seen;
+  const std::uint16_t port = api_port(smppd, seen);
+  ASSERT_NE(port, 0) << seen;
+  const std::string customer = "+37060000031";
+  auto open = [&](const std::string& text) {
+    auto [status, body] = post(port, "/v1/messages",
+                               json{{"to", customer}, {"from", "ACME"}, {"text", text}, {"expects_reply", true}}.dump());
+    EXPECT_EQ(status, 202) << body;
+    return json::parse(body, nullptr, false)["conversation"];
+  };
+  const json reminder = open("Your appointment is on Tuesday at 10:00. Still suits you? Reply YES or NO");
+  const json parcel = open("Your parcel #REF arrives tomorrow. Deliver to the usual address?");
+  ASSERT_TRUE(reminder.is_object() && parcel.is_object());
+  EXPECT_NE(reminder["number"], parcel["number"]);  // one customer, two open conversations: two numbers
+  EXPECT_NE(reminder["code"], parcel["code"]);
+
+  const std::string reminder_number = reminder["number"].get<std::string>().substr(1);
+  const std::string parcel_code = parcel["code"].get<std::string>();
+  inject_mo("from: 37060000031\nto: " + reminder_number + "\ntext: Yes\n");
+  ASSERT_TRUE(read_until(smppd, "reply matched a conversation", seen)) << seen;
+  inject_mo("from: 37060000031\nto: 12345\ntext: About " + parcel_code + ": leave it with the neighbour\n");
+  ASSERT_TRUE(read_until(smppd, "reply matched a conversation", seen)) << seen;
+  inject_mo("from: 37060000031\nto: 12345\ntext: Thanks!\n");
+  ASSERT_TRUE(read_until(smppd, "reply matched a conversation", seen)) << seen;
+  inject_mo("from: 37060000032\nto: 12345\ntext: Who is this?\n");  // nobody wrote to them
+  ASSERT_GE(wait_for("mo_parts_acked", 4), 4);
+
+  auto [status, body] = call_get(port, "/v1/conversations?customer=%2B37060000031");
+  ASSERT_EQ(status, 200) << body;
+  json list = json::parse(body)["conversations"];
+  ASSERT_EQ(list.size(), 2u) << body;
+  const json& p = list[0];  // newest first
+  const json& r = list[1];
+  EXPECT_EQ(p["id"], parcel["id"]);
+  EXPECT_EQ(r["answer"], "yes");
+  ASSERT_EQ(r["replies"].size(), 1u) << body;
+  EXPECT_EQ(r["replies"][0]["match"], "number");
+  EXPECT_EQ(r["replies"][0]["answer"], "yes");
+  ASSERT_EQ(p["replies"].size(), 2u) << body;
+  EXPECT_EQ(p["replies"][0]["match"], "code");
+  EXPECT_EQ(p["replies"][1]["match"], "recent");
+  EXPECT_EQ(p["replies"][1]["text"], "Thanks!");
+  EXPECT_EQ(p["answer"], "");
+
+  auto [one_status, one] = call_get(port, "/v1/conversations/" + reminder["id"].get<std::string>());
+  ASSERT_EQ(one_status, 200) << one;
+  EXPECT_EQ(json::parse(one)["customer"], customer);
+  auto [other_status, other] = call_get(port, "/v1/conversations?customer=%2B37060000032");
+  ASSERT_EQ(other_status, 200) << other;
+  EXPECT_TRUE(json::parse(other)["conversations"].empty());
+  ASSERT_EQ(json::parse(other)["unmatched_replies"].size(), 1u) << other;
+  EXPECT_EQ(json::parse(other)["unmatched_replies"][0]["match"], "none");
+  EXPECT_EQ(call_get(port, "/v1/conversations/999").first, 404);
+
+  // The same through smppctl.
+  const std::string api = "127.0.0.1:" + std::to_string(port);
+  child_process ctl(bin_dir + "/smppctl", {"conversations", "--customer", customer, "--api", api}, true);
+  std::string shown;
+  while (auto line = ctl.read_line(10s)) shown += *line + "\n";
+  auto st = ctl.wait_exit(10s);
+  ASSERT_TRUE(st && WIFEXITED(*st) && WEXITSTATUS(*st) == 0) << shown;
+  EXPECT_NE(shown.find("by number Yes"), std::string::npos) << shown;
+  EXPECT_NE(shown.find("by code   About " + parcel_code), std::string::npos) << shown;
+  EXPECT_NE(shown.find("by recent Thanks!"), std::string::npos) << shown;
+  EXPECT_NE(shown.find(parcel_code), std::string::npos) << shown;
+
+  // Agents answer: from the number the customer last wrote to.
+  auto [answer_status, answer] = post(port, "/v1/conversations/" + reminder["id"].get<std::string>() + "/reply",
+                                      json{{"text", "See you on Tuesday"}}.dump());
+  ASSERT_EQ(answer_status, 202) << answer;
+  EXPECT_EQ(json::parse(answer)["from"], reminder["number"]);
+  child_process agent(bin_dir + "/smppctl",
+                      {"reply", parcel["id"].get<std::string>(), "--text", "We will leave it next door", "--api", api},
+                      true);
+  auto id_line = agent.read_line(10s);
+  auto agent_st = agent.wait_exit(10s);
+  ASSERT_TRUE(id_line && agent_st && WIFEXITED(*agent_st) && WEXITSTATUS(*agent_st) == 0);
+  auto [m_status, m] = call_get(port, "/v1/messages/" + *id_line);
+  ASSERT_EQ(m_status, 200) << m;
+  EXPECT_EQ(json::parse(m)["sender"], "12345");  // the parcel's last reply came to 12345
+  EXPECT_EQ(json::parse(m)["recipient"], customer);
+  EXPECT_EQ(post(port, "/v1/conversations/999/reply", json{{"text", "x"}}.dump()).first, 404);
+  smppd.stop(SIGTERM);
+}
+
+}  // namespace

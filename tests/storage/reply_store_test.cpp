@@ -1,0 +1,228 @@
+// Replies in the message log on real RocksDB: parts kept until their
+// message is whole, replies by id and by customer, content seen lately,
+// the opt-out list; what survives a reopen; a database written before
+// two-way messaging opens for writing and for reading.
+#include <gtest/gtest.h>
+
+#include <rocksdb/db.h>
+
+#include "storage/reply_store.hpp"
+#include "tests/storage/log_fixture.hpp"
+
+namespace {
+
+using namespace storage_test;
+
+class reply_store_test : public log_test {
+ protected:
+  static inbound_part part(std::uint8_t seq, std::string text = "half") {
+    inbound_part p;
+    p.smsc = "sim";
+    p.source = "37060012345";
+    p.destination = "12345";
+    p.data_coding = 8;
+    p.sar_reference = 77;
+    p.sar_total = 2;
+    p.sar_seqnum = seq;
+    p.received_us = t0 + seq;
+    p.short_message = std::move(text);
+    return p;
+  }
+  static reply_record reply(std::string from, std::int64_t at, std::string text) {
+    reply_record r;
+    r.smsc = "sim";
+    r.from = std::move(from);
+    r.to = "12345";
+    r.text = std::move(text);
+    r.received_us = at;
+    return r;
+  }
+};
+
+TEST_F(reply_store_test, encodings_round_trip_and_refuse_cut_input) {
+  inbound_part p = part(2, std::string("\x05\x00\x03\x4d\x02\x02zz", 8));
+  p.data_sm = true;
+  reply_record r = reply("+37060012345", t0, "Taip, ačiū");
+  r.id = 9;
+  r.parts_total = 3;
+  r.parts_received = 2;
+  r.keyword = reply_keyword::opt_out;
+  r.conversation = 12;
+  r.method = match_method::code;
+  r.answer = "yes";
+  opt_out_entry e{true, t0, 9, "STOP"};
+  std::string a, b, c;
+  encode_part(p, a);
+  encode_reply(r, b);
+  encode_opt_out(e, c);
+  inbound_part p2;
+  reply_record r2;
+  opt_out_entry e2;
+  ASSERT_FALSE(decode_part(a, p2));
+  ASSERT_FALSE(decode_reply(b, r2));
+  ASSERT_FALSE(decode_opt_out(c, e2));
+  EXPECT_EQ(p2, p);
+  EXPECT_EQ(r2, r);
+  EXPECT_EQ(e2, e);
+  for (std::size_t n = 0; n < a.size(); ++n) EXPECT_TRUE(decode_part(a.substr(0, n), p2)) << n;
+  for (std::size_t n = 0; n < b.size(); ++n) EXPECT_TRUE(decode_reply(b.substr(0, n), r2)) << n;
+  for (std::size_t n = 0; n < c.size(); ++n) EXPECT_TRUE(decode_opt_out(c.substr(0, n), e2)) << n;
+  b[0] = 7;
+  EXPECT_EQ(decode_reply(b, r2), storage_errc::unknown_version);
+}
+
+TEST_F(reply_store_test, conversations_round_trip_and_are_listed_by_customer_newest_first) {
+  conversation_record c{3, "+37060012345", "+37060000100", "#4821", 77, t0, t0 + hour, "", 0, 0};
+  std::string v;
+  encode_conversation(c, v);
+  conversation_record back;
+  ASSERT_FALSE(decode_conversation(v, back));
+  EXPECT_EQ(back, c);
+  for (std::size_t n = 0; n < v.size(); ++n) EXPECT_TRUE(decode_conversation(v.substr(0, n), back)) << n;
+  {
+    reply_store store(*log_);
+    std::error_code ec;
+    (void)store.put_conversation(c, ec);
+    auto later = c;
+    later.id = 4;
+    later.opened_us = t0 + 5;
+    (void)store.put_conversation(later, ec);
+    c.answer = "yes";  // changed: stored again under its id
+    c.replies = 1;
+    log_->wait_durable(store.put_conversation(c, ec));
+  }
+  open();
+  reply_store store(*log_);
+  std::error_code ec;
+  EXPECT_EQ(store.max_conversation_id(), 4u);
+  auto list = store.conversations_of("0037060012345", 10, ec);
+  ASSERT_EQ(list.size(), 2u);
+  EXPECT_EQ(list[0].id, 4u);
+  EXPECT_EQ(list[1], c);
+  EXPECT_EQ(store.conversations_since(t0 + 1, ec).size(), 1u);
+  EXPECT_EQ(store.conversation(3, ec)->answer, "yes");
+}
+
+TEST_F(reply_store_test, parts_wait_until_their_reply_takes_them_and_survive_a_reopen) {
+  std::string k1, k2;
+  {
+    reply_store store(*log_);
+    std::error_code ec;
+    (void)store.add_part(part(2), k2, ec);
+    ASSERT_FALSE(ec);
+    log_->wait_durable(store.add_part(part(1), k1, ec));
+    ASSERT_FALSE(ec);
+    EXPECT_TRUE(store.seen(reply_store::seen_key(part(1)), ec));
+    EXPECT_FALSE(store.seen(reply_store::seen_key(part(1, "other")), ec));
+  }
+  open();  // a restart
+  reply_store store(*log_);
+  std::error_code ec;
+  auto waiting = store.waiting_parts(ec);
+  ASSERT_FALSE(ec);
+  ASSERT_EQ(waiting.size(), 2u);
+  EXPECT_EQ(waiting[0].second, part(1));  // oldest first
+  EXPECT_EQ(waiting[1].second, part(2));
+  reply_record r = reply("+37060012345", t0 + 1, "half half");
+  r.parts_total = 2;
+  r.parts_received = 2;
+  const std::vector<std::string> keys{waiting[0].first, waiting[1].first};
+  log_->wait_durable(store.add_reply(r, keys, {}, ec));
+  ASSERT_FALSE(ec);
+  EXPECT_EQ(r.id, 1u);
+  EXPECT_TRUE(store.waiting_parts(ec).empty());
+  auto got = store.get(1, ec);
+  ASSERT_TRUE(got);
+  EXPECT_EQ(*got, r);
+}
+
+TEST_F(reply_store_test, replies_are_numbered_across_restarts_and_listed_by_customer_newest_first) {
+  {
+    reply_store store(*log_);
+    std::error_code ec;
+    auto a = reply("+37060012345", t0, "first");
+    auto b = reply("37060099999", t0 + 5, "someone else");
+    (void)store.add_reply(a, {}, "s1", ec);
+    log_->wait_durable(store.add_reply(b, {}, {}, ec));
+  }
+  open();
+  reply_store store(*log_);
+  std::error_code ec;
+  auto c = reply("0037060012345", t0 + 10, "second");
+  log_->wait_durable(store.add_reply(c, {}, {}, ec));
+  EXPECT_EQ(c.id, 3u);
+  auto mine = store.replies_from("+37060012345", 10, ec);
+  ASSERT_EQ(mine.size(), 2u);
+  EXPECT_EQ(mine[0].text, "second");
+  EXPECT_EQ(mine[1].text, "first");
+  EXPECT_EQ(store.replies_from("+37060012345", 1, ec).size(), 1u);
+  EXPECT_TRUE(store.seen("s1", ec));
+  // What a reader in another process sees.
+  log_reader reader({dir_, {}});
+  EXPECT_EQ(reader.replies_from("37060012345", 10, ec).size(), 2u);
+  auto one = reader.reply(2, ec);
+  ASSERT_TRUE(one);
+  EXPECT_EQ(one->text, "someone else");
+}
+
+TEST_F(reply_store_test, content_seen_is_forgotten_after_the_cutoff) {
+  reply_store store(*log_);
+  std::error_code ec;
+  std::string k;
+  auto early = part(1), late = part(2);
+  late.received_us = t0 + 10 * minute;
+  (void)store.add_part(early, k, ec);
+  log_->wait_durable(store.add_part(late, k, ec));
+  EXPECT_EQ(store.forget_seen_before(t0 + minute, ec), 1u);
+  settle();
+  EXPECT_FALSE(store.seen(reply_store::seen_key(early), ec));
+  EXPECT_TRUE(store.seen(reply_store::seen_key(late), ec));
+}
+
+TEST_F(reply_store_test, opt_outs_are_keyed_by_the_digits_of_the_number) {
+  reply_store store(*log_);
+  std::error_code ec;
+  (void)store.set_opt_out("+37060012345", opt_out_entry{true, t0, 4, "STOP"}, ec);
+  (void)store.set_opt_out("0037060055555", opt_out_entry{true, t0, 5, "СТОП"}, ec);
+  log_->wait_durable(store.set_opt_out("37060055555", opt_out_entry{false, t0 + 1, 6, "START"}, ec));
+  auto all = store.opt_outs(ec);
+  ASSERT_FALSE(ec);
+  ASSERT_EQ(all.size(), 2u);
+  EXPECT_TRUE(all.at("37060012345").opted_out);
+  EXPECT_FALSE(all.at("37060055555").opted_out);
+  EXPECT_EQ(all.at("37060055555").word, "START");
+}
+
+TEST_F(reply_store_test, a_database_from_before_two_way_messaging_opens_for_reading_and_writing) {
+  log_.reset();
+  std::filesystem::remove_all(dir_);
+  {
+    // The column families an smppd without two-way messaging created.
+    rocksdb::DBOptions o;
+    o.create_if_missing = true;
+    o.create_missing_column_families = true;
+    std::vector<rocksdb::ColumnFamilyDescriptor> d;
+    for (const char* n : {"default", "messages", "open", "smsc_ids", "recipients", "idempotency", "in_doubt",
+                          "stats", "campaigns", "orphans"})
+      d.emplace_back(n, rocksdb::ColumnFamilyOptions());
+    std::vector<rocksdb::ColumnFamilyHandle*> handles;
+    rocksdb::DB* db = nullptr;
+    ASSERT_TRUE(rocksdb::DB::Open(o, dir_.string(), d, &handles, &db).ok());
+    for (auto* h : handles) ASSERT_TRUE(db->DestroyColumnFamilyHandle(h).ok());
+    delete db;
+  }
+  std::error_code ec;
+  {
+    log_reader reader({dir_, {}});
+    EXPECT_TRUE(reader.replies_from("+37060012345", 10, ec).empty());
+    EXPECT_FALSE(ec);
+    EXPECT_FALSE(reader.reply(1, ec));
+  }
+  open();
+  reply_store store(*log_);
+  auto r = reply("+37060012345", t0, "hello");
+  log_->wait_durable(store.add_reply(r, {}, {}, ec));
+  EXPECT_EQ(store.replies_from("+37060012345", 10, ec).size(), 1u);
+}
+
+}  // namespace
