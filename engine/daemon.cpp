@@ -563,6 +563,7 @@ int run_daemon(const config::settings& s, const daemon_options& opt) {
     metrics_sources ms;
     ms.dispatch = &dispatch;
     ms.log = log.get();
+    ms.replies = replies.get();
     ms.api = api.get();
     ms.layout = [&layout] {
       std::lock_guard lock(layout.mutex);

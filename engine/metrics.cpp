@@ -19,6 +19,7 @@
 
 #include "engine/dispatcher.hpp"
 #include "engine/http_api.hpp"
+#include "engine/two_way.hpp"
 #include "smpp/command_status.hpp"
 #include "smppd/version.hpp"
 #include "storage/message_log.hpp"
@@ -169,6 +170,7 @@ class metrics_server::collector : public prometheus::Collectable {
     families out;
     if (s_.dispatch) collect_dispatch(*s_.dispatch, out);
     if (s_.campaigns) collect_campaigns(out);
+    collect_replies(out);
     if (s_.api) collect_api(*s_.api, out);
     if (s_.log) collect_log(*s_.log, out);
     return {std::make_move_iterator(out.begin()), std::make_move_iterator(out.end())};
@@ -310,6 +312,46 @@ class metrics_server::collector : public prometheus::Collectable {
     sample(family(out, "smppd_log_backpressure_waits_total",
                   "Times dispatch waited because the message log was behind.", MetricType::Counter),
            load(g.backlog_waits));
+    sample(family(out, "smppd_parts_cancelled_unsent_total",
+                  "Parts of cancelled campaigns that were never sent.", MetricType::Counter),
+           load(g.cancelled));
+    sample(family(out, "smppd_window_holds_total",
+                  "Times a message was held because its recipient's send window was closed.", MetricType::Counter),
+           load(g.window_holds));
+    sample(family(out, "smppd_parts_window_suppressed_total",
+                  "Parts suppressed because their validity ends before their send window opens.",
+                  MetricType::Counter),
+           load(g.window_suppressed));
+    sample(family(out, "smppd_messages_held_for_window",
+                  "Messages waiting for their recipient's send window to open.", MetricType::Gauge),
+           static_cast<double>(d.held_for_window()));
+    sample(family(out, "smppd_parts_opted_out_total",
+                  "Parts suppressed because the recipient had opted out.", MetricType::Counter),
+           load(g.opted_out));
+  }
+
+  void collect_replies(families& out) const {
+    if (!s_.replies) return;
+    const auto& c = s_.replies->counters();
+    sample(family(out, "smppd_mo_parts_redelivered_total",
+                  "MO parts the SMSC sent again: acknowledged, not stored twice.", MetricType::Counter),
+           load(c.redelivered));
+    sample(family(out, "smppd_mo_parts_undecodable_total", "MO parts refused because their text cannot be decoded.",
+                  MetricType::Counter),
+           load(c.undecodable));
+    sample(family(out, "smppd_replies_total", "Customers' replies stored (whole or with parts missing).",
+                  MetricType::Counter),
+           load(c.replies));
+    sample(family(out, "smppd_replies_incomplete_total", "Replies stored with parts that never came.",
+                  MetricType::Counter),
+           load(c.incomplete));
+    sample(family(out, "smppd_replies_matched_total", "Replies tied to a conversation.", MetricType::Counter),
+           load(c.matched));
+    auto& kw = family(out, "smppd_reply_keywords_total", "Replies that were a keyword, by keyword kind.",
+                      MetricType::Counter);
+    sample(kw, load(c.opt_outs), {{"kind", "opt_out"}});
+    sample(kw, load(c.opt_ins), {{"kind", "opt_in"}});
+    sample(kw, load(c.help), {{"kind", "help"}});
   }
 
   void collect_campaigns(families& out) const {

@@ -305,6 +305,17 @@ TEST_F(two_way_e2e, stop_in_each_default_language_suppresses_messages_already_qu
   EXPECT_EQ(to["37060000022"], 2);  // the confirmation only
   EXPECT_EQ(to["37060000023"], 2);
   EXPECT_EQ(to["37060000024"], 1);  // the HELP text
+  // The metrics count the keywords and the suppressed parts.
+  std::uint16_t metrics_port = 0;
+  for (std::size_t at = 0, nl; !metrics_port && (nl = seen.find('\n', at)) != std::string::npos; at = nl + 1)
+    metrics_port = smppd::test::listening_port(std::string_view(seen).substr(at, nl - at), "metrics");
+  ASSERT_NE(metrics_port, 0) << seen;
+  const std::string metrics = call_get(metrics_port, "/metrics").second;
+  EXPECT_NE(metrics.find("smppd_reply_keywords_total{kind=\"opt_out\"} 3"), std::string::npos) << metrics;
+  EXPECT_NE(metrics.find("smppd_reply_keywords_total{kind=\"opt_in\"} 1"), std::string::npos) << metrics;
+  EXPECT_NE(metrics.find("smppd_reply_keywords_total{kind=\"help\"} 1"), std::string::npos) << metrics;
+  EXPECT_NE(metrics.find("smppd_parts_opted_out_total 3"), std::string::npos) << metrics;
+  EXPECT_NE(metrics.find("smppd_replies_total 6"), std::string::npos) << metrics;
   smppd.stop(SIGTERM);
 
   storage::log_reader reader({dir / "data" / "log", {}});
