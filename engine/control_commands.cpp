@@ -91,12 +91,12 @@ std::string campaign_table(const json& list) {
 }
 
 std::string status_text(const json& s) {
-  std::string out = pad("SMSC", 24) + pad("BOUND", 8) + pad("IN FLIGHT", 11) + pad("TPS", 10) + "RATE NOW\n";
+  std::string out = pad("SMSC", 24) + pad("BOUND", 8) + pad("WINDOW", 11) + pad("TPS", 10) + "RATE NOW\n";
   for (const auto& c : s["smscs"]) {
     const double tps = c.value("tps", 0.0), rate = c.value("rate", 0.0);
     out += pad(c.value("name", ""), 24) +
            pad(std::to_string(c.value("bound", 0)) + "/" + std::to_string(c.value("binds", 0)), 8) +
-           pad(std::to_string(c.value("outstanding", 0)), 11) + pad(tps > 0 ? number(tps) : "-", 10) +
+           pad(std::to_string(c.value("outstanding", 0)) + "/" + std::to_string(c.value("window", 0)), 11) + pad(tps > 0 ? number(tps) : "-", 10) +
            (tps > 0 ? number(rate) : "-") + (c.value("rate_reduced", false) ? "  (lowered after throttling)" : "") +
            "\n";
   }

@@ -492,7 +492,8 @@ void dispatcher::status(std::function<void(dispatcher_status)> done) {
     dispatcher_status st;
     for (const auto& s : smscs_)
       st.smscs.push_back(smsc_status{s.setup.name, s.pool->size(), s.pool->bound_senders(), s.pool->outstanding(),
-                                     s.rate.configured(), s.rate.current()});
+                                     s.rate.configured(), s.rate.current(),
+                                     s.pool->size() * s.setup.pool.client.session.window});
     for (std::size_t i = 0; i < ops_.size(); ++i) {
       operator_status o;
       o.name = options_.operators[i].name;

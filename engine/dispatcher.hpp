@@ -152,6 +152,7 @@ struct smsc_status {
   std::size_t outstanding = 0;   // submits waiting for their resp
   double tps = 0;                // configured; 0: no limit
   double rate = 0;               // now (lowered after ESME_RTHROTTLED); 0: no limit
+  std::size_t window = 0;        // outstanding requests allowed, over all binds
 };
 struct operator_status {
   std::string name;

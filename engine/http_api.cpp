@@ -79,6 +79,7 @@ json to_json(const dispatcher_status& d) {
                      {"binds", s.binds},
                      {"bound", s.bound_senders},
                      {"outstanding", s.outstanding},
+                     {"window", s.window},
                      {"tps", s.tps},
                      {"rate", s.rate},
                      {"rate_reduced", s.tps > 0 && s.rate < s.tps}});

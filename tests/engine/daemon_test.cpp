@@ -589,6 +589,7 @@ TEST_F(daemon_e2e, status_shows_an_smsc_rate_lowered_by_throttling) {
     std::this_thread::sleep_for(100ms);
   }
   EXPECT_EQ(smsc["tps"], 2000.0) << smsc.dump();
+  EXPECT_EQ(smsc["window"], smsc["binds"].get<int>() * 64) << smsc.dump();  // window: 64 a bind
   EXPECT_TRUE(smsc["rate_reduced"].get<bool>()) << smsc.dump();
   EXPECT_LT(smsc["rate"].get<double>(), 2000.0) << smsc.dump();
   auto text = run_ctl({"status", "--api", "127.0.0.1:" + std::to_string(port)});
