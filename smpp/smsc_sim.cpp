@@ -161,18 +161,7 @@ class sim_mo_source {
     const auto [ton, npi] = ton_npi_of(mo.from);
     std::vector<detail::mo_part> parts;
     parts.reserve(encoded_.parts.size());
-    for (const encoded_part& p : encoded_.parts) {
-      detail::mo_part m;
-      m.source_addr = mo.from;
-      m.destination_addr = mo.to;
-      m.source_addr_ton = ton;
-      m.source_addr_npi = npi;
-      m.esm_class = p.udh_size ? 0x40 : 0x00;
-      m.data_coding = encoded_.data_coding;
-      const auto bytes = encoded_.short_message(p);
-      m.short_message.assign(bytes.begin(), bytes.end());
-      parts.push_back(std::move(m));
-    }
+    for (const encoded_part& p : encoded_.parts) parts.push_back(mo_part_of(p, mo.from, mo.to, ton, npi));
     bump(counters_.mo_sent);
     peer.deliver({}, std::move(parts));
   }
@@ -259,15 +248,7 @@ class sim_mo_source {
     std::vector<detail::mo_part> parts;
     for (const encoded_part& p : encoded_.parts) {
       if (p.sar_seqnum == omit) continue;
-      detail::mo_part m;
-      m.source_addr = from;
-      m.destination_addr = kv["to"];
-      m.source_addr_ton = ton;
-      m.source_addr_npi = npi;
-      m.esm_class = p.udh_size ? 0x40 : 0x00;
-      m.data_coding = encoded_.data_coding;
-      const auto bytes = encoded_.short_message(p);
-      m.short_message.assign(bytes.begin(), bytes.end());
+      detail::mo_part m = mo_part_of(p, from, kv["to"], ton, npi);
       m.data_sm = pdu == "data_sm";
       if (encoded_.method == long_message_method::sar && encoded_.parts.size() > 1) {
         m.sar_reference = encoded_.reference;
@@ -280,6 +261,21 @@ class sim_mo_source {
     std::vector<detail::mo_part> out;
     for (int i = 0; i < repeat; ++i) out.insert(out.end(), parts.begin(), parts.end());
     return out;
+  }
+
+  // One part of encoded_ as the deliver_sm (or data_sm) that carries it.
+  detail::mo_part mo_part_of(const encoded_part& p, const std::string& from, const std::string& to,
+                             std::uint8_t ton, std::uint8_t npi) const {
+    detail::mo_part m;
+    m.source_addr = from;
+    m.destination_addr = to;
+    m.source_addr_ton = ton;
+    m.source_addr_npi = npi;
+    m.esm_class = p.udh_size ? 0x40 : 0x00;
+    m.data_coding = encoded_.data_coding;
+    const auto bytes = encoded_.short_message(p);
+    m.short_message.assign(bytes.begin(), bytes.end());
+    return m;
   }
 
   const smsc_sim_options& opt_;
