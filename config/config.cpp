@@ -589,10 +589,61 @@ std::optional<std::vector<std::string>> words(reader& r, const YAML::Node& m, co
   return out;
 }
 
+void read_webhook(reader& r, const YAML::Node& n, const std::string& path, webhook_config& w) {
+  if (!r.map(n, path, {"name", "url", "format", "secret", "secret_file", "events", "campaigns"})) return;
+  if (auto v = r.string(n, path, "name", true)) w.name = *v;
+  if (auto v = r.string(n, path, "url", true)) {
+    w.url = *v;
+    // Plain HTTP only: a receiver behind TLS needs a local relay.
+    if (!w.url.starts_with("http://") || w.url.size() <= 7)
+      r.error(n["url"], path + ".url", "expected an http:// URL (https is not supported), got " + show(w.url));
+  }
+  if (auto f = r.choice<webhook_format>(n, path, "format",
+                                        {{"slack", webhook_format::slack},
+                                         {"teams", webhook_format::teams},
+                                         {"json", webhook_format::json}}))
+    w.format = *f;
+  w.signing_secret = r.secret_value(n, path, "secret");
+  if (!w.signing_secret.empty() && w.format != webhook_format::json)
+    r.error(n["secret"].IsDefined() ? n["secret"] : n["secret_file"], path + ".secret",
+            "only format json is signed (Slack and Teams URLs carry their own token)");
+  if (auto e = words(r, n, path, "events")) {
+    w.events.clear();
+    for (std::size_t i = 0; i < e->size(); ++i) {
+      const std::string& ev = (*e)[i];
+      if (ev == "reply") w.events.push_back(webhook_event::reply);
+      else if (ev == "opt_out") w.events.push_back(webhook_event::opt_out);
+      else if (ev == "opt_in") w.events.push_back(webhook_event::opt_in);
+      else r.error(n["events"][i], path + ".events[" + std::to_string(i) + "]",
+                   "expected one of reply, opt_out, opt_in, got " + show(ev));
+    }
+  }
+  if (auto c = words(r, n, path, "campaigns")) w.campaigns = std::move(*c);
+}
+
 void read_two_way(reader& r, const YAML::Node& n, two_way_config& out) {
   if (!r.map(n, "two_way", {"reassembly_timeout", "redelivery_window", "languages", "reply_numbers",
-                             "conversation_window"}))
+                             "conversation_window", "webhooks", "webhook_retry_base", "webhook_retry_max",
+                             "webhook_attempts"}))
     return;
+  if (auto d = r.duration(n, "two_way", "webhook_retry_base")) out.webhook_retry_base = *d;
+  if (auto d = r.duration(n, "two_way", "webhook_retry_max")) out.webhook_retry_max = *d;
+  if (auto v = r.integer<int>(n, "two_way", "webhook_attempts", 1, 1000)) out.webhook_attempts = *v;
+  if (const YAML::Node hooks = n["webhooks"]; hooks.IsDefined()) {
+    if (!hooks.IsSequence()) {
+      r.error(hooks, "two_way.webhooks", "expected a list of {name, url, format, ...}");
+    } else {
+      for (std::size_t i = 0; i < hooks.size(); ++i) {
+        const std::string path = "two_way.webhooks[" + std::to_string(i) + "]";
+        webhook_config w;
+        read_webhook(r, hooks[i], path, w);
+        for (const auto& other : out.webhooks)
+          if (!w.name.empty() && other.name == w.name)
+            r.error(hooks[i]["name"], path + ".name", "webhook " + show(w.name) + " is named twice");
+        out.webhooks.push_back(std::move(w));
+      }
+    }
+  }
   if (auto d = r.duration(n, "two_way", "reassembly_timeout")) out.reassembly_timeout = *d;
   if (auto d = r.duration(n, "two_way", "conversation_window")) out.conversation_window = *d;
   if (auto w = words(r, n, "two_way", "reply_numbers")) out.reply_numbers = std::move(*w);

@@ -177,6 +177,22 @@ struct keyword_set {
   bool operator==(const keyword_set&) const = default;
 };
 
+// Where two-way events go (README "Two-way messaging"): a team tool's
+// incoming webhook (Slack, Teams) or any receiver of signed JSON.
+enum class webhook_format : std::uint8_t { slack, teams, json };
+enum class webhook_event : std::uint8_t { reply, opt_out, opt_in };
+struct webhook_config {
+  std::string name;
+  std::string url;  // http://host[:port]/path
+  webhook_format format = webhook_format::json;
+  secret signing_secret;  // json only: HMAC-SHA256 key; empty: unsigned
+  std::vector<webhook_event> events{webhook_event::reply, webhook_event::opt_out, webhook_event::opt_in};
+  // Only replies in conversations of these campaigns ("api": messages
+  // sent through the API); empty: every reply and opt-out/opt-in.
+  std::vector<std::string> campaigns;
+  bool operator==(const webhook_config&) const = default;
+};
+
 struct two_way_config {
   std::map<std::string, keyword_set> languages;  // defaults: en, ru, lt
   // A concatenated reply whose parts have not all come by then is kept
@@ -190,6 +206,12 @@ struct two_way_config {
   std::vector<std::string> reply_numbers;
   // A conversation matches replies this long after its message.
   std::chrono::milliseconds conversation_window{std::chrono::hours(72)};
+  std::vector<webhook_config> webhooks;
+  // A failed delivery is tried again after base, 2*base, 4*base, ...
+  // (at most max apart); after `attempts` tries it is a dead letter.
+  std::chrono::milliseconds webhook_retry_base{std::chrono::seconds(1)};
+  std::chrono::milliseconds webhook_retry_max{std::chrono::minutes(5)};
+  int webhook_attempts = 10;
   bool operator==(const two_way_config&) const = default;
 };
 two_way_config default_two_way();

@@ -128,6 +128,20 @@ std::string conversation_text(const json& c) {
   return out;
 }
 
+// One line per dead letter: the reply, the webhook, tries and why.
+std::string dead_letters_text(const json& body) {
+  const json list = body.value("dead_letters", json::array());
+  if (list.empty()) return "no dead letters\n";
+  std::string out = "REPLY     WEBHOOK               TRIES  LAST ERROR\n";
+  char line[256];
+  for (const auto& d : list) {
+    std::snprintf(line, sizeof line, "%-9llu %-21s %5u  ", static_cast<unsigned long long>(d.value("reply_id", 0ull)),
+                  d.value("webhook", "").c_str(), d.value("attempts", 0u));
+    out += line + d.value("last_error", "") + "\n";
+  }
+  return out;
+}
+
 std::string conversations_text(const json& body) {
   std::string out = pad("CONVERSATION", 14) + pad("CUSTOMER", 16) + pad("OUR NUMBER", 16) + pad("CODE", 7) +
                     pad("OPENED", 22) + pad("ANSWER", 8) + "MESSAGE\n";
@@ -304,6 +318,11 @@ int run_control_command(std::string_view command, const std::vector<std::string_
     method = http::verb::post;
     target = "/v1/conversations/" + positional[0] + "/reply";
     request_body = message.dump();
+  } else if (command == "webhooks" && positional.size() == 1 && positional[0] == "dead") {
+    target = "/v1/webhooks/dead";
+  } else if (command == "webhooks" && positional.size() == 1 && positional[0] == "retry") {
+    method = http::verb::post;
+    target = "/v1/webhooks/dead/retry";
   } else if (command == "campaigns" && positional.empty()) {
     target = "/v1/campaigns";
   } else if (command == "campaign" && positional.size() == 2 && positional[0] == "watch") {
@@ -319,7 +338,8 @@ int run_control_command(std::string_view command, const std::vector<std::string_
     }
   } else {
     err += "usage: smppctl campaigns | campaign show|start|pause|resume|cancel|watch ID | status | send ... | message ID"
-           " | conversations --customer NUMBER | conversation ID | reply ID --text TEXT  [--api HOST:PORT]"
+           " | conversations --customer NUMBER | conversation ID | reply ID --text TEXT | webhooks dead|retry"
+           "  [--api HOST:PORT]"
            " [--token-file FILE] [--json]\n";
     return 2;
   }
@@ -354,6 +374,10 @@ int run_control_command(std::string_view command, const std::vector<std::string_
     out += conversations_text(body);
   } else if (command == "conversation") {
     out += conversations_text(json{{"conversations", json::array({body})}});
+  } else if (command == "webhooks" && positional[0] == "dead") {
+    out += dead_letters_text(body);
+  } else if (command == "webhooks") {
+    out += std::to_string(body.value("retried", 0)) + " dead letters back in the outbox\n";
   } else {
     out += campaign_table(json::array({body}));
   }

@@ -10,6 +10,7 @@
 //   smppctl message --api HOST:PORT ID
 //   smppctl conversations --customer NUMBER | conversation ID   (two-way replies)
 //   smppctl reply ID --text T   (an agent's answer in conversation ID)
+//   smppctl webhooks dead | webhooks retry   (two-way events no webhook took)
 //   smppctl token NAME SCOPES     (a new API token and its tokens_file line; no daemon needed)
 //
 // The address: --api, else $SMPPD_API, else 127.0.0.1:8080 (the default

@@ -24,6 +24,7 @@
 #include "engine/router.hpp"
 #include "engine/service_notify.hpp"
 #include "engine/two_way.hpp"
+#include "engine/webhooks.hpp"
 #include "logging/logger.hpp"
 #include "smppd/version.hpp"
 #include "storage/log_reader.hpp"
@@ -450,6 +451,8 @@ int run_daemon(const config::settings& s, const daemon_options& opt) {
   dispatch.opted_out = [&opt_outs](const std::string& to) { return opt_outs.contains(to); };
   if (opt_outs.size())
     lg::info(component::replies, "opt-out list loaded", {{"numbers", opt_outs.size()}});
+  // Two-way events to the team's tools, from the outbox the replies fill.
+  webhook_sender webhooks(*log, replies->store(), s.two_way);
 
   signalled = 0;
   bool startup_failed = false;
@@ -468,6 +471,7 @@ int run_daemon(const config::settings& s, const daemon_options& opt) {
   wait_hangup();
   dispatch.start();
   boost::asio::post(io, [&replies] { replies->start(); });
+  webhooks.start();
   std::thread io_thread([&io] { io.run(); });
 
   std::unique_ptr<campaign_manager> campaigns;
@@ -527,6 +531,7 @@ int run_daemon(const config::settings& s, const daemon_options& opt) {
     api = std::make_unique<http_api>(api_io, s.api, prepare, *log, dispatch, next_id, campaigns.get());
     api->set_opt_outs(&opt_outs);
     api->set_conversations(&conversations);
+    api->set_webhooks(&webhooks);
   } catch (const std::system_error& e) {
     lg::error(component::api, "cannot listen for the API",
               {{"listen", endpoint_text(s.api.listen.host, s.api.listen.port)}, {"error", e.what()}});
@@ -659,6 +664,7 @@ int run_daemon(const config::settings& s, const daemon_options& opt) {
     api_thread.join();
     api_sink.store(nullptr);
   }
+  webhooks.stop();
   std::atomic<bool> stopped{false};
   boost::asio::post(io, [&replies] { replies->stop(); });
   dispatch.stop(std::chrono::seconds(5), [&] {

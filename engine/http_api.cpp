@@ -168,6 +168,14 @@ class http_api::connection : public std::enable_shared_from_this<connection> {
       const std::string_view id = target.substr(std::string_view("/v1/conversations/").size());
       return post_conversation_reply(id.substr(0, id.size() - std::string_view("/reply").size()));
     }
+    if (target == "/v1/webhooks/dead") {
+      if (method != http::verb::get) return method_not_allowed("GET");
+      return get_dead_letters();
+    }
+    if (target == "/v1/webhooks/dead/retry") {
+      if (method != http::verb::post) return method_not_allowed("POST");
+      return retry_dead_letters();
+    }
     if (target.starts_with("/v1/conversations")) {
       if (method != http::verb::get) return method_not_allowed("GET");
       return get_conversations(target.substr(std::string_view("/v1/conversations").size()));
@@ -517,6 +525,27 @@ class http_api::connection : public std::enable_shared_from_this<connection> {
     else
       it.req.text += " " + it.opening.code;
     return {};
+  }
+
+  // GET /v1/webhooks/dead: the events no webhook accepted.
+  void get_dead_letters() {
+    if (!api_.webhooks_) return reply(http::status::not_found, error_body("not_found", "no webhooks"));
+    std::error_code ec;
+    json list = json::array();
+    for (const auto& d : api_.webhooks_->dead_letters(1000, ec))
+      list.push_back(json{{"reply_id", d.reply_id}, {"webhook", d.webhook}, {"attempts", d.attempts},
+                          {"last_error", d.last_error}});
+    if (ec) return reply(http::status::service_unavailable, error_body("log_error", ec.message()));
+    reply(http::status::ok, json{{"dead_letters", std::move(list)}}.dump());
+  }
+
+  // POST /v1/webhooks/dead/retry: every dead letter back in the outbox.
+  void retry_dead_letters() {
+    if (!api_.webhooks_) return reply(http::status::not_found, error_body("not_found", "no webhooks"));
+    std::error_code ec;
+    const std::size_t n = api_.webhooks_->retry_dead(ec);
+    if (ec) return reply(http::status::service_unavailable, error_body("log_error", ec.message()));
+    reply(http::status::ok, json{{"retried", n}}.dump());
   }
 
   // GET /v1/conversations?customer=NUMBER, GET /v1/conversations/ID.

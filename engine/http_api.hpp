@@ -42,6 +42,11 @@
 //                          "text", "received", "parts", "parts_received",
 //                          "keyword", "match" (number, code, recent, none),
 //                          "answer"}]}
+//   GET  /v1/webhooks/dead -> 200 {"dead_letters": [{"reply_id", "webhook",
+//                          "attempts", "last_error"}]}: two-way events no
+//                          webhook accepted (engine/webhooks.hpp)
+//   POST /v1/webhooks/dead/retry -> 200 {"retried": N}: all of them back in
+//                          the outbox, tried at once
 //   POST /v1/conversations/ID/reply {"text": "..."}
 //                       -> 202 {"id", "conversation", "from"} once durable:
 //                          an agent's answer to the customer, from the number
@@ -80,6 +85,7 @@
 #include "engine/dispatcher.hpp"
 #include "engine/prepare.hpp"
 #include "engine/two_way.hpp"
+#include "engine/webhooks.hpp"
 #include "storage/message_log.hpp"
 
 namespace engine {
@@ -109,6 +115,8 @@ class http_api {
   void set_opt_outs(const opt_out_list* numbers) { opt_outs_ = numbers; }
   // Before start(): the conversations (expects_reply, GET /v1/conversations).
   void set_conversations(conversation_book* book) { conversations_ = book; }
+  // Before start(): the webhook sender (GET /v1/webhooks/dead).
+  void set_webhooks(webhook_sender* sender) { webhooks_ = sender; }
   // Any thread (reload): the tokens from now on; null: no tokens.
   void set_tokens(std::shared_ptr<const token_set> tokens);
   const api_counters& counters() const noexcept { return counters_; }
@@ -135,6 +143,7 @@ class http_api {
   campaign_manager* campaigns_;
   const opt_out_list* opt_outs_ = nullptr;
   conversation_book* conversations_ = nullptr;
+  webhook_sender* webhooks_ = nullptr;
   std::shared_ptr<const token_set> tokens_;  // null: no tokens (loopback only)
   std::uint64_t last_durable_ = 0;           // readiness: is the log moving?
   std::chrono::steady_clock::time_point durable_moved_{};

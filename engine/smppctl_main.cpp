@@ -51,6 +51,9 @@ constexpr std::string_view usage =
     "  reply ID --text TEXT [--api HOST:PORT]\n"
     "           an agent's answer in conversation ID, sent from the number the\n"
     "           customer wrote to; prints the message's id\n"
+    "  webhooks dead|retry [--api HOST:PORT] [--json]\n"
+    "           two-way events no webhook accepted (dead letters), or all of\n"
+    "           them sent again\n"
     "  token NAME SCOPES\n"
     "           a new API token (printed) and the line for api.tokens_file;\n"
     "           SCOPES: a comma-separated list of send, campaigns, read\n"
@@ -107,7 +110,7 @@ int main(int argc, char** argv) {
     return rc;
   }
   if (command == "campaigns" || command == "campaign" || command == "status" || command == "send" ||
-      command == "token" || command == "conversations" || command == "conversation" || command == "reply" || over_api) {
+      command == "token" || command == "conversations" || command == "conversation" || command == "reply" || command == "webhooks" || over_api) {
     std::string out, err;
     const int rc = engine::run_control_command(command, smppd::cli::args(argc, argv, 2), out, err);
     std::fwrite(out.data(), 1, out.size(), stdout);

@@ -4,6 +4,7 @@
 #include <cstdio>
 #include <mutex>
 
+#include "engine/webhooks.hpp"
 #include "logging/logger.hpp"
 #include "smpp/text.hpp"
 
@@ -245,7 +246,9 @@ std::uint64_t two_way::store_reply(const smpp::reassembled& r, const storage::in
     rec.method = m.method;
     if (m.conversation && r.complete()) rec.answer = keywords_.confirmation(rec.text).value_or("");
   }
-  std::uint64_t ticket = store_.add_reply(rec, part_keys, seen, ec);
+  // The events for the team's webhooks go in the reply's batch.
+  const auto hooks = webhook_sender::targets(options_.config, rec);
+  std::uint64_t ticket = store_.add_reply(rec, part_keys, seen, ec, hooks);
   if (ec) {
     lg::error(component::replies, "a reply could not be stored", {{"error", ec}});
     return 0;

@@ -3,6 +3,7 @@
 #include <rocksdb/db.h>
 
 #include <algorithm>
+#include <limits>
 #include <memory>
 
 #include "storage/detail/log_access.hpp"
@@ -22,6 +23,39 @@ constexpr char part_prefix = 'p';
 constexpr char seen_prefix = 's';
 constexpr char conversation_prefix = 'v';
 constexpr char conversation_customer_prefix = 'w';
+constexpr char outbox_prefix = 'o';
+constexpr char dead_prefix = 'x';
+
+std::string outbox_key(char prefix, const outbox_entry& e) {
+  std::string k(1, prefix);
+  put_u64_be(k, e.reply_id);
+  k.append(e.webhook);
+  return k;
+}
+
+std::string outbox_value(const outbox_entry& e) {
+  std::string v(1, static_cast<char>(format_version));
+  put_varint(v, e.attempts);
+  put_varint(v, static_cast<std::uint64_t>(e.next_us));
+  put_string(v, e.last_error);
+  return v;
+}
+
+std::error_code decode_outbox(std::string_view key, std::string_view value, outbox_entry& e) {
+  if (key.size() < 9) return storage_errc::corrupt_record;
+  e.reply_id = read_u64_be(key.substr(1, 8));
+  e.webhook = std::string(key.substr(9));
+  varint_reader rd(value);
+  const std::uint8_t version = rd.byte();
+  if (!rd.ok()) return storage_errc::corrupt_record;
+  if (version != format_version) return storage_errc::unknown_version;
+  const std::uint64_t attempts = rd.varint();
+  e.attempts = static_cast<std::uint32_t>(attempts);
+  e.next_us = static_cast<std::int64_t>(rd.varint());
+  e.last_error = rd.string();
+  if (!rd.ok() || !rd.at_end() || attempts > 0xFFFFFFFF) return storage_errc::corrupt_record;
+  return {};
+}
 
 std::string reply_key(std::uint64_t id) {
   std::string k(1, reply_prefix);
@@ -376,7 +410,8 @@ std::uint64_t reply_store::add_part(const inbound_part& p, std::string& key, std
 }
 
 std::uint64_t reply_store::add_reply(reply_record& r, std::span<const std::string> part_keys,
-                                     std::string_view seen, std::error_code& ec) {
+                                     std::string_view seen, std::error_code& ec,
+                                     std::span<const std::string> webhooks) {
   log_event e;
   e.kind = event_kind::write;
   const std::uint64_t id = ++next_id_;
@@ -387,7 +422,75 @@ std::uint64_t reply_store::add_reply(reply_record& r, std::span<const std::strin
   e.writes.push_back(kv_write{cf_replies, customer_key(r), {}});
   for (const auto& k : part_keys) e.writes.push_back(kv_write{cf_inbound, k, {}, true});
   if (!seen.empty()) e.writes.push_back(kv_write{cf_inbound, std::string(seen), be_value(r.received_us)});
+  for (const auto& w : webhooks) {
+    const outbox_entry o{id, w, 0, 0, {}};
+    e.writes.push_back(kv_write{cf_replies, outbox_key(outbox_prefix, o), outbox_value(o)});
+  }
   return log_access::enqueue(log_, std::span(&e, 1), ec);
+}
+
+namespace {
+
+std::vector<outbox_entry> scan_outbox(const db_handles& h, char prefix, std::size_t limit, std::error_code& ec) {
+  std::vector<outbox_entry> out;
+  std::unique_ptr<rocksdb::Iterator> it(h.db->NewIterator(rocksdb::ReadOptions(), h.cfs[cf_replies]));
+  for (it->Seek(std::string(1, prefix)); it->Valid() && out.size() < limit; it->Next()) {
+    const std::string_view k = it->key().ToStringView();
+    if (k.empty() || k[0] != prefix) break;
+    outbox_entry e;
+    if ((ec = decode_outbox(k, it->value().ToStringView(), e))) return out;
+    out.push_back(std::move(e));
+  }
+  ec = to_error(it->status());
+  return out;
+}
+
+}  // namespace
+
+std::vector<outbox_entry> reply_store::outbox(std::size_t limit, std::error_code& ec) const {
+  return scan_outbox(log_access::handles(log_), outbox_prefix, limit, ec);
+}
+
+std::vector<outbox_entry> reply_store::dead_letters(std::size_t limit, std::error_code& ec) const {
+  return scan_outbox(log_access::handles(log_), dead_prefix, limit, ec);
+}
+
+std::uint64_t reply_store::outbox_delivered(const outbox_entry& o, std::error_code& ec) {
+  log_event e;
+  e.kind = event_kind::write;
+  e.writes.push_back(kv_write{cf_replies, outbox_key(outbox_prefix, o), {}, true});
+  return log_access::enqueue(log_, std::span(&e, 1), ec);
+}
+
+std::uint64_t reply_store::outbox_failed(const outbox_entry& o, std::error_code& ec) {
+  log_event e;
+  e.kind = event_kind::write;
+  e.writes.push_back(kv_write{cf_replies, outbox_key(outbox_prefix, o), outbox_value(o)});
+  return log_access::enqueue(log_, std::span(&e, 1), ec);
+}
+
+std::uint64_t reply_store::outbox_dead(const outbox_entry& o, std::error_code& ec) {
+  log_event e;
+  e.kind = event_kind::write;
+  e.writes.push_back(kv_write{cf_replies, outbox_key(outbox_prefix, o), {}, true});
+  e.writes.push_back(kv_write{cf_replies, outbox_key(dead_prefix, o), outbox_value(o)});
+  return log_access::enqueue(log_, std::span(&e, 1), ec);
+}
+
+std::size_t reply_store::retry_dead_letters(std::error_code& ec) {
+  auto dead = dead_letters(std::numeric_limits<std::size_t>::max(), ec);
+  if (ec || dead.empty()) return 0;
+  log_event e;
+  e.kind = event_kind::write;
+  for (auto& o : dead) {
+    e.writes.push_back(kv_write{cf_replies, outbox_key(dead_prefix, o), {}, true});
+    o.attempts = 0;
+    o.next_us = 0;
+    e.writes.push_back(kv_write{cf_replies, outbox_key(outbox_prefix, o), outbox_value(o)});
+  }
+  const std::uint64_t ticket = log_access::enqueue(log_, std::span(&e, 1), ec);
+  if (!ec) log_.wait_durable(ticket);
+  return ec ? 0 : dead.size();
 }
 
 std::uint64_t reply_store::drop_parts(std::span<const std::string> part_keys, std::error_code& ec) {

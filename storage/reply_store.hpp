@@ -20,6 +20,13 @@
 //          last_reply_us varint
 //   opt-out entry  version, opted_out 1, since_us varint, reply_id varint,
 //          word string (the keyword the customer sent)
+//   outbox entry  version, attempts varint, next_us varint, last_error
+//          string; keyed by the reply's id and the webhook's name, one key
+//          form for events waiting and one for dead letters
+//
+// Webhook outbox: the events a reply raises for the team's tools are
+// written in the reply's own batch, so a reply stored is a reply that
+// will be forwarded, whatever crash follows.
 //
 // Threads: the writes may come from any producer thread; reads from any
 // thread see what the writer has written (not what is still queued).
@@ -110,6 +117,16 @@ struct opt_out_entry {
   bool operator==(const opt_out_entry&) const = default;
 };
 
+// A reply (or opt-out, opt-in) waiting for one webhook, or given up on.
+struct outbox_entry {
+  std::uint64_t reply_id = 0;
+  std::string webhook;
+  std::uint32_t attempts = 0;  // failed tries so far
+  std::int64_t next_us = 0;    // not tried again before
+  std::string last_error;
+  bool operator==(const outbox_entry&) const = default;
+};
+
 void encode_part(const inbound_part& p, std::string& out);
 [[nodiscard]] std::error_code decode_part(std::string_view in, inbound_part& out);
 void encode_reply(const reply_record& r, std::string& out);
@@ -136,8 +153,10 @@ class reply_store {
   // A reply; assigns r.id. Removes the parts it was made of and, when
   // `seen` is not empty, remembers that content (a reply of one part), in
   // the same batch.
+  // The events for the webhooks named in `webhooks` go in that batch too.
   [[nodiscard]] std::uint64_t add_reply(reply_record& r, std::span<const std::string> part_keys,
-                                        std::string_view seen, std::error_code& ec);
+                                        std::string_view seen, std::error_code& ec,
+                                        std::span<const std::string> webhooks = {});
   // Removes stored parts no reply will take.
   std::uint64_t drop_parts(std::span<const std::string> part_keys, std::error_code& ec);
   // When the content was seen, if it was (and not forgotten since).
@@ -163,6 +182,17 @@ class reply_store {
   std::uint64_t max_conversation_id() const noexcept { return max_conversation_; }
   // A conversation's replies, oldest first.
   std::vector<reply_record> replies_of(const conversation_record& c, std::error_code& ec) const;
+
+  // The webhook outbox: events waiting (by reply id), at most `limit`;
+  // one delivered (removed), failed again (kept with its new attempts and
+  // time) or given up on (moved to the dead letters); dead letters, and
+  // all of them waiting again (returns how many).
+  std::vector<outbox_entry> outbox(std::size_t limit, std::error_code& ec) const;
+  std::uint64_t outbox_delivered(const outbox_entry& e, std::error_code& ec);
+  std::uint64_t outbox_failed(const outbox_entry& e, std::error_code& ec);
+  std::uint64_t outbox_dead(const outbox_entry& e, std::error_code& ec);
+  std::vector<outbox_entry> dead_letters(std::size_t limit, std::error_code& ec) const;
+  std::size_t retry_dead_letters(std::error_code& ec);
 
   std::optional<reply_record> get(std::uint64_t id, std::error_code& ec) const;
   // A customer's replies, newest first, at most `limit`.

@@ -1,0 +1,362 @@
+#include "engine/webhooks.hpp"
+
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
+
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+#include <nlohmann/json.hpp>
+
+#include <algorithm>
+#include <chrono>
+#include <ctime>
+
+#include "logging/logger.hpp"
+
+namespace engine {
+
+namespace lg = logging;
+using lg::component;
+using json = nlohmann::json;
+namespace http = boost::beast::http;
+using config::webhook_event;
+using config::webhook_format;
+
+namespace {
+
+constexpr auto request_timeout = std::chrono::seconds(5);
+constexpr auto idle_poll = std::chrono::milliseconds(100);
+
+std::int64_t now_us() {
+  return std::chrono::duration_cast<std::chrono::microseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+std::string iso_time(std::int64_t us) {
+  const std::time_t t = static_cast<std::time_t>(us / 1000000);
+  std::tm tm{};
+  gmtime_r(&t, &tm);
+  char buf[32];
+  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
+  return buf;
+}
+
+// Slack's mrkdwn gives &, < and > meaning: a customer's text is shown as written.
+std::string slack_escape(std::string_view s) {
+  std::string out;
+  for (char c : s) {
+    if (c == '&') out += "&amp;";
+    else if (c == '<') out += "&lt;";
+    else if (c == '>') out += "&gt;";
+    else out.push_back(c);
+  }
+  return out;
+}
+
+std::string title_of(const webhook_event_data& e) {
+  switch (e.kind) {
+    case webhook_event::opt_out: return e.reply.from + " opted out";
+    case webhook_event::opt_in: return e.reply.from + " opted in again";
+    case webhook_event::reply: break;
+  }
+  return "Reply from " + e.reply.from;
+}
+
+// One readable line or two: who, what, and what it is tied to.
+std::string summary_of(const webhook_event_data& e, bool slack) {
+  const auto& r = e.reply;
+  const std::string text = slack ? slack_escape(r.text) : r.text;
+  if (e.kind != webhook_event::reply)
+    return title_of(e) + " (sent \"" + text + "\" to " + r.to + ")";
+  std::string s = title_of(e) + " to " + r.to + ": \"" + text + "\"";
+  if (r.parts_received < r.parts_total)
+    s += " (incomplete: " + std::to_string(r.parts_received) + " of " + std::to_string(r.parts_total) + " parts)";
+  if (r.conversation) {
+    s += "\nConversation " + std::to_string(r.conversation);
+    if (!e.campaign.empty()) s += ", campaign " + e.campaign;
+    s += ", matched by " + std::string(storage::name(r.method));
+    if (!r.answer.empty()) s += ", answer: " + r.answer;
+  } else {
+    s += "\nNot tied to a conversation";
+  }
+  return s;
+}
+
+json or_null(std::uint64_t v) { return v ? json(v) : json(nullptr); }
+json or_null(const std::string& v) { return v.empty() ? json(nullptr) : json(v); }
+
+struct url_parts {
+  std::string host;
+  std::string port = "80";
+  std::string target = "/";
+};
+
+std::optional<url_parts> parse_url(std::string_view url) {
+  constexpr std::string_view scheme = "http://";
+  if (!url.starts_with(scheme)) return std::nullopt;
+  url.remove_prefix(scheme.size());
+  url_parts u;
+  const auto slash = url.find('/');
+  std::string_view authority = url.substr(0, slash);
+  if (slash != std::string_view::npos) u.target = std::string(url.substr(slash));
+  if (authority.starts_with('[')) {
+    const auto close = authority.find(']');
+    if (close == std::string_view::npos) return std::nullopt;
+    u.host = std::string(authority.substr(1, close - 1));
+    authority.remove_prefix(close + 1);
+    if (authority.starts_with(':')) u.port = std::string(authority.substr(1));
+  } else if (const auto colon = authority.rfind(':'); colon != std::string_view::npos) {
+    u.host = std::string(authority.substr(0, colon));
+    u.port = std::string(authority.substr(colon + 1));
+  } else {
+    u.host = std::string(authority);
+  }
+  if (u.host.empty() || u.port.empty()) return std::nullopt;
+  return u;
+}
+
+}  // namespace
+
+webhook_event event_of(const storage::reply_record& r) noexcept {
+  if (r.keyword == storage::reply_keyword::opt_out) return webhook_event::opt_out;
+  if (r.keyword == storage::reply_keyword::opt_in) return webhook_event::opt_in;
+  return webhook_event::reply;
+}
+
+std::string_view name(webhook_event e) noexcept {
+  switch (e) {
+    case webhook_event::reply: return "reply";
+    case webhook_event::opt_out: return "opt_out";
+    case webhook_event::opt_in: return "opt_in";
+  }
+  return "reply";
+}
+
+std::string webhook_body(webhook_format f, const webhook_event_data& e) {
+  const auto& r = e.reply;
+  switch (f) {
+    case webhook_format::slack:
+      return json{{"text", summary_of(e, true)}}.dump();
+    case webhook_format::teams:
+      return json{{"@type", "MessageCard"},
+                  {"@context", "https://schema.org/extensions"},
+                  {"summary", title_of(e)},
+                  {"title", title_of(e)},
+                  {"text", summary_of(e, false)}}
+          .dump();
+    case webhook_format::json:
+      break;
+  }
+  return json{{"id", std::to_string(r.id) + "-" + std::string(name(e.kind))},
+              {"event", name(e.kind)},
+              {"reply_id", r.id},
+              {"customer", r.from},
+              {"to", r.to},
+              {"text", r.text},
+              {"received_at", iso_time(r.received_us)},
+              {"complete", r.parts_received >= r.parts_total},
+              {"conversation", or_null(r.conversation)},
+              {"message_id", or_null(e.message_id)},
+              {"campaign", or_null(e.campaign)},
+              {"match", storage::name(r.method)},
+              {"answer", or_null(r.answer)}}
+      .dump();
+}
+
+std::string webhook_signature(std::string_view secret, std::string_view timestamp, std::string_view body) {
+  std::string signed_text;
+  signed_text.reserve(timestamp.size() + 1 + body.size());
+  signed_text.append(timestamp).append(".").append(body);
+  unsigned char mac[EVP_MAX_MD_SIZE];
+  unsigned int n = 0;
+  HMAC(EVP_sha256(), secret.data(), static_cast<int>(secret.size()),
+       reinterpret_cast<const unsigned char*>(signed_text.data()), signed_text.size(), mac, &n);
+  static constexpr char hex[] = "0123456789abcdef";
+  std::string out = "sha256=";
+  for (unsigned int i = 0; i < n; ++i) {
+    out.push_back(hex[mac[i] >> 4]);
+    out.push_back(hex[mac[i] & 15]);
+  }
+  return out;
+}
+
+std::vector<std::string> webhook_sender::targets(const config::two_way_config& c, const storage::reply_record& r) {
+  std::vector<std::string> out;
+  const webhook_event kind = event_of(r);
+  for (const auto& w : c.webhooks)
+    if (std::find(w.events.begin(), w.events.end(), kind) != w.events.end()) out.push_back(w.name);
+  return out;
+}
+
+webhook_sender::webhook_sender(storage::message_log& log, storage::reply_store& store,
+                               const config::two_way_config& config)
+    : log_(log), store_(store), config_(config) {}
+
+webhook_sender::~webhook_sender() { stop(); }
+
+void webhook_sender::start() {
+  if (config_.webhooks.empty() || thread_.joinable()) return;
+  thread_ = std::thread([this] { run(); });
+}
+
+void webhook_sender::stop() {
+  stopping_ = true;
+  io_.stop();
+  if (thread_.joinable()) thread_.join();
+}
+
+std::size_t webhook_sender::retry_dead(std::error_code& ec) { return store_.retry_dead_letters(ec); }
+
+std::vector<storage::outbox_entry> webhook_sender::dead_letters(std::size_t limit, std::error_code& ec) const {
+  return store_.dead_letters(limit, ec);
+}
+
+const config::webhook_config* webhook_sender::find(std::string_view name) const {
+  for (const auto& w : config_.webhooks)
+    if (w.name == name) return &w;
+  return nullptr;
+}
+
+void webhook_sender::run() {
+  while (!stopping_) {
+    std::error_code ec;
+    auto waiting = store_.outbox(4096, ec);
+    if (ec) lg::error(component::replies, "cannot read the webhook outbox", {{"error", ec}});
+    bool sent = false;
+    const std::int64_t now = now_us();
+    for (auto& e : waiting) {
+      if (stopping_) return;
+      if (e.next_us > now) continue;
+      deliver(std::move(e));
+      sent = true;
+    }
+    if (!sent) std::this_thread::sleep_for(idle_poll);
+  }
+}
+
+std::optional<webhook_event_data> webhook_sender::load(const storage::outbox_entry& e, std::error_code& ec) {
+  auto r = store_.get(e.reply_id, ec);
+  if (!r) return std::nullopt;
+  webhook_event_data d;
+  d.kind = event_of(*r);
+  d.reply = std::move(*r);
+  if (d.reply.conversation) {
+    if (auto c = store_.conversation(d.reply.conversation, ec)) {
+      d.message_id = c->message_id;
+      if (auto m = log_.get(c->message_id, ec))
+        d.campaign = m->origin == storage::origin::api ? "api" : m->campaign;
+    }
+  }
+  return d;
+}
+
+void webhook_sender::deliver(storage::outbox_entry e) {
+  std::error_code ec;
+  std::uint64_t ticket = 0;
+  const config::webhook_config* w = find(e.webhook);
+  auto data = load(e, ec);
+  if (!w || !data) {
+    // Its webhook left the configuration, or its reply is gone: kept as a
+    // dead letter for someone to look at.
+    e.last_error = !w ? "webhook no longer configured" : "reply not found";
+    ticket = store_.outbox_dead(e, ec);
+    counters_.dead.fetch_add(1, std::memory_order_relaxed);
+    lg::warn(component::replies, "webhook event kept as a dead letter",
+             {{"webhook", e.webhook}, {"reply", e.reply_id}, {"error", e.last_error}});
+  } else if (data->kind == webhook_event::reply && !w->campaigns.empty() &&
+             std::find(w->campaigns.begin(), w->campaigns.end(), data->campaign) == w->campaigns.end()) {
+    ticket = store_.outbox_delivered(e, ec);  // not a campaign it follows
+  } else {
+    const std::string err = post(*w, webhook_body(w->format, *data),
+                                 std::to_string(e.reply_id) + "-" + std::string(name(data->kind)));
+    if (err.empty()) {
+      ticket = store_.outbox_delivered(e, ec);
+      counters_.delivered.fetch_add(1, std::memory_order_relaxed);
+      lg::info(component::replies, "webhook delivered",
+               {{"webhook", e.webhook}, {"reply", e.reply_id}, {"event", name(data->kind)}, {"attempts", e.attempts + 1}});
+    } else {
+      counters_.failed.fetch_add(1, std::memory_order_relaxed);
+      e.last_error = err;
+      ++e.attempts;
+      if (e.attempts >= static_cast<std::uint32_t>(config_.webhook_attempts)) {
+        ticket = store_.outbox_dead(e, ec);
+        counters_.dead.fetch_add(1, std::memory_order_relaxed);
+        lg::warn(component::replies, "webhook delivery given up; kept as a dead letter",
+                 {{"webhook", e.webhook}, {"reply", e.reply_id}, {"attempts", e.attempts}, {"error", err}});
+      } else {
+        const auto base = std::chrono::duration_cast<std::chrono::microseconds>(config_.webhook_retry_base);
+        const auto cap = std::chrono::duration_cast<std::chrono::microseconds>(config_.webhook_retry_max);
+        auto delay = base;
+        for (std::uint32_t i = 1; i < e.attempts && delay < cap; ++i) delay *= 2;
+        delay = std::min(delay, cap);
+        e.next_us = now_us() + delay.count();
+        ticket = store_.outbox_failed(e, ec);
+        lg::warn(component::replies, "webhook delivery failed; tried again later",
+                 {{"webhook", e.webhook}, {"reply", e.reply_id}, {"attempts", e.attempts},
+                  {"retry_in_ms", delay.count() / 1000}, {"error", err}});
+      }
+    }
+  }
+  if (ec) {
+    lg::error(component::replies, "cannot record a webhook delivery", {{"webhook", e.webhook}, {"error", ec}});
+    std::this_thread::sleep_for(idle_poll);  // the log is full or closing: do not spin
+    return;
+  }
+  // The next scan reads the log: it must see this change.
+  log_.wait_durable(ticket);
+}
+
+std::string webhook_sender::post(const config::webhook_config& w, const std::string& body,
+                                 const std::string& event_id) {
+  const auto url = parse_url(w.url);
+  if (!url) return "bad URL";
+  namespace beast = boost::beast;
+  using boost::asio::ip::tcp;
+  io_.restart();
+  tcp::resolver resolver(io_);
+  beast::tcp_stream stream(io_);
+  http::request<http::string_body> req{http::verb::post, url->target, 11};
+  req.set(http::field::host, url->host);
+  req.set(http::field::user_agent, "smppd");
+  req.set(http::field::content_type, "application/json");
+  req.set("X-Smppd-Event-Id", event_id);
+  if (!w.signing_secret.empty()) {
+    const std::string ts = std::to_string(now_us() / 1000000);
+    req.set("X-Smppd-Timestamp", ts);
+    req.set("X-Smppd-Signature", webhook_signature(w.signing_secret.reveal(), ts, body));
+  }
+  req.body() = body;
+  req.prepare_payload();
+  beast::flat_buffer buffer;
+  http::response<http::string_body> res;
+  std::string error = "timed out";
+  auto fail = [&error](std::string_view what, const boost::system::error_code& e) {
+    error = std::string(what) + ": " + e.message();
+  };
+  resolver.async_resolve(url->host, url->port, [&](const boost::system::error_code& e, tcp::resolver::results_type r) {
+    if (e) return fail("resolve", e);
+    stream.expires_after(request_timeout);
+    stream.async_connect(r, [&](const boost::system::error_code& e, const tcp::endpoint&) {
+      if (e) return fail("connect", e);
+      http::async_write(stream, req, [&](const boost::system::error_code& e, std::size_t) {
+        if (e) return fail("send", e);
+        http::async_read(stream, buffer, res, [&](const boost::system::error_code& e, std::size_t) {
+          if (e) return fail("receive", e);
+          error = res.result_int() / 100 == 2 ? "" : "HTTP " + std::to_string(res.result_int());
+        });
+      });
+    });
+  });
+  io_.run_for(request_timeout + std::chrono::seconds(1));
+  // Whatever is still pending ends now (the handlers refer to this frame).
+  resolver.cancel();
+  beast::error_code ignored;
+  stream.socket().close(ignored);
+  io_.restart();
+  io_.run();
+  return error;
+}
+
+}  // namespace engine

@@ -1,0 +1,398 @@
+// Webhooks end to end: real smppd and smsc-sim processes on 127.0.0.1,
+// replies injected through smsc-sim's --mo-inject-dir, and an HTTP
+// receiver in the test (Beast, 127.0.0.1 port 0) standing in for Slack,
+// Teams and a signed-JSON consumer. Covers each format, the signature
+// (checked with an HMAC computed here), retries after 500s, dead letters
+// and their retry, and a SIGKILL between storing a reply and forwarding it.
+#include <gtest/gtest.h>
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+#include <nlohmann/json.hpp>
+
+#include <chrono>
+#include <cstdlib>
+#include <deque>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <thread>
+
+#include "tests/support/child_process.hpp"
+#include "tests/support/logfmt.hpp"
+#include "tests/support/temp_dir.hpp"
+
+namespace {
+
+namespace fs = std::filesystem;
+namespace http = boost::beast::http;
+using namespace std::chrono_literals;
+using json = nlohmann::json;
+using smppd::test::child_process;
+using tcp = boost::asio::ip::tcp;
+
+const std::string bin_dir = SMPPD_BIN_DIR;
+
+struct received {
+  std::string path;
+  std::string body;
+  std::map<std::string, std::string> headers;
+};
+
+// A webhook receiver: answers each request with the next status queued
+// for its path (200 when none), one connection at a time, on its own thread.
+class receiver {
+ public:
+  explicit receiver(std::uint16_t port = 0) : acceptor_(io_) {
+    const tcp::endpoint ep(boost::asio::ip::make_address("127.0.0.1"), port);
+    acceptor_.open(ep.protocol());
+    acceptor_.set_option(tcp::acceptor::reuse_address(true));
+    acceptor_.bind(ep);
+    acceptor_.listen();
+    accept();
+    thread_ = std::thread([this] { io_.run(); });
+  }
+  ~receiver() {
+    io_.stop();
+    thread_.join();
+  }
+  std::uint16_t port() const { return acceptor_.local_endpoint().port(); }
+  std::string url(const std::string& path) const { return "http://127.0.0.1:" + std::to_string(port()) + path; }
+
+  void answer(const std::string& path, std::deque<int> statuses) {
+    std::lock_guard lock(mutex_);
+    statuses_[path] = std::move(statuses);
+  }
+  // Waits up to 20 s for at least n requests to `path`; returns them all.
+  std::vector<received> wait_for(const std::string& path, std::size_t n) {
+    for (int i = 0; i < 200; ++i) {
+      auto got = on(path);
+      if (got.size() >= n) return got;
+      std::this_thread::sleep_for(100ms);
+    }
+    return on(path);
+  }
+  std::vector<received> on(const std::string& path) {
+    std::lock_guard lock(mutex_);
+    std::vector<received> out;
+    for (const auto& r : requests_)
+      if (r.path == path) out.push_back(r);
+    return out;
+  }
+
+ private:
+  void accept() {
+    acceptor_.async_accept([this](const boost::system::error_code& e, tcp::socket s) {
+      if (e) return;
+      serve(std::move(s));
+      accept();
+    });
+  }
+  void serve(tcp::socket s) {
+    boost::beast::flat_buffer buf;
+    http::request<http::string_body> req;
+    boost::system::error_code e;
+    http::read(s, buf, req, e);
+    if (e) return;
+    received r{std::string(req.target()), req.body(), {}};
+    for (const auto& f : req) r.headers[std::string(f.name_string())] = std::string(f.value());
+    int status = 200;
+    {
+      std::lock_guard lock(mutex_);
+      auto& q = statuses_[r.path];
+      if (!q.empty()) {
+        status = q.front();
+        q.pop_front();
+      }
+      requests_.push_back(std::move(r));
+    }
+    http::response<http::string_body> res{static_cast<http::status>(status), 11};
+    res.body() = status == 200 ? "ok" : "no";
+    res.prepare_payload();
+    http::write(s, res, e);
+  }
+
+  boost::asio::io_context io_;
+  tcp::acceptor acceptor_;
+  std::thread thread_;
+  std::mutex mutex_;
+  std::map<std::string, std::deque<int>> statuses_;
+  std::vector<received> requests_;
+};
+
+std::string hmac_hex(const std::string& key, const std::string& text) {
+  unsigned char mac[EVP_MAX_MD_SIZE];
+  unsigned int n = 0;
+  HMAC(EVP_sha256(), key.data(), static_cast<int>(key.size()), reinterpret_cast<const unsigned char*>(text.data()),
+       text.size(), mac, &n);
+  std::string out;
+  char b[3];
+  for (unsigned i = 0; i < n; ++i) {
+    std::snprintf(b, sizeof b, "%02x", mac[i]);
+    out += b;
+  }
+  return out;
+}
+
+class webhooks_e2e : public ::testing::Test {
+ protected:
+  smppd::test::temp_dir tmp{"smppd-webhooks-test"};
+  fs::path dir = tmp.path();
+  fs::path inject = dir / "inject";
+  std::optional<child_process> sim;
+  std::uint16_t sim_port = 0;
+  int injected = 0;
+
+  void SetUp() override {
+    fs::create_directories(inject);
+    sim_port = smppd::test::start_smsc_sim(sim, bin_dir + "/smsc-sim", {"--mo-inject-dir", inject.string()});
+    ASSERT_NE(sim_port, 0);
+  }
+  void TearDown() override {
+    if (sim) sim->stop();
+  }
+
+  fs::path write_config(const std::string& two_way) {
+    std::ofstream out(dir / "smppd.yaml");
+    out << "node: { data_dir: data, sync: every_10ms }\n"
+        << "api: { listen: \"127.0.0.1:0\" }\n"
+        << "smscs:\n  - { name: sim, host: 127.0.0.1, port: " << sim_port
+        << ", system_id: smppd, password: pw, binds: 1, window: 16, enquire_link_s: 5 }\n"
+        << "operators:\n  - { name: lt, prefixes: [\"+370\"], smscs: [sim] }\n"
+        << "numbering: { default_country_code: \"370\", trunk_prefix: \"8\" }\n"
+        << "two_way:\n" << two_way;
+    return dir / "smppd.yaml";
+  }
+
+  void inject_mo(const std::string& body) {
+    const fs::path tmp_file = inject / ("mo" + std::to_string(injected) + ".tmp");
+    std::ofstream(tmp_file) << body;
+    char name[32];
+    std::snprintf(name, sizeof name, "mo%04d.mo", injected++);
+    fs::rename(tmp_file, inject / name);
+  }
+
+  static std::uint16_t api_port(child_process& p, std::string& seen) {
+    for (int i = 0; i < 100; ++i) {
+      auto line = p.read_line(100ms);
+      if (!line) continue;
+      seen += *line + "\n";
+      if (auto port = smppd::test::listening_port(*line, "API")) return port;
+    }
+    return 0;
+  }
+
+  static bool read_until(child_process& p, const std::string& what, std::string& seen,
+                         std::chrono::milliseconds limit = 20s) {
+    const auto deadline = std::chrono::steady_clock::now() + limit;
+    while (std::chrono::steady_clock::now() < deadline) {
+      auto line = p.read_line(100ms);
+      if (!line) continue;
+      seen += *line + "\n";
+      if (line->find(what) != std::string::npos) return true;
+    }
+    return false;
+  }
+
+  static std::pair<int, std::string> call(http::verb verb, std::uint16_t port, const std::string& target,
+                                          const std::string& body = "") {
+    boost::asio::io_context io;
+    boost::beast::tcp_stream s(io);
+    s.expires_after(10s);
+    s.connect({boost::asio::ip::make_address("127.0.0.1"), port});
+    http::request<http::string_body> req{verb, target, 11};
+    req.set(http::field::host, "127.0.0.1");
+    req.set(http::field::content_type, "application/json");
+    req.body() = body;
+    req.prepare_payload();
+    http::write(s, req);
+    boost::beast::flat_buffer buf;
+    http::response<http::string_body> res;
+    http::read(s, buf, res);
+    return {res.result_int(), res.body()};
+  }
+};
+
+TEST_F(webhooks_e2e, a_reply_and_an_opt_out_reach_slack_teams_and_signed_json_with_conversation_and_campaign) {
+  receiver hook;
+  const std::string secret = "s3cret-for-the-test";
+  const auto cfg = write_config(
+      "  reply_numbers: [\"+37060000100\"]\n"
+      "  webhooks:\n"
+      "    - { name: team-slack, url: \"" + hook.url("/slack") + "\", format: slack, events: [reply] }\n"
+      "    - { name: team-teams, url: \"" + hook.url("/teams") + "\", format: teams }\n"
+      "    - { name: crm, url: \"" + hook.url("/json") + "\", format: json, secret: \"${WEBHOOK_TEST_SECRET}\","
+      " campaigns: [api] }\n");
+  child_process smppd(bin_dir + "/smppd", {"--config", cfg.string()}, true, {"WEBHOOK_TEST_SECRET=" + secret});
+  std::string seen;
+  const std::uint16_t port = api_port(smppd, seen);
+  ASSERT_NE(port, 0) << seen;
+
+  auto [status, body] = call(http::verb::post, port, "/v1/messages",
+                             json{{"to", "+37060000041"}, {"from", "ACME"},
+                                  {"text", "Your visit is on Friday. Still suits you? Reply YES or NO"},
+                                  {"expects_reply", true}}
+                                 .dump());
+  ASSERT_EQ(status, 202) << body;
+  const json opened = json::parse(body);
+  inject_mo("from: 37060000041\nto: 37060000100\ntext: Yes\n");
+
+  const auto slack = hook.wait_for("/slack", 1);
+  const auto teams = hook.wait_for("/teams", 1);
+  const auto crm = hook.wait_for("/json", 1);
+  ASSERT_EQ(slack.size(), 1u);
+  ASSERT_EQ(teams.size(), 1u);
+  ASSERT_EQ(crm.size(), 1u);
+
+  const json s = json::parse(slack[0].body);
+  const std::string text = s["text"];
+  EXPECT_NE(text.find("Reply from +37060000041"), std::string::npos) << text;
+  EXPECT_NE(text.find(": \"Yes\""), std::string::npos) << text;
+  EXPECT_NE(text.find("campaign api"), std::string::npos) << text;
+  EXPECT_NE(text.find("answer: yes"), std::string::npos) << text;
+
+  const json t = json::parse(teams[0].body);
+  EXPECT_EQ(t["@type"], "MessageCard");
+  EXPECT_EQ(t["title"], "Reply from +37060000041");
+  EXPECT_NE(t["text"].get<std::string>().find("answer: yes"), std::string::npos) << teams[0].body;
+
+  const json j = json::parse(crm[0].body);
+  EXPECT_EQ(j["event"], "reply");
+  EXPECT_EQ(j["customer"], "+37060000041");
+  EXPECT_EQ(j["to"], "37060000100");
+  EXPECT_EQ(j["text"], "Yes");
+  EXPECT_EQ(j["conversation"].get<std::uint64_t>(), std::stoull(opened["conversation"]["id"].get<std::string>()));
+  EXPECT_EQ(j["campaign"], "api");
+  EXPECT_EQ(j["match"], "number");
+  EXPECT_EQ(j["answer"], "yes");
+  EXPECT_EQ(crm[0].headers.at("X-Smppd-Event-Id"), j["id"]);
+  // The signature: HMAC-SHA256 over "timestamp.body", computed here.
+  const std::string ts = crm[0].headers.at("X-Smppd-Timestamp");
+  EXPECT_LE(std::abs(std::stoll(ts) - static_cast<long long>(std::time(nullptr))), 60);
+  EXPECT_EQ(crm[0].headers.at("X-Smppd-Signature"), "sha256=" + hmac_hex(secret, ts + "." + crm[0].body));
+  EXPECT_NE(crm[0].headers.at("X-Smppd-Signature"), "sha256=" + hmac_hex("other", ts + "." + crm[0].body));
+
+  // STOP: an opt-out for Teams and the JSON consumer (its campaign filter
+  // is for replies), not for Slack (events: [reply]).
+  inject_mo("from: 37060000042\nto: 12345\ntext: STOP\n");
+  const auto teams2 = hook.wait_for("/teams", 2);
+  const auto crm2 = hook.wait_for("/json", 2);
+  ASSERT_EQ(teams2.size(), 2u);
+  ASSERT_EQ(crm2.size(), 2u);
+  EXPECT_EQ(json::parse(teams2[1].body)["title"], "+37060000042 opted out");
+  EXPECT_EQ(json::parse(crm2[1].body)["event"], "opt_out");
+  // A reply not tied to an API conversation is filtered out for crm.
+  inject_mo("from: 37060000043\nto: 12345\ntext: Who <is> this & why?\n");
+  const auto teams3 = hook.wait_for("/teams", 3);
+  const auto slack2 = hook.wait_for("/slack", 2);
+  ASSERT_EQ(teams3.size(), 3u);
+  ASSERT_EQ(slack2.size(), 2u);
+  const std::string loose = json::parse(slack2[1].body)["text"];
+  EXPECT_NE(loose.find("Who &lt;is&gt; this &amp; why?"), std::string::npos) << loose;  // Slack's escapes
+  EXPECT_NE(loose.find("Not tied to a conversation"), std::string::npos) << loose;
+  EXPECT_NE(json::parse(teams3[2].body)["text"].get<std::string>().find("Who <is> this & why?"), std::string::npos);
+  std::this_thread::sleep_for(500ms);
+  EXPECT_EQ(hook.on("/json").size(), 2u);
+  // No number or secret in the log lines.
+  ASSERT_TRUE(read_until(smppd, "webhook delivered", seen)) << seen;
+  smppd.stop(SIGTERM);
+  while (auto line = smppd.read_line(100ms)) seen += *line + "\n";
+  EXPECT_EQ(seen.find("37060000041"), std::string::npos) << seen;
+  EXPECT_EQ(seen.find(secret), std::string::npos) << seen;
+}
+
+TEST_F(webhooks_e2e, failures_are_retried_with_backoff_then_dead_lettered_and_retried_on_request) {
+  receiver hook;
+  hook.answer("/flaky", {500, 500});
+  hook.answer("/down", {500, 503, 500, 500});
+  const auto cfg = write_config(
+      "  webhook_retry_base: 200ms\n  webhook_retry_max: 1s\n  webhook_attempts: 3\n"
+      "  webhooks:\n"
+      "    - { name: flaky, url: \"" + hook.url("/flaky") + "\", format: json }\n"
+      "    - { name: down, url: \"" + hook.url("/down") + "\", format: slack }\n");
+  child_process smppd(bin_dir + "/smppd", {"--config", cfg.string()}, true);
+  std::string seen;
+  const std::uint16_t port = api_port(smppd, seen);
+  ASSERT_NE(port, 0) << seen;
+  const auto started = std::chrono::steady_clock::now();
+  inject_mo("from: 37060000051\nto: 12345\ntext: Call me please\n");
+
+  const auto flaky = hook.wait_for("/flaky", 3);
+  ASSERT_EQ(flaky.size(), 3u);  // 500, 500, then 200
+  // Backoff: 200 ms then 400 ms before the third try.
+  EXPECT_GE(std::chrono::steady_clock::now() - started, 600ms);
+  EXPECT_EQ(flaky[0].body, flaky[2].body);
+  EXPECT_EQ(flaky[0].headers.at("X-Smppd-Event-Id"), flaky[2].headers.at("X-Smppd-Event-Id"));
+
+  // Three failures: a dead letter.
+  ASSERT_TRUE(read_until(smppd, "kept as a dead letter", seen)) << seen;
+  EXPECT_EQ(hook.on("/down").size(), 3u);
+  auto [dstatus, dead] = call(http::verb::get, port, "/v1/webhooks/dead");
+  ASSERT_EQ(dstatus, 200) << dead;
+  const json letters = json::parse(dead)["dead_letters"];
+  ASSERT_EQ(letters.size(), 1u) << dead;
+  EXPECT_EQ(letters[0]["webhook"], "down");
+  EXPECT_EQ(letters[0]["attempts"], 3);
+  EXPECT_EQ(letters[0]["last_error"], "HTTP 500");
+
+  // The same through smppctl, then retried: the receiver takes it now
+  // (one 500 was left queued, so it fails once more first).
+  const std::string api = "127.0.0.1:" + std::to_string(port);
+  child_process ctl(bin_dir + "/smppctl", {"webhooks", "dead", "--api", api}, true);
+  std::string shown;
+  while (auto line = ctl.read_line(10s)) shown += *line + "\n";
+  auto st = ctl.wait_exit(10s);
+  ASSERT_TRUE(st && WIFEXITED(*st) && WEXITSTATUS(*st) == 0) << shown;
+  EXPECT_NE(shown.find("down"), std::string::npos) << shown;
+  EXPECT_NE(shown.find("HTTP 500"), std::string::npos) << shown;
+
+  auto [rstatus, retried] = call(http::verb::post, port, "/v1/webhooks/dead/retry");
+  ASSERT_EQ(rstatus, 200) << retried;
+  EXPECT_EQ(json::parse(retried)["retried"], 1);
+  ASSERT_EQ(hook.wait_for("/down", 5).size(), 5u);
+  for (int i = 0; i < 50; ++i) {
+    if (json::parse(call(http::verb::get, port, "/v1/webhooks/dead").second)["dead_letters"].empty()) break;
+    std::this_thread::sleep_for(100ms);
+  }
+  EXPECT_TRUE(json::parse(call(http::verb::get, port, "/v1/webhooks/dead").second)["dead_letters"].empty());
+  smppd.stop(SIGTERM);
+}
+
+TEST_F(webhooks_e2e, a_reply_stored_before_a_sigkill_is_forwarded_by_the_next_run) {
+  std::uint16_t hook_port = 0;
+  {
+    receiver probe;  // a free port, closed again: the receiver is down
+    hook_port = probe.port();
+  }
+  const std::string url = "http://127.0.0.1:" + std::to_string(hook_port) + "/json";
+  const auto cfg = write_config("  webhook_retry_base: 100ms\n  webhook_retry_max: 200ms\n"
+                                "  webhooks:\n    - { name: crm, url: \"" + url + "\", format: json }\n");
+  {
+    child_process smppd(bin_dir + "/smppd", {"--config", cfg.string()}, true);
+    std::string seen;
+    ASSERT_NE(api_port(smppd, seen), 0) << seen;
+    inject_mo("from: 37060000061\nto: 12345\ntext: Before the crash\n");
+    // Stored (the outbox entry is what is being tried) and not delivered.
+    ASSERT_TRUE(read_until(smppd, "webhook delivery failed", seen)) << seen;
+    smppd.stop(SIGKILL);
+  }
+  receiver hook(hook_port);
+  child_process smppd(bin_dir + "/smppd", {"--config", cfg.string()}, true);
+  const auto got = hook.wait_for("/json", 1);
+  ASSERT_EQ(got.size(), 1u);
+  EXPECT_EQ(json::parse(got[0].body)["text"], "Before the crash");
+  std::string seen;
+  ASSERT_TRUE(read_until(smppd, "webhook delivered", seen)) << seen;
+  std::this_thread::sleep_for(300ms);
+  EXPECT_EQ(hook.on("/json").size(), 1u);  // delivered once, then gone from the outbox
+  smppd.stop(SIGTERM);
+}
+
+}  // namespace
