@@ -188,7 +188,8 @@ struct webhook_config {
   secret signing_secret;  // json only: HMAC-SHA256 key; empty: unsigned
   std::vector<webhook_event> events{webhook_event::reply, webhook_event::opt_out, webhook_event::opt_in};
   // Only replies in conversations of these campaigns ("api": messages
-  // sent through the API); empty: every reply and opt-out/opt-in.
+  // sent through the API); empty: every reply. Opt-outs and opt-ins
+  // concern every campaign: never filtered.
   std::vector<std::string> campaigns;
   bool operator==(const webhook_config&) const = default;
 };

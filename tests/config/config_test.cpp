@@ -386,6 +386,56 @@ two_way: { languages: { en: { help: [HELP], opt_out: STOP } } }
   EXPECT_NE(text.find("two_way.languages.en.help_text: HELP keywords need the text"), std::string::npos) << text;
 }
 
+TEST_F(config_files, reads_two_way_webhooks_with_their_secret_and_names_each_mistake_with_its_place) {
+  setenv("SMPPD_TEST_HOOK_SECRET", "hook-secret-1", 1);
+  auto r = load(R"(smscs: [{ name: a, host: h, system_id: s }]
+operators: [{ name: o, prefixes: ["+1"], smscs: [a] }]
+two_way:
+  webhook_retry_base: 2s
+  webhook_attempts: 4
+  webhooks:
+    - { name: team, url: "http://hooks.example:8080/T1/B2", format: slack, events: [reply] }
+    - { name: crm, url: "http://127.0.0.1/in", format: json, secret: "${SMPPD_TEST_HOOK_SECRET}", campaigns: [api, spring] }
+)");
+  ASSERT_TRUE(r.value) << all(r);
+  const auto& t = r.value->two_way;
+  EXPECT_EQ(t.webhook_retry_base, std::chrono::seconds(2));
+  EXPECT_EQ(t.webhook_retry_max, std::chrono::minutes(5));
+  EXPECT_EQ(t.webhook_attempts, 4);
+  ASSERT_EQ(t.webhooks.size(), 2u);
+  EXPECT_EQ(t.webhooks[0].format, config::webhook_format::slack);
+  EXPECT_EQ(t.webhooks[0].events, std::vector<config::webhook_event>{config::webhook_event::reply});
+  EXPECT_TRUE(t.webhooks[0].signing_secret.empty());
+  EXPECT_EQ(t.webhooks[1].events.size(), 3u);  // all by default
+  EXPECT_EQ(t.webhooks[1].signing_secret.reveal(), "hook-secret-1");
+  EXPECT_EQ(t.webhooks[1].campaigns, (std::vector<std::string>{"api", "spring"}));
+
+  auto bad = load(R"(smscs: [{ name: a, host: h, system_id: s }]
+operators: [{ name: o, prefixes: ["+1"], smscs: [a] }]
+two_way:
+  webhook_attempts: 0
+  webhooks:
+    - { name: a, url: "https://hooks.example/x", format: discord }
+    - { name: a, url: "http://h/x", format: teams, secret: "${SMPPD_TEST_HOOK_SECRET}", events: [reply, bounce] }
+    - { url: "http://h/y" }
+)");
+  ASSERT_FALSE(bad.value);
+  const std::string text = all(bad);
+  EXPECT_NE(text.find("smppd.yaml:4:21: two_way.webhook_attempts: expected a whole number from 1 to 1000"),
+            std::string::npos) << text;
+  EXPECT_NE(text.find("smppd.yaml:6:23: two_way.webhooks[0].url: expected an http:// URL"), std::string::npos) << text;
+  EXPECT_NE(text.find("two_way.webhooks[0].format: expected one of slack, teams, json, got \"discord\""),
+            std::string::npos) << text;
+  EXPECT_NE(text.find("smppd.yaml:7:15: two_way.webhooks[1].name: webhook \"a\" is named twice"), std::string::npos)
+      << text;
+  EXPECT_NE(text.find("two_way.webhooks[1].secret: only format json is signed"), std::string::npos) << text;
+  EXPECT_NE(text.find("two_way.webhooks[1].events[1]: expected one of reply, opt_out, opt_in, got \"bounce\""),
+            std::string::npos) << text;
+  EXPECT_NE(text.find("two_way.webhooks[2].name: missing (required)"), std::string::npos) << text;
+  EXPECT_EQ(text.find("hook-secret-1"), std::string::npos) << text;
+  EXPECT_EQ(bad.errors.size(), 7u) << text;
+}
+
 TEST_F(config_files, an_empty_file_says_what_is_needed) {
   auto r = load("");
   ASSERT_EQ(r.errors.size(), 1u);
