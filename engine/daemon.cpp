@@ -570,6 +570,7 @@ int run_daemon(const config::settings& s, const daemon_options& opt) {
     ms.log = log.get();
     ms.replies = replies.get();
     ms.api = api.get();
+    ms.webhooks = &webhooks.counters();
     ms.layout = [&layout] {
       std::lock_guard lock(layout.mutex);
       return layout.current;

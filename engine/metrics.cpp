@@ -20,6 +20,7 @@
 #include "engine/dispatcher.hpp"
 #include "engine/http_api.hpp"
 #include "engine/two_way.hpp"
+#include "engine/webhooks.hpp"
 #include "smpp/command_status.hpp"
 #include "smppd/version.hpp"
 #include "storage/message_log.hpp"
@@ -172,6 +173,7 @@ class metrics_server::collector : public prometheus::Collectable {
     if (s_.campaigns) collect_campaigns(out);
     collect_replies(out);
     if (s_.api) collect_api(*s_.api, out);
+    if (s_.webhooks) collect_webhooks(*s_.webhooks, out);
     if (s_.log) collect_log(*s_.log, out);
     return {std::make_move_iterator(out.begin()), std::make_move_iterator(out.end())};
   }
@@ -385,6 +387,18 @@ class metrics_server::collector : public prometheus::Collectable {
     sample(family(out, "smppd_api_requests_rejected_total", "Message requests refused (400 or 503).",
                   MetricType::Counter),
            load(c.rejected));
+  }
+
+  static void collect_webhooks(const webhook_counters& c, families& out) {
+    sample(family(out, "smppd_webhook_deliveries_total", "Two-way events a webhook accepted (2xx).",
+                  MetricType::Counter),
+           load(c.delivered));
+    sample(family(out, "smppd_webhook_failures_total", "Webhook deliveries that failed (each try).",
+                  MetricType::Counter),
+           load(c.failed));
+    sample(family(out, "smppd_webhook_dead_letters_total", "Two-way events given up on (dead letters).",
+                  MetricType::Counter),
+           load(c.dead));
   }
 
   static void collect_log(const storage::message_log& log, families& out) {

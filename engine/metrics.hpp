@@ -42,6 +42,7 @@ namespace engine {
 class dispatcher;
 class http_api;
 class two_way;
+struct webhook_counters;
 
 // A campaign as the metrics see it, read at scrape time.
 struct campaign_sample {
@@ -68,6 +69,7 @@ struct metrics_sources {
   const storage::message_log* log = nullptr;
   const http_api* api = nullptr;  // may be null
   const two_way* replies = nullptr;  // may be null
+  const webhook_counters* webhooks = nullptr;  // may be null
   // Any thread: the layout in force (the daemon replaces it on reload).
   std::function<metrics_layout()> layout;
   // Any thread; the daemon says which campaigns there are.

@@ -163,6 +163,7 @@ class webhooks_e2e : public ::testing::Test {
     std::ofstream out(dir / "smppd.yaml");
     out << "node: { data_dir: data, sync: every_10ms }\n"
         << "api: { listen: \"127.0.0.1:0\" }\n"
+        << "metrics: { listen: \"127.0.0.1:0\" }\n"
         << "smscs:\n  - { name: sim, host: 127.0.0.1, port: " << sim_port
         << ", system_id: smppd, password: pw, binds: 1, window: 16, enquire_link_s: 5 }\n"
         << "operators:\n  - { name: lt, prefixes: [\"+370\"], smscs: [sim] }\n"
@@ -187,6 +188,22 @@ class webhooks_e2e : public ::testing::Test {
       if (auto port = smppd::test::listening_port(*line, "API")) return port;
     }
     return 0;
+  }
+
+  static std::uint16_t metrics_port(child_process& p, std::string& seen) {
+    for (int i = 0; i < 100; ++i) {
+      auto line = p.read_line(100ms);
+      if (!line) continue;
+      seen += *line + "\n";
+      if (auto port = smppd::test::listening_port(*line, "metrics")) return port;
+    }
+    return 0;
+  }
+
+  // A counter's value in the exposition text (-1: not there).
+  static double metric(const std::string& text, const std::string& name) {
+    const auto at = text.find("\n" + name + " ");
+    return at == std::string::npos ? -1 : std::stod(text.substr(at + name.size() + 2));
   }
 
   static bool read_until(child_process& p, const std::string& what, std::string& seen,
@@ -321,6 +338,8 @@ TEST_F(webhooks_e2e, failures_are_retried_with_backoff_then_dead_lettered_and_re
   std::string seen;
   const std::uint16_t port = api_port(smppd, seen);
   ASSERT_NE(port, 0) << seen;
+  const std::uint16_t mport = metrics_port(smppd, seen);
+  ASSERT_NE(mport, 0) << seen;
   const auto started = std::chrono::steady_clock::now();
   inject_mo("from: 37060000051\nto: 12345\ntext: Call me please\n");
 
@@ -362,6 +381,11 @@ TEST_F(webhooks_e2e, failures_are_retried_with_backoff_then_dead_lettered_and_re
     std::this_thread::sleep_for(100ms);
   }
   EXPECT_TRUE(json::parse(call(http::verb::get, port, "/v1/webhooks/dead").second)["dead_letters"].empty());
+  // flaky: 2 failures, 1 delivery; down: 3 failures, dead, then 1 failure and 1 delivery.
+  const std::string scraped = call(http::verb::get, mport, "/metrics").second;
+  EXPECT_EQ(metric(scraped, "smppd_webhook_deliveries_total"), 2) << scraped;
+  EXPECT_EQ(metric(scraped, "smppd_webhook_failures_total"), 6) << scraped;
+  EXPECT_EQ(metric(scraped, "smppd_webhook_dead_letters_total"), 1) << scraped;
   smppd.stop(SIGTERM);
 }
 
