@@ -590,13 +590,17 @@ std::optional<std::vector<std::string>> words(reader& r, const YAML::Node& m, co
 }
 
 void read_webhook(reader& r, const YAML::Node& n, const std::string& path, webhook_config& w) {
-  if (!r.map(n, path, {"name", "url", "format", "secret", "secret_file", "events", "campaigns"})) return;
+  if (!r.map(n, path, {"name", "url", "format", "secret", "secret_file", "events", "campaigns", "ca_file"})) return;
   if (auto v = r.string(n, path, "name", true)) w.name = *v;
   if (auto v = r.string(n, path, "url", true)) {
     w.url = *v;
-    // Plain HTTP only: a receiver behind TLS needs a local relay.
-    if (!w.url.starts_with("http://") || w.url.size() <= 7)
-      r.error(n["url"], path + ".url", "expected an http:// URL (https is not supported), got " + show(w.url));
+    const bool tls = w.url.starts_with("https://");
+    if ((!tls && !w.url.starts_with("http://")) || w.url.size() <= (tls ? 8u : 7u))
+      r.error(n["url"], path + ".url", "expected an http:// or https:// URL, got " + show(w.url));
+  }
+  if (auto v = r.string(n, path, "ca_file")) {
+    w.ca_file = r.resolve(*v).string();
+    if (!fs::exists(w.ca_file)) r.error(n["ca_file"], path + ".ca_file", "no such file " + show(w.ca_file));
   }
   if (auto f = r.choice<webhook_format>(n, path, "format",
                                         {{"slack", webhook_format::slack},

@@ -183,7 +183,8 @@ enum class webhook_format : std::uint8_t { slack, teams, json };
 enum class webhook_event : std::uint8_t { reply, opt_out, opt_in };
 struct webhook_config {
   std::string name;
-  std::string url;  // http://host[:port]/path
+  std::string url;      // http:// or https://host[:port]/path
+  std::string ca_file;  // https: the CAs to trust ("": the system's)
   webhook_format format = webhook_format::json;
   secret signing_secret;  // json only: HMAC-SHA256 key; empty: unsigned
   std::vector<webhook_event> events{webhook_event::reply, webhook_event::opt_out, webhook_event::opt_in};

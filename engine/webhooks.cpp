@@ -4,8 +4,11 @@
 #include <openssl/hmac.h>
 
 #include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/ssl.hpp>
+#include <boost/asio/ssl/host_name_verification.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
+#include <boost/beast/ssl.hpp>
 #include <nlohmann/json.hpp>
 
 #include <algorithm>
@@ -88,16 +91,24 @@ json or_null(std::uint64_t v) { return v ? json(v) : json(nullptr); }
 json or_null(const std::string& v) { return v.empty() ? json(nullptr) : json(v); }
 
 struct url_parts {
+  bool tls = false;
   std::string host;
-  std::string port = "80";
+  std::string port;
   std::string target = "/";
 };
 
 std::optional<url_parts> parse_url(std::string_view url) {
-  constexpr std::string_view scheme = "http://";
-  if (!url.starts_with(scheme)) return std::nullopt;
-  url.remove_prefix(scheme.size());
   url_parts u;
+  if (url.starts_with("https://")) {
+    u.tls = true;
+    u.port = "443";
+    url.remove_prefix(8);
+  } else if (url.starts_with("http://")) {
+    u.port = "80";
+    url.remove_prefix(7);
+  } else {
+    return std::nullopt;
+  }
   const auto slash = url.find('/');
   std::string_view authority = url.substr(0, slash);
   if (slash != std::string_view::npos) u.target = std::string(url.substr(slash));
@@ -213,6 +224,24 @@ std::vector<storage::outbox_entry> webhook_sender::dead_letters(std::size_t limi
   return store_.dead_letters(limit, ec);
 }
 
+boost::asio::ssl::context& webhook_sender::tls_context(const config::webhook_config& w) {
+  auto& ctx = tls_contexts_[w.name];
+  if (!ctx) {
+    namespace ssl = boost::asio::ssl;
+    ctx = std::make_unique<ssl::context>(ssl::context::tls_client);
+    ctx->set_options(ssl::context::default_workarounds | ssl::context::no_sslv2 | ssl::context::no_sslv3 |
+                     ssl::context::no_tlsv1 | ssl::context::no_tlsv1_1);
+    ctx->set_verify_mode(ssl::verify_peer);
+    boost::system::error_code e;
+    if (w.ca_file.empty())
+      ctx->set_default_verify_paths(e);
+    else
+      ctx->load_verify_file(w.ca_file, e);
+    if (e) lg::error(component::replies, "cannot load the CAs to trust", {{"webhook", w.name}, {"error", e.message()}});
+  }
+  return *ctx;
+}
+
 const config::webhook_config* webhook_sender::find(std::string_view name) const {
   for (const auto& w : config_.webhooks)
     if (w.name == name) return &w;
@@ -271,6 +300,7 @@ void webhook_sender::deliver(storage::outbox_entry e) {
   } else {
     const std::string err = post(*w, webhook_body(w->format, *data),
                                  std::to_string(e.reply_id) + "-" + std::string(name(data->kind)));
+    if (!err.empty() && stopping_) return;  // cut short by stop(): not a try; the next run sends it
     if (err.empty()) {
       ticket = store_.outbox_delivered(e, ec);
       counters_.delivered.fetch_add(1, std::memory_order_relaxed);
@@ -335,17 +365,36 @@ std::string webhook_sender::post(const config::webhook_config& w, const std::str
   auto fail = [&error](std::string_view what, const boost::system::error_code& e) {
     error = std::string(what) + ": " + e.message();
   };
+  // Writes the request and reads the answer on a connected (and, for
+  // https, handshaken) stream.
+  auto exchange = [&](auto& s) {
+    http::async_write(s, req, [&](const boost::system::error_code& e, std::size_t) {
+      if (e) return fail("send", e);
+      http::async_read(s, buffer, res, [&](const boost::system::error_code& e, std::size_t) {
+        if (e) return fail("receive", e);
+        error = res.result_int() / 100 == 2 ? "" : "HTTP " + std::to_string(res.result_int());
+      });
+    });
+  };
+  std::optional<beast::ssl_stream<beast::tcp_stream>> tls;
+  if (url->tls) {
+    tls.emplace(io_, tls_context(w));
+    // SNI (a name, not an address) and the certificate checked against the host.
+    boost::system::error_code not_ip;
+    boost::asio::ip::make_address(url->host, not_ip);
+    if (not_ip) SSL_set_tlsext_host_name(tls->native_handle(), url->host.c_str());
+    tls->set_verify_callback(boost::asio::ssl::host_name_verification(url->host));
+  }
+  beast::tcp_stream& lowest = tls ? beast::get_lowest_layer(*tls) : stream;
   resolver.async_resolve(url->host, url->port, [&](const boost::system::error_code& e, tcp::resolver::results_type r) {
     if (e) return fail("resolve", e);
-    stream.expires_after(request_timeout);
-    stream.async_connect(r, [&](const boost::system::error_code& e, const tcp::endpoint&) {
+    lowest.expires_after(request_timeout);
+    lowest.async_connect(r, [&](const boost::system::error_code& e, const tcp::endpoint&) {
       if (e) return fail("connect", e);
-      http::async_write(stream, req, [&](const boost::system::error_code& e, std::size_t) {
-        if (e) return fail("send", e);
-        http::async_read(stream, buffer, res, [&](const boost::system::error_code& e, std::size_t) {
-          if (e) return fail("receive", e);
-          error = res.result_int() / 100 == 2 ? "" : "HTTP " + std::to_string(res.result_int());
-        });
+      if (!tls) return exchange(stream);
+      tls->async_handshake(boost::asio::ssl::stream_base::client, [&](const boost::system::error_code& e) {
+        if (e) return fail("TLS handshake", e);
+        exchange(*tls);
       });
     });
   });
@@ -353,7 +402,7 @@ std::string webhook_sender::post(const config::webhook_config& w, const std::str
   // Whatever is still pending ends now (the handlers refer to this frame).
   resolver.cancel();
   beast::error_code ignored;
-  stream.socket().close(ignored);
+  lowest.socket().close(ignored);
   io_.restart();
   io_.run();
   return error;

@@ -1,5 +1,7 @@
 // Webhooks: two-way events (a reply, an opt-out, an opt-in) forwarded to
-// the team's tools over HTTP/1.1 POST.
+// the team's tools over HTTP/1.1 POST, http:// or https:// (TLS 1.2+, the
+// certificate verified against the system's CAs or the webhook's ca_file
+// and the URL's host).
 //
 // Durability: two_way writes an event per webhook into the reply store's
 // outbox in the reply's own batch (targets() says which webhooks), so a
@@ -21,9 +23,12 @@
 #pragma once
 
 #include <boost/asio/io_context.hpp>
+#include <boost/asio/ssl/context.hpp>
 #include <atomic>
 #include <cstdint>
 #include <functional>
+#include <map>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -88,11 +93,14 @@ class webhook_sender {
   std::string post(const config::webhook_config& w, const std::string& body, const std::string& event_id);
   std::optional<webhook_event_data> load(const storage::outbox_entry& e, std::error_code& ec);
   const config::webhook_config* find(std::string_view name) const;
+  // https: the webhook's client context (its ca_file, or the system's CAs).
+  boost::asio::ssl::context& tls_context(const config::webhook_config& w);
 
   storage::message_log& log_;
   storage::reply_store& store_;
   config::two_way_config config_;
   boost::asio::io_context io_;
+  std::map<std::string, std::unique_ptr<boost::asio::ssl::context>> tls_contexts_;  // sender thread only
   std::thread thread_;
   std::atomic<bool> stopping_{false};
   webhook_counters counters_;

@@ -415,7 +415,7 @@ operators: [{ name: o, prefixes: ["+1"], smscs: [a] }]
 two_way:
   webhook_attempts: 0
   webhooks:
-    - { name: a, url: "https://hooks.example/x", format: discord }
+    - { name: a, url: "ftp://hooks.example/x", format: discord }
     - { name: a, url: "http://h/x", format: teams, secret: "${SMPPD_TEST_HOOK_SECRET}", events: [reply, bounce] }
     - { url: "http://h/y" }
 )");
@@ -423,7 +423,7 @@ two_way:
   const std::string text = all(bad);
   EXPECT_NE(text.find("smppd.yaml:4:21: two_way.webhook_attempts: expected a whole number from 1 to 1000"),
             std::string::npos) << text;
-  EXPECT_NE(text.find("smppd.yaml:6:23: two_way.webhooks[0].url: expected an http:// URL"), std::string::npos) << text;
+  EXPECT_NE(text.find("smppd.yaml:6:23: two_way.webhooks[0].url: expected an http:// or https:// URL"), std::string::npos) << text;
   EXPECT_NE(text.find("two_way.webhooks[0].format: expected one of slack, teams, json, got \"discord\""),
             std::string::npos) << text;
   EXPECT_NE(text.find("smppd.yaml:7:15: two_way.webhooks[1].name: webhook \"a\" is named twice"), std::string::npos)

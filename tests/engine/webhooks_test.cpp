@@ -11,6 +11,7 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/beast/core.hpp>
+#include <boost/asio/ssl.hpp>
 #include <boost/beast/http.hpp>
 #include <nlohmann/json.hpp>
 
@@ -47,10 +48,11 @@ struct received {
 };
 
 // A webhook receiver: answers each request with the next status queued
-// for its path (200 when none), one connection at a time, on its own thread.
+// for its path (200 when none), one connection at a time, on its own
+// thread; over TLS with `tls` (a server context).
 class receiver {
  public:
-  explicit receiver(std::uint16_t port = 0) : acceptor_(io_) {
+  explicit receiver(std::uint16_t port = 0, boost::asio::ssl::context* tls = nullptr) : acceptor_(io_), tls_(tls) {
     const tcp::endpoint ep(boost::asio::ip::make_address("127.0.0.1"), port);
     acceptor_.open(ep.protocol());
     acceptor_.set_option(tcp::acceptor::reuse_address(true));
@@ -91,11 +93,19 @@ class receiver {
   void accept() {
     acceptor_.async_accept([this](const boost::system::error_code& e, tcp::socket s) {
       if (e) return;
-      serve(std::move(s));
+      if (tls_) {
+        boost::asio::ssl::stream<tcp::socket> ts(std::move(s), *tls_);
+        boost::system::error_code he;
+        ts.handshake(boost::asio::ssl::stream_base::server, he);
+        if (!he) serve(ts);
+      } else {
+        serve(s);
+      }
       accept();
     });
   }
-  void serve(tcp::socket s) {
+  template <class Stream>
+  void serve(Stream& s) {
     boost::beast::flat_buffer buf;
     http::request<http::string_body> req;
     boost::system::error_code e;
@@ -121,6 +131,7 @@ class receiver {
 
   boost::asio::io_context io_;
   tcp::acceptor acceptor_;
+  boost::asio::ssl::context* tls_;
   std::thread thread_;
   std::mutex mutex_;
   std::map<std::string, std::deque<int>> statuses_;
@@ -386,6 +397,39 @@ TEST_F(webhooks_e2e, failures_are_retried_with_backoff_then_dead_lettered_and_re
   EXPECT_EQ(metric(scraped, "smppd_webhook_deliveries_total"), 2) << scraped;
   EXPECT_EQ(metric(scraped, "smppd_webhook_failures_total"), 6) << scraped;
   EXPECT_EQ(metric(scraped, "smppd_webhook_dead_letters_total"), 1) << scraped;
+  smppd.stop(SIGTERM);
+}
+
+TEST_F(webhooks_e2e, https_delivers_to_a_receiver_whose_certificate_is_trusted_and_only_to_it) {
+  const std::string cmd = "openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj /CN=localhost"
+                          " -addext subjectAltName=IP:127.0.0.1,DNS:localhost -keyout " +
+                          (dir / "key.pem").string() + " -out " + (dir / "cert.pem").string() + " >/dev/null 2>&1";
+  ASSERT_EQ(std::system(cmd.c_str()), 0) << "openssl could not make a certificate";
+  boost::asio::ssl::context server(boost::asio::ssl::context::tls_server);
+  server.use_certificate_chain_file((dir / "cert.pem").string());
+  server.use_private_key_file((dir / "key.pem").string(), boost::asio::ssl::context::pem);
+  receiver hook(0, &server);
+  const std::string base = "https://127.0.0.1:" + std::to_string(hook.port());
+  const auto cfg = write_config("  webhook_attempts: 1\n  webhooks:\n"
+                                "    - { name: trusted, url: \"" + base + "/trusted\", ca_file: \"" +
+                                (dir / "cert.pem").string() + "\" }\n"
+                                "    - { name: untrusted, url: \"https://localhost:" + std::to_string(hook.port()) +
+                                "/untrusted\" }\n");
+  child_process smppd(bin_dir + "/smppd", {"--config", cfg.string()}, true);
+  std::string seen;
+  const std::uint16_t port = api_port(smppd, seen);
+  ASSERT_NE(port, 0) << seen;
+  inject_mo("from: 37060000071\nto: 12345\ntext: Over TLS\n");
+  const auto got = hook.wait_for("/trusted", 1);
+  ASSERT_EQ(got.size(), 1u);
+  EXPECT_EQ(json::parse(got[0].body)["text"], "Over TLS");
+  // The self-signed certificate is not among the system's CAs: refused.
+  ASSERT_TRUE(read_until(smppd, "kept as a dead letter", seen)) << seen;
+  const json letters = json::parse(call(http::verb::get, port, "/v1/webhooks/dead").second)["dead_letters"];
+  ASSERT_EQ(letters.size(), 1u);
+  EXPECT_EQ(letters[0]["webhook"], "untrusted");
+  EXPECT_NE(letters[0]["last_error"].get<std::string>().find("TLS handshake"), std::string::npos) << letters;
+  EXPECT_TRUE(hook.on("/untrusted").empty());
   smppd.stop(SIGTERM);
 }
 
