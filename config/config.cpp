@@ -596,7 +596,7 @@ void read_webhook(reader& r, const YAML::Node& n, const std::string& path, webho
     w.url = *v;
     const bool tls = w.url.starts_with("https://");
     if ((!tls && !w.url.starts_with("http://")) || w.url.size() <= (tls ? 8u : 7u))
-      r.error(n["url"], path + ".url", "expected an http:// or https:// URL, got " + show(w.url));
+      r.error(n["url"], path + ".url", "expected an http:// or https:// URL");  // not echoed: it may hold a token
   }
   if (auto v = r.string(n, path, "ca_file")) {
     w.ca_file = r.resolve(*v).string();

@@ -315,6 +315,7 @@ void reload(const daemon_options& opt, config::settings& running, engine_plan& p
       next.api.listen != running.api.listen || next.api.max_batch != running.api.max_batch || next.api.max_body_bytes != running.api.max_body_bytes ||
       next.metrics.listen != running.metrics.listen)
     notes.push_back("node, api and metrics settings take effect at the next start");
+  if (next.two_way != running.two_way) notes.push_back("two_way settings (webhooks too) take effect at the next start");
   if (tokens) notes.push_back("api tokens read again (" + std::to_string(tokens->size()) + ")");
   else if (!running.api.tokens_file.empty())
     notes.push_back("api.tokens_file removed: tokens stay required until the next start");
