@@ -1,6 +1,6 @@
 // Replies in the message log on real RocksDB: parts kept until their
 // message is whole, replies by id and by customer, content seen lately,
-// the opt-out list; what survives a reopen; a database written before
+// the opt-out list, the webhook outbox; what survives a reopen; a database written before
 // two-way messaging opens for writing and for reading.
 #include <gtest/gtest.h>
 
@@ -134,6 +134,54 @@ TEST_F(reply_store_test, parts_wait_until_their_reply_takes_them_and_survive_a_r
   auto got = store.get(1, ec);
   ASSERT_TRUE(got);
   EXPECT_EQ(*got, r);
+}
+
+TEST_F(reply_store_test, webhook_events_are_written_with_their_reply_then_retried_dead_lettered_and_revived) {
+  {
+    reply_store store(*log_);
+    std::error_code ec;
+    reply_record r = reply("+37060012345", t0, "Yes");
+    const std::vector<std::string> hooks{"crm", "team"};
+    log_->wait_durable(store.add_reply(r, {}, {}, ec, hooks));
+    ASSERT_FALSE(ec);
+    reply_record quiet = reply("+37060012346", t0 + 1, "No");  // no webhook wants it
+    log_->wait_durable(store.add_reply(quiet, {}, {}, ec));
+    ASSERT_FALSE(ec);
+  }
+  open();  // a restart: the events are there with their reply
+  reply_store store(*log_);
+  std::error_code ec;
+  auto waiting = store.outbox(100, ec);
+  ASSERT_FALSE(ec);
+  ASSERT_EQ(waiting.size(), 2u);
+  EXPECT_EQ(waiting[0], (outbox_entry{1, "crm", 0, 0, ""}));
+  EXPECT_EQ(waiting[1].webhook, "team");
+  EXPECT_EQ(store.outbox(1, ec).size(), 1u);
+
+  outbox_entry failed = waiting[0];
+  failed.attempts = 1;
+  failed.next_us = t0 + 5;
+  failed.last_error = "HTTP 500";
+  log_->wait_durable(store.outbox_failed(failed, ec));
+  log_->wait_durable(store.outbox_delivered(waiting[1], ec));
+  ASSERT_FALSE(ec);
+  waiting = store.outbox(100, ec);
+  ASSERT_EQ(waiting.size(), 1u);
+  EXPECT_EQ(waiting[0], failed);
+
+  log_->wait_durable(store.outbox_dead(failed, ec));
+  EXPECT_TRUE(store.outbox(100, ec).empty());
+  auto dead = store.dead_letters(100, ec);
+  ASSERT_EQ(dead.size(), 1u);
+  EXPECT_EQ(dead[0], failed);
+
+  EXPECT_EQ(store.retry_dead_letters(ec), 1u);  // durable when it returns
+  ASSERT_FALSE(ec);
+  EXPECT_TRUE(store.dead_letters(100, ec).empty());
+  waiting = store.outbox(100, ec);
+  ASSERT_EQ(waiting.size(), 1u);
+  EXPECT_EQ(waiting[0], (outbox_entry{1, "crm", 0, 0, "HTTP 500"}));  // tried at once, the last error kept
+  EXPECT_EQ(store.retry_dead_letters(ec), 0u);
 }
 
 TEST_F(reply_store_test, replies_are_numbered_across_restarts_and_listed_by_customer_newest_first) {
