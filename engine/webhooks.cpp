@@ -208,7 +208,11 @@ webhook_sender::webhook_sender(storage::message_log& log, storage::reply_store& 
 webhook_sender::~webhook_sender() { stop(); }
 
 void webhook_sender::start() {
-  if (config_.webhooks.empty() || thread_.joinable()) return;
+  if (thread_.joinable()) return;
+  // Without webhooks, events a previous configuration left still go: to
+  // the dead letters, where they can be seen.
+  std::error_code ec;
+  if (config_.webhooks.empty() && store_.outbox(1, ec).empty()) return;
   thread_ = std::thread([this] { run(); });
 }
 
@@ -257,7 +261,7 @@ void webhook_sender::run() {
     const std::int64_t now = now_us();
     for (auto& e : waiting) {
       if (stopping_) return;
-      if (e.next_us > now) continue;
+      if (e.next_us > now && find(e.webhook)) continue;  // a webhook gone: a dead letter now
       deliver(std::move(e));
       sent = true;
     }

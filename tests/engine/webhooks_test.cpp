@@ -433,6 +433,38 @@ TEST_F(webhooks_e2e, https_delivers_to_a_receiver_whose_certificate_is_trusted_a
   smppd.stop(SIGTERM);
 }
 
+TEST_F(webhooks_e2e, events_for_a_webhook_removed_from_the_configuration_become_dead_letters) {
+  std::uint16_t closed_port = 0;
+  {
+    receiver probe;
+    closed_port = probe.port();
+  }
+  auto cfg = write_config("  webhook_retry_base: 1h\n  webhooks:\n    - { name: old, url: \"http://127.0.0.1:" +
+                          std::to_string(closed_port) + "/x\" }\n");
+  {
+    child_process smppd(bin_dir + "/smppd", {"--config", cfg.string()}, true);
+    std::string seen;
+    ASSERT_NE(api_port(smppd, seen), 0) << seen;
+    inject_mo("from: 37060000081\nto: 12345\ntext: Anyone there?\n");
+    ASSERT_TRUE(read_until(smppd, "webhook delivery failed", seen)) << seen;  // waits an hour now
+    smppd.stop(SIGTERM);
+  }
+  cfg = write_config("  reassembly_timeout: 5m\n");
+  child_process smppd(bin_dir + "/smppd", {"--config", cfg.string()}, true);
+  std::string seen;
+  const std::uint16_t port = api_port(smppd, seen);
+  ASSERT_NE(port, 0) << seen;
+  json letters;
+  for (int i = 0; i < 50 && letters.empty(); ++i) {  // at startup, perhaps before the API's line
+    letters = json::parse(call(http::verb::get, port, "/v1/webhooks/dead").second)["dead_letters"];
+    if (letters.empty()) std::this_thread::sleep_for(100ms);
+  }
+  ASSERT_EQ(letters.size(), 1u);
+  EXPECT_EQ(letters[0]["webhook"], "old");
+  EXPECT_EQ(letters[0]["last_error"], "webhook no longer configured");
+  smppd.stop(SIGTERM);
+}
+
 TEST_F(webhooks_e2e, a_reply_stored_before_a_sigkill_is_forwarded_by_the_next_run) {
   std::uint16_t hook_port = 0;
   {
