@@ -290,6 +290,11 @@ void webhook_sender::deliver(storage::outbox_entry e) {
   std::uint64_t ticket = 0;
   const config::webhook_config* w = find(e.webhook);
   auto data = load(e, ec);
+  if (ec) {
+    lg::error(component::replies, "cannot read a webhook event's reply", {{"webhook", e.webhook}, {"error", ec}});
+    std::this_thread::sleep_for(idle_poll);  // tried again at the next scan
+    return;
+  }
   if (!w || !data) {
     // Its webhook left the configuration, or its reply is gone: kept as a
     // dead letter for someone to look at.
