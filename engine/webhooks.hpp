@@ -15,7 +15,7 @@
 //
 // Formats: slack ({"text": summary}), teams (a MessageCard with the same
 // summary) and json (the event's fields; with a secret, signed: see
-// signature()).
+// webhook_signature()).
 //
 // Threads: the sender runs on a thread and io_context of its own, one
 // delivery at a time, polling the outbox; counters are read from any
