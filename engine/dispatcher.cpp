@@ -258,6 +258,16 @@ void dispatcher::stop(std::chrono::milliseconds drain, std::function<void()> don
     stopping_ = true;
     timer_.cancel();
     tick_timer_.cancel();
+    // Parts marked submitting whose PDUs were not written yet (the mark
+    // was not durable) will not be written now: they go back to retrying,
+    // so the next run sends them instead of taking them for in doubt.
+    const std::int64_t now = now_us();
+    for (auto& st : staged_) {
+      log_parts(st.message->id, st.parts, storage::state::retrying, now);
+      staged_parts_[st.smsc] -= st.parts.size();
+      st.message->pending.insert(st.message->pending.end(), st.parts.begin(), st.parts.end());
+    }
+    staged_.clear();
     auto remaining = std::make_shared<std::size_t>(smscs_.size());
     auto finish = std::make_shared<std::function<void()>>(std::move(done));
     if (smscs_.empty()) {
