@@ -3,8 +3,9 @@
 # tree; its control fields, files, modes and maintainer scripts are checked;
 # the packaged configuration passes `smppd --check-config`; dpkg unpacks it
 # into a throwaway root with its own database (nothing touches this
-# system); postinst runs against stub commands, which shows the user and
-# directory it creates without creating them.
+# system); postinst runs against stand-in commands that record their
+# calls, which shows the user and directory it creates without creating
+# them.
 # usage: package_test.sh BUILD_DIR VERSION SMPPD_BINARY
 set -euo pipefail
 build=$1
@@ -105,13 +106,13 @@ dpkg --instdir="$root" --admindir="$admin" --force-not-root --unpack "$deb" >"$t
 # postinst configure on a system without the user: it creates a system
 # user with no login whose home is /var/lib/smppd, and that directory
 # owned by it. Stubs stand in for the commands that would change this system.
-stubs="$tmp/stubs"
-mkdir -p "$stubs"
+standins="$tmp/standins"
+mkdir -p "$standins"
 for cmd in getent useradd install systemctl; do
-  printf '#!/bin/sh\necho "%s $*" >>"%s"\n[ %s != getent ]\n' "$cmd" "$tmp/calls" "$cmd" >"$stubs/$cmd"
-  chmod +x "$stubs/$cmd"
+  printf '#!/bin/sh\necho "%s $*" >>"%s"\n[ %s != getent ]\n' "$cmd" "$tmp/calls" "$cmd" >"$standins/$cmd"
+  chmod +x "$standins/$cmd"
 done
-PATH="$stubs:$PATH" sh "$tmp/control/postinst" configure "" || fail "postinst failed"
+PATH="$standins:$PATH" sh "$tmp/control/postinst" configure "" || fail "postinst failed"
 cat "$tmp/calls"
 grep -qx 'useradd --system --user-group --home-dir /var/lib/smppd --no-create-home --shell /usr/sbin/nologin --comment smppd SMPP engine smppd' "$tmp/calls" ||
   fail "postinst did not create the smppd system user"

@@ -25,6 +25,7 @@
 #include "engine/time_zone.hpp"
 #include "storage/log_reader.hpp"
 #include "tests/support/child_process.hpp"
+#include "tests/support/http_call.hpp"
 #include "tests/support/logfmt.hpp"
 #include "tests/support/temp_dir.hpp"
 
@@ -172,23 +173,7 @@ class daemon_e2e : public ::testing::Test {
                                           const std::string& target, const std::string& body,
                                           const std::vector<std::pair<std::string, std::string>>& headers = {},
                                           std::string* replayed = nullptr) {
-    namespace http = boost::beast::http;
-    boost::asio::io_context io;
-    boost::beast::tcp_stream s(io);
-    s.expires_after(10s);
-    s.connect({boost::asio::ip::make_address("127.0.0.1"), port});
-    http::request<http::string_body> req{verb, target, 11};
-    req.set(http::field::host, "127.0.0.1");
-    req.set(http::field::content_type, "application/json");
-    for (const auto& [name, value] : headers) req.set(name, value);
-    req.body() = body;
-    req.prepare_payload();
-    http::write(s, req);
-    boost::beast::flat_buffer buf;
-    http::response<http::string_body> res;
-    http::read(s, buf, res);
-    if (replayed) *replayed = std::string(res["Idempotent-Replayed"]);
-    return {res.result_int(), res.body()};
+    return smppd::test::http_call(verb, port, target, body, headers, "Idempotent-Replayed", replayed);
   }
 };
 

@@ -22,6 +22,7 @@
 
 #include "storage/log_reader.hpp"
 #include "tests/support/child_process.hpp"
+#include "tests/support/http_call.hpp"
 #include "tests/support/logfmt.hpp"
 #include "tests/support/temp_dir.hpp"
 
@@ -134,21 +135,7 @@ class two_way_e2e : public ::testing::Test {
   }
   static std::pair<int, std::string> call(boost::beast::http::verb verb, std::uint16_t port, const std::string& target,
                                           const std::string& body) {
-    namespace http = boost::beast::http;
-    boost::asio::io_context io;
-    boost::beast::tcp_stream s(io);
-    s.expires_after(10s);
-    s.connect({boost::asio::ip::make_address("127.0.0.1"), port});
-    http::request<http::string_body> req{verb, target, 11};
-    req.set(http::field::host, "127.0.0.1");
-    req.set(http::field::content_type, "application/json");
-    req.body() = body;
-    req.prepare_payload();
-    http::write(s, req);
-    boost::beast::flat_buffer buf;
-    http::response<http::string_body> res;
-    http::read(s, buf, res);
-    return {res.result_int(), res.body()};
+    return smppd::test::http_call(verb, port, target, body);
   }
 
   std::vector<storage::reply_record> replies_from(const std::string& customer) {
