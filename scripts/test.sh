@@ -3,13 +3,13 @@
 #   1. Release build, warnings as errors, all tests (ctest);
 #   2. Debug build with AddressSanitizer + UndefinedBehaviorSanitizer, all tests;
 #   3. libFuzzer targets (clang) run for a bounded time from the seed corpus.
-# Environment: SMPPD_FUZZ_SECONDS (default 60 per target), SMPPD_SKIP_SANITIZE=1,
+# Environment: SMPPD_FUZZ_SECONDS (default 30 per target), SMPPD_SKIP_SANITIZE=1,
 # SMPPD_SKIP_FUZZ=1 to shorten a local run.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 "$root/scripts/install-deps.sh"
 out=${SMPPD_BUILD_ROOT:-$root/build}
-fuzz_seconds=${SMPPD_FUZZ_SECONDS:-60}
+fuzz_seconds=${SMPPD_FUZZ_SECONDS:-30}
 # The interop checks must run here: install-deps.sh installed their tools.
 export SMPPD_REQUIRE_INTEROP=1
 failed=0
