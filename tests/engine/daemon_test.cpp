@@ -149,14 +149,7 @@ class daemon_e2e : public ::testing::Test {
   // Reads smppd's output until a line contains `what` (true) or `limit` passes.
   static bool read_until(child_process& p, const std::string& what, std::string& seen,
                          std::chrono::milliseconds limit = 10s) {
-    const auto deadline = std::chrono::steady_clock::now() + limit;
-    while (std::chrono::steady_clock::now() < deadline) {
-      auto line = p.read_line(100ms);
-      if (!line) continue;
-      seen += *line + "\n";
-      if (line->find(what) != std::string::npos) return true;
-    }
-    return false;
+    return p.read_until(what, seen, limit);
   }
 
   // Polls smsc-sim until it saw at least `n` submit_sm (or 20 s passed).

@@ -220,14 +220,7 @@ class webhooks_e2e : public ::testing::Test {
 
   static bool read_until(child_process& p, const std::string& what, std::string& seen,
                          std::chrono::milliseconds limit = 20s) {
-    const auto deadline = std::chrono::steady_clock::now() + limit;
-    while (std::chrono::steady_clock::now() < deadline) {
-      auto line = p.read_line(100ms);
-      if (!line) continue;
-      seen += *line + "\n";
-      if (line->find(what) != std::string::npos) return true;
-    }
-    return false;
+    return p.read_until(what, seen, limit);
   }
 
   static std::pair<int, std::string> call(http::verb verb, std::uint16_t port, const std::string& target,

@@ -81,6 +81,19 @@ class child_process {
     }
   }
 
+  // Reads lines (each appended to `seen`) until one contains `what` (true)
+  // or `limit` passes (false).
+  bool read_until(const std::string& what, std::string& seen, std::chrono::milliseconds limit) {
+    const auto deadline = std::chrono::steady_clock::now() + limit;
+    while (std::chrono::steady_clock::now() < deadline) {
+      auto line = read_line(std::chrono::milliseconds(100));
+      if (!line) continue;
+      seen += *line + "\n";
+      if (line->find(what) != std::string::npos) return true;
+    }
+    return false;
+  }
+
   // Waits up to `limit` for the child to exit by itself; its wait status,
   // or nullopt if it is still running.
   std::optional<int> wait_exit(std::chrono::milliseconds limit) {
