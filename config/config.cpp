@@ -515,7 +515,8 @@ void read_operator(reader& r, const YAML::Node& n, const std::string& path, oper
 }
 
 void read_campaign(reader& r, const YAML::Node& n, const std::string& path, campaign_config& c) {
-  if (!r.map(n, path, {"id", "start", "recipients", "from", "text", "send_window", "tps", "receipts", "validity"}))
+  if (!r.map(n, path, {"id", "start", "recipients", "from", "text", "send_window", "tps", "receipts", "validity",
+                       "expects_reply", "consent"}))
     return;
   if (auto v = r.string(n, path, "id", true)) {
     c.id = *v;
@@ -545,6 +546,25 @@ void read_campaign(reader& r, const YAML::Node& n, const std::string& path, camp
   if (auto v = r.number(n, path, "tps", 0, 1e7)) c.tps = *v;
   if (auto v = r.boolean(n, path, "receipts")) c.receipts = *v;
   if (auto d = r.duration(n, path, "validity")) c.validity = std::chrono::duration_cast<std::chrono::seconds>(*d);
+  if (auto v = r.boolean(n, path, "expects_reply")) c.expects_reply = *v;
+  if (const YAML::Node k = n["consent"]; k.IsDefined()) {
+    const std::string kp = path + ".consent";
+    if (r.map(k, kp, {"column", "list"})) {
+      consent_rule rule;
+      if (auto v = r.string(k, kp, "column")) {
+        rule.column = *v;
+        if (v->empty()) r.error(k["column"], kp + ".column", "expected the name of a column of the recipients file");
+      }
+      if (auto v = r.string(k, kp, "list")) {
+        rule.list = r.resolve(*v);
+        if (!fs::is_regular_file(rule.list))
+          r.error(k["list"], kp + ".list", "no such file " + show(rule.list.string()));
+      }
+      if (rule.column.empty() && rule.list.empty())
+        r.error(k, kp, "expected a column of the recipients file (column: opt_in), a list of numbers (list: FILE), or both");
+      c.consent = std::move(rule);
+    }
+  }
   if (const YAML::Node w = n["send_window"]; w.IsDefined()) {
     const std::string wp = path + ".send_window";
     if (r.map(w, wp, {"start", "end", "timezone", "fallback_timezone"})) {
@@ -723,10 +743,14 @@ void check_references(reader& r, const YAML::Node& root, const settings& s) {
   if (!s.default_operator.empty() && !s.find_operator(s.default_operator))
     r.error(root["default_operator"], "default_operator", "no operator named " + show(s.default_operator));
   std::set<std::string> ids;
-  for (std::size_t i = 0; i < s.campaigns.size(); ++i)
+  for (std::size_t i = 0; i < s.campaigns.size(); ++i) {
+    const std::string path = "campaigns[" + std::to_string(i) + "]";
     if (!s.campaigns[i].id.empty() && !ids.insert(s.campaigns[i].id).second)
-      r.error(root["campaigns"][i]["id"], "campaigns[" + std::to_string(i) + "].id",
-              "duplicate campaign id " + show(s.campaigns[i].id));
+      r.error(root["campaigns"][i]["id"], path + ".id", "duplicate campaign id " + show(s.campaigns[i].id));
+    if (s.campaigns[i].expects_reply && s.two_way.reply_numbers.empty())
+      r.error(root["campaigns"][i]["expects_reply"], path + ".expects_reply",
+              "needs two_way.reply_numbers: the numbers replies come back to");
+  }
 }
 
 // logging: { level: info, components: { smsc: debug } }

@@ -149,6 +149,18 @@ struct send_window {
 
 enum class campaign_start : std::uint8_t { automatic, manual };
 
+// Who agreed to receive a campaign: a recipient is sent to only when a
+// source names them (either is enough when both are set).
+struct consent_rule {
+  // A column of the recipients file: yes, y, true, 1 or x (any case) is
+  // consent; anything else, empty included, is not.
+  std::string column;
+  // A file of numbers that opted in, one per line (any form the numbering
+  // settings read; '#' starts a comment).
+  std::filesystem::path list;
+  bool operator==(const consent_rule&) const = default;
+};
+
 struct campaign_config {
   std::string id;
   campaign_start start = campaign_start::automatic;  // manual: waits for a start command
@@ -159,6 +171,11 @@ struct campaign_config {
   double tps = 0;
   bool receipts = true;
   std::chrono::seconds validity{0};  // 0: the SMSC's default
+  // Each message opens a conversation: sent from a two_way.reply_numbers
+  // number with a reference code ("#REF" in the text places it), so that
+  // replies and YES/NO answers are tied to it.
+  bool expects_reply = false;
+  std::optional<consent_rule> consent;  // set: only recipients with consent are sent to
   bool operator==(const campaign_config&) const = default;
 };
 

@@ -1,7 +1,9 @@
 #include "engine/campaign_runner.hpp"
 
 #include <algorithm>
+#include <cctype>
 #include <cstdio>
+#include <fstream>
 #include <functional>
 #include <set>
 #include <thread>
@@ -27,6 +29,54 @@ std::string csv_quote(const std::string& s) {
 }
 
 }  // namespace
+
+consent_check::consent_check(const config::consent_rule& rule, const numbering_plan& numbering) : rule_(rule) {
+  if (rule_.list.empty()) return;
+  std::ifstream in(rule_.list);
+  if (!in) {
+    error_ = rule_.list.string() + ": cannot be read";
+    return;
+  }
+  std::string line;
+  for (std::uint64_t n = 1; std::getline(in, line); ++n) {
+    if (auto hash = line.find('#'); hash != std::string::npos) line.erase(hash);
+    while (!line.empty() && std::isspace(static_cast<unsigned char>(line.back()))) line.pop_back();
+    std::size_t start = 0;
+    while (start < line.size() && std::isspace(static_cast<unsigned char>(line[start]))) ++start;
+    if (start == line.size()) continue;
+    auto number = normalise_number(std::string_view(line).substr(start), numbering);
+    if (!number.ok()) {
+      if (bad_lines_++ == 0) first_bad_ = n;
+      continue;
+    }
+    listed_.insert(std::move(number.e164));
+  }
+  if (in.bad()) error_ = rule_.list.string() + ": read error";
+}
+
+bool consent_check::bind(const std::vector<std::string>& header) {
+  if (rule_.column.empty()) return true;
+  auto it = std::find(header.begin(), header.end(), rule_.column);
+  if (it == header.end()) {
+    error_ = "no \"" + rule_.column + "\" column (consent.column)";
+    return false;
+  }
+  column_ = static_cast<std::size_t>(it - header.begin());
+  return true;
+}
+
+bool consent_check::is_yes(std::string_view field) noexcept {
+  while (!field.empty() && std::isspace(static_cast<unsigned char>(field.front()))) field.remove_prefix(1);
+  while (!field.empty() && std::isspace(static_cast<unsigned char>(field.back()))) field.remove_suffix(1);
+  std::string lower;
+  for (char c : field) lower.push_back(static_cast<char>(std::tolower(static_cast<unsigned char>(c))));
+  return lower == "yes" || lower == "y" || lower == "true" || lower == "1" || lower == "x";
+}
+
+bool consent_check::allows(const std::vector<std::string>& row, const std::string& e164) const {
+  if (column_ && *column_ < row.size() && is_yes(row[*column_])) return true;
+  return listed_.count(e164) > 0;
+}
 
 campaign_runner::campaign_runner(campaign_setup setup, storage::message_log& log, dispatcher& dispatch,
                                  std::atomic<std::uint64_t>& next_message_id)
@@ -147,6 +197,18 @@ std::string campaign_runner::run() {
                                 c.window->timezone, c.window->fallback_timezone, error);
     if (!window_) return "campaign " + c.id + ": send_window: " + error;
   }
+  std::optional<consent_check> consent;
+  if (c.consent) {
+    consent.emplace(*c.consent, setup_.prepare.numbering);
+    if (!consent->error().empty() || !consent->bind(csv.header()))
+      return "campaign " + c.id + ": consent: " + consent->error();
+    if (consent->bad_lines())
+      logging::warn(logging::component::campaign, "consent list lines that are not numbers were skipped",
+                    {{"campaign", c.id}, {"file", c.consent->list.string()}, {"lines", consent->bad_lines()},
+                     {"first_line", consent->first_bad_line()}});
+  }
+  if (c.expects_reply && (!setup_.conversations || !setup_.conversations->has_pool()))
+    return "campaign " + c.id + ": expects_reply needs two_way.reply_numbers (the numbers replies come back to)";
   if (!setup_.rejections_file.empty()) {
     std::filesystem::create_directories(setup_.rejections_file.parent_path());
     rejections_ = std::fopen(setup_.rejections_file.c_str(), "a");
@@ -205,6 +267,14 @@ std::string campaign_runner::run() {
     req.to = row[msisdn];
     req.from = c.from;
     req.text = text;
+    conversation_book::opening opening;
+    if (c.expects_reply) {
+      if (auto number = normalise_number(row[msisdn], setup_.prepare.numbering); number.ok()) {
+        opening = setup_.conversations->pick(number.e164);
+        req.from = opening.number;
+        conversation_book::carry_code(req.text, opening.code);
+      }
+    }
     req.priority = lane::campaign;
     req.receipts = c.receipts;
     req.validity = c.validity;
@@ -215,6 +285,12 @@ std::string campaign_runner::run() {
     prepared_message prepared;
     if (auto why = prepare_message(setup_.prepare, req, id, wall_us(), prepared)) {
       reject(row_no, why.message, row[msisdn], storage::state::failed);
+      continue;
+    }
+    if (consent && !consent->allows(row, prepared.record.recipient)) {
+      counts_.no_consent.fetch_add(1, std::memory_order_relaxed);
+      reject(row_no, "no consent from " + prepared.record.recipient, prepared.record.recipient,
+             storage::state::suppressed, storage::cause::no_consent);
       continue;
     }
     if (duplicates.seen_before(prepared.record.recipient)) {
@@ -242,6 +318,21 @@ std::string campaign_runner::run() {
       break;
     }
     duplicates.appended(ticket);
+    if (c.expects_reply && !opening.number.empty()) {
+      std::uint64_t opened = 0;
+      for (;;) {
+        setup_.conversations->open(prepared.record.recipient, opening, prepared.record.id, c.id, &opened, ec);
+        if (ec != storage::storage_errc::backlog_full) break;
+        hand_over(false);
+        std::this_thread::sleep_for(std::chrono::milliseconds(1));
+      }
+      if (ec)  // the message still goes; its replies match by recency
+        logging::warn(logging::component::campaign, "conversation not opened",
+                      {{"campaign", c.id}, {"row", row_no}, {"error", ec}});
+      else
+        ticket = std::max(ticket, opened);
+      ec.clear();
+    }
     auto m = std::move(prepared.message);
     m->gate = setup_.gate;
     counts_.accepted.fetch_add(1, std::memory_order_relaxed);

@@ -15,6 +15,12 @@
 //   recipient's zone (or the campaign's one zone): the dispatcher holds a
 //   message whose window is closed, so one zone's night does not hold up
 //   the others. The campaign's tps paces it.
+// - Consent (campaign `consent:`): a recipient whose consent column is not
+//   a yes and who is not on the consent list is recorded as suppressed
+//   (cause no_consent) and counted; nothing is sent.
+// - A campaign that expects replies opens a conversation per message: the
+//   message goes from a reply number the customer has no other open
+//   conversation on and carries its reference code (conversations.hpp).
 // - Restart: the log's cursor for the campaign says which rows are
 //   already messages; those are skipped (their numbers still feed the
 //   duplicate check's filter; the log has their messages).
@@ -35,11 +41,14 @@
 #include <cstdint>
 #include <filesystem>
 #include <functional>
+#include <optional>
 #include <string>
+#include <unordered_set>
 #include <vector>
 
 #include "config/config.hpp"
 #include "engine/campaign_gate.hpp"
+#include "engine/conversations.hpp"
 #include "engine/dispatcher.hpp"
 #include "engine/phone_number.hpp"
 #include "engine/prepare.hpp"
@@ -59,6 +68,35 @@ struct campaign_counts {
   std::atomic<std::uint64_t> rejected{0};   // bad rows
   std::atomic<std::uint64_t> duplicates{0}; // same recipient again in this campaign
   std::atomic<std::uint64_t> skipped{0};    // already messages before a restart
+  std::atomic<std::uint64_t> no_consent{0}; // suppressed: consent required and not given
+};
+
+// Who consented to a campaign (config::consent_rule): the column's yes
+// values and the list's numbers.
+class consent_check {
+ public:
+  // Reads the list, if any. Lines that are not numbers are skipped and
+  // counted (bad_lines(), first_bad_line()); a list that cannot be read
+  // leaves error() set.
+  consent_check(const config::consent_rule& rule, const numbering_plan& numbering);
+  const std::string& error() const noexcept { return error_; }
+  std::uint64_t bad_lines() const noexcept { return bad_lines_; }
+  std::uint64_t first_bad_line() const noexcept { return first_bad_; }
+  std::size_t listed() const noexcept { return listed_.size(); }
+
+  // Finds the column in the recipients file's header; false (with
+  // error()) when the rule names one the file does not have.
+  bool bind(const std::vector<std::string>& header);
+  // A row's recipient (E.164) has consent.
+  bool allows(const std::vector<std::string>& row, const std::string& e164) const;
+  static bool is_yes(std::string_view field) noexcept;
+
+ private:
+  config::consent_rule rule_;
+  std::optional<std::size_t> column_;
+  std::unordered_set<std::string> listed_;
+  std::uint64_t bad_lines_ = 0, first_bad_ = 0;
+  std::string error_;
 };
 
 struct campaign_setup {
@@ -68,6 +106,7 @@ struct campaign_setup {
   std::filesystem::path rejections_file;  // CSV: row,reason
   std::size_t max_unconfirmed = 4096;
   const campaign_gate* gate = nullptr;  // null: always running
+  conversation_book* conversations = nullptr;  // for campaigns that expect replies
 };
 
 class campaign_runner {

@@ -143,6 +143,7 @@ void campaign_manager::start_runner_locked(entry& e) {
   cs.prepare_from = context_.prepare;
   cs.rejections_file = rejections_file(context_.data_dir, e.config.id);
   cs.gate = e.gate.get();
+  cs.conversations = context_.conversations;
   e.runner = std::make_unique<campaign_runner>(std::move(cs), *context_.log, *context_.dispatch,
                                                *context_.next_message_id);
   e.problem.clear();
@@ -156,7 +157,8 @@ void campaign_manager::start_runner_locked(entry& e) {
       lg::write(component::campaign, finished ? lg::level::info : lg::level::debug,
                 finished ? "campaign finished reading" : "campaign stopped reading",
                 {{"campaign", r->id()}, {"rows", c.rows.load()}, {"accepted", c.accepted.load()},
-                 {"rejected", c.rejected.load()}, {"duplicates", c.duplicates.load()}, {"skipped", c.skipped.load()}});
+                 {"rejected", c.rejected.load()}, {"duplicates", c.duplicates.load()}, {"skipped", c.skipped.load()},
+                 {"no_consent", c.no_consent.load()}});
       return;
     }
     lg::error(component::campaign, "campaign cannot run", {{"campaign", r->id()}, {"error", why}});
@@ -366,6 +368,7 @@ campaign_status campaign_manager::status_locked(const entry& e) const {
     s.rejected = c.rejected.load();
     s.duplicates = c.duplicates.load();
     s.skipped = c.skipped.load();
+    s.no_consent = c.no_consent.load();
   } else {
     s.reading_done = true;
   }

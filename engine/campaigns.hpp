@@ -65,7 +65,7 @@ struct campaign_status {
   std::string problem;        // why it could not run; "" when it runs
   bool from_api = false;      // created with POST /v1/campaigns
   double tps = 0;
-  std::uint64_t rows = 0, accepted = 0, rejected = 0, duplicates = 0, skipped = 0;
+  std::uint64_t rows = 0, accepted = 0, rejected = 0, duplicates = 0, skipped = 0, no_consent = 0;
   double progress = 0;  // share of the recipients file read, 0-1
   double rate = 0;      // messages per second now (0 unless running)
   std::optional<double> eta_s;  // until every row is handed to the dispatcher, at this rate
@@ -96,6 +96,7 @@ struct campaign_context {
   dispatcher* dispatch = nullptr;
   std::atomic<std::uint64_t>* next_message_id = nullptr;
   const prepare_source* prepare = nullptr;
+  conversation_book* conversations = nullptr;  // for campaigns that expect replies
 };
 
 class campaign_manager {

@@ -153,6 +153,21 @@ std::string conversations_text(const json& body) {
   return out;
 }
 
+// A campaign's answers: the counts, then its conversations.
+std::string answers_text(const json& body) {
+  std::string out = body.value("campaign", "") + ": " + std::to_string(body.value("conversations_count", 0ull)) +
+                    " conversations";
+  if (const auto a = body.find("answers"); a != body.end() && a->is_object())
+    for (auto it = a->begin(); it != a->end(); ++it)
+      out += ", " + it.key() + " " + std::to_string(it->get<std::uint64_t>());
+  out += ", replied without an answer " + std::to_string(body.value("replied_without_answer", 0ull)) +
+         ", no reply " + std::to_string(body.value("no_reply", 0ull)) + "\n\n";
+  out += conversations_text(body);
+  if (body.contains("next"))
+    out += "\nmore: smppctl campaign answers " + body.value("campaign", "") + " --after " + body.value("next", "") + "\n";
+  return out;
+}
+
 std::string url_encoded(const std::string& s) {
   std::string out;
   for (unsigned char c : s) {
@@ -236,6 +251,7 @@ int run_control_command(std::string_view command, const std::vector<std::string_
   std::vector<std::string> positional;
   json message;  // send's fields
   std::string customer;  // conversations'
+  std::string after;     // campaign answers: the page after this conversation
   for (std::size_t i = 0; i < args.size(); ++i) {
     const bool has_value = i + 1 < args.size();
     if (args[i] == "--api" && has_value) api = std::string(args[++i]);
@@ -264,6 +280,7 @@ int run_control_command(std::string_view command, const std::vector<std::string_
     else if (command == "send" && args[i] == "--expects-reply") message["expects_reply"] = true;
     else if (command == "conversations" && args[i] == "--customer" && has_value) customer = std::string(args[++i]);
     else if (command == "reply" && args[i] == "--text" && has_value) message["text"] = std::string(args[++i]);
+    else if (command == "campaign" && args[i] == "--after" && has_value) after = std::string(args[++i]);
     else if (args[i].starts_with("--")) {
       err += "smppctl: unknown option \"" + std::string(args[i]) + "\"\n";
       return 2;
@@ -328,6 +345,8 @@ int run_control_command(std::string_view command, const std::vector<std::string_
   } else if (command == "campaign" && positional.size() == 2 && positional[0] == "watch") {
     return watch(host, port, "/v1/campaigns/" + positional[1], token,
                  interval > 0 ? interval : ::isatty(STDOUT_FILENO) ? 1.0 : 10.0, err);
+  } else if (command == "campaign" && positional.size() == 2 && positional[0] == "answers") {
+    target = "/v1/campaigns/" + positional[1] + "/answers?limit=1000" + (after.empty() ? "" : "&after=" + url_encoded(after));
   } else if (command == "campaign" && positional.size() == 2 &&
              (positional[0] == "show" || positional[0] == "start" || positional[0] == "pause" ||
               positional[0] == "resume" || positional[0] == "cancel")) {
@@ -337,7 +356,8 @@ int run_control_command(std::string_view command, const std::vector<std::string_
       target += "/" + positional[0];
     }
   } else {
-    err += "usage: smppctl campaigns | campaign show|start|pause|resume|cancel|watch ID | status | send ... | message ID"
+    err += "usage: smppctl campaigns | campaign show|start|pause|resume|cancel|watch ID"
+           " | campaign answers ID [--after CONVERSATION] | status | send ... | message ID"
            " | conversations --customer NUMBER | conversation ID | reply ID --text TEXT | webhooks dead|retry"
            "  [--api HOST:PORT]"
            " [--token-file FILE] [--json]\n";
@@ -374,6 +394,8 @@ int run_control_command(std::string_view command, const std::vector<std::string_
     out += conversations_text(body);
   } else if (command == "conversation") {
     out += conversations_text(json{{"conversations", json::array({body})}});
+  } else if (command == "campaign" && positional[0] == "answers") {
+    out += answers_text(body);
   } else if (command == "webhooks" && positional[0] == "dead") {
     out += dead_letters_text(body);
   } else if (command == "webhooks") {

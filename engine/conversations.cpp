@@ -85,9 +85,16 @@ conversation_book::opening conversation_book::pick(std::string_view customer) {
   return o;
 }
 
+void conversation_book::carry_code(std::string& text, std::string_view code) {
+  if (auto at = text.find("#REF"); at != std::string::npos)
+    text.replace(at, 4, code);
+  else
+    text.append(" ").append(code);
+}
+
 storage::conversation_record conversation_book::open(std::string_view customer, const opening& o,
-                                                     std::uint64_t message_id, std::uint64_t* ticket,
-                                                     std::error_code& ec) {
+                                                     std::uint64_t message_id, std::string_view campaign,
+                                                     std::uint64_t* ticket, std::error_code& ec) {
   std::lock_guard lock(mutex_);
   storage::conversation_record c;
   c.id = ++next_id_;
@@ -95,6 +102,7 @@ storage::conversation_record conversation_book::open(std::string_view customer, 
   c.number = o.number;
   c.code = o.code;
   c.message_id = message_id;
+  c.campaign = std::string(campaign);
   c.opened_us = now_us_();
   c.expires_us = c.opened_us + window_.count();
   const std::uint64_t t = store_.put_conversation(c, ec);
@@ -147,6 +155,12 @@ std::vector<storage::conversation_record> conversation_book::of(std::string_view
 
 std::optional<storage::conversation_record> conversation_book::get(std::uint64_t id, std::error_code& ec) const {
   return store_.conversation(id, ec);
+}
+
+std::vector<storage::conversation_record> conversation_book::of_campaign(std::string_view campaign,
+                                                                        std::uint64_t after_id, std::size_t limit,
+                                                                        std::error_code& ec) const {
+  return store_.conversations_of_campaign(campaign, after_id, limit, ec);
 }
 
 std::vector<storage::reply_record> conversation_book::replies(const storage::conversation_record& c,

@@ -44,10 +44,13 @@ class conversation_book {
     std::string code;    // "#NNNN", not used by another open conversation of the customer
   };
   opening pick(std::string_view customer);
-  // Opens the conversation of message `message_id` (queued to the log;
-  // *ticket says when it is durable).
+  // The text of a message that expects replies: "#REF" in it stands for
+  // the conversation's code; without it the code is appended.
+  static void carry_code(std::string& text, std::string_view code);
+  // Opens the conversation of message `message_id` of `campaign` ("": sent
+  // through the API), queued to the log; *ticket says when it is durable.
   storage::conversation_record open(std::string_view customer, const opening& o, std::uint64_t message_id,
-                                    std::uint64_t* ticket, std::error_code& ec);
+                                    std::string_view campaign, std::uint64_t* ticket, std::error_code& ec);
 
   struct match_result {
     std::uint64_t conversation = 0;
@@ -60,6 +63,9 @@ class conversation_book {
   // Reads (from the log): a customer's conversations newest first, one by id.
   std::vector<storage::conversation_record> of(std::string_view customer, std::error_code& ec) const;
   std::optional<storage::conversation_record> get(std::uint64_t id, std::error_code& ec) const;
+  // A campaign's conversations by id, after `after_id`, at most `limit`.
+  std::vector<storage::conversation_record> of_campaign(std::string_view campaign, std::uint64_t after_id,
+                                                        std::size_t limit, std::error_code& ec) const;
   std::vector<storage::reply_record> replies(const storage::conversation_record& c, std::error_code& ec) const;
   std::vector<storage::reply_record> replies_from(std::string_view customer, std::error_code& ec) const;
 

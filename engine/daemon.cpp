@@ -478,7 +478,7 @@ int run_daemon(const config::settings& s, const daemon_options& opt) {
   std::unique_ptr<campaign_manager> campaigns;
   try {
     campaigns = std::make_unique<campaign_manager>(
-        campaign_context{s.node.data_dir, log.get(), &dispatch, &next_id, &prepare});
+        campaign_context{s.node.data_dir, log.get(), &dispatch, &next_id, &prepare, &conversations});
   } catch (const std::exception& e) {
     lg::error(component::campaign, "cannot read the campaigns' state", {{"error", e.what()}});
     signals.cancel();
@@ -579,7 +579,7 @@ int run_daemon(const config::settings& s, const daemon_options& opt) {
     ms.campaigns = [m = campaigns.get()] {
       std::vector<campaign_sample> out;
       for (const auto& c : m->list())
-        out.push_back(campaign_sample{c.id, c.rows, c.accepted, c.rejected, c.duplicates, c.skipped,
+        out.push_back(campaign_sample{c.id, c.rows, c.accepted, c.rejected, c.duplicates, c.skipped, c.no_consent,
                                       c.state == campaign_state::running && !c.reading_done});
       return out;
     };

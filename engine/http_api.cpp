@@ -8,6 +8,7 @@
 #include <charconv>
 #include <chrono>
 #include <ctime>
+#include <map>
 #include <thread>
 
 #include "config/config.hpp"
@@ -69,7 +70,8 @@ json to_json(const campaign_status& c) {
               {"accepted", c.accepted},
               {"rejected", c.rejected},
               {"duplicates", c.duplicates},
-              {"skipped", c.skipped}};
+              {"skipped", c.skipped},
+              {"no_consent", c.no_consent}};
 }
 
 json to_json(const dispatcher_status& d) {
@@ -240,11 +242,16 @@ class http_api::connection : public std::enable_shared_from_this<connection> {
       return reply(http::status::not_found, error_body("not_found", "no campaign " + std::string(id)));
     }
     const std::string_view verb = rest.substr(slash + 1);
+    if (verb == "answers" || verb.starts_with("answers?")) {
+      if (request_.method() != http::verb::get) return method_not_allowed("GET");
+      if (!m->find(id)) return reply(http::status::not_found, error_body("not_found", "no campaign " + std::string(id)));
+      return get_campaign_answers(id, verb.substr(std::string_view("answers").size()));
+    }
     const auto action = parse_campaign_action(verb);
     if (!action)
       return reply(http::status::not_found,
                    error_body("not_found", "no such endpoint: " + std::string(target) +
-                                               " (campaign commands: start, pause, resume, cancel)"));
+                                               " (campaign commands: start, pause, resume, cancel; GET answers)"));
     if (request_.method() != http::verb::post) return method_not_allowed("POST");
     auto out = m->control(id, *action);
     switch (out.result) {
@@ -488,7 +495,7 @@ class http_api::connection : public std::enable_shared_from_this<connection> {
       if (!it.expects_reply) continue;
       std::error_code ec;
       std::uint64_t t = 0;
-      const auto c = api_.conversations_->open(it.prepared.record.recipient, it.opening, it.prepared.record.id, &t, ec);
+      const auto c = api_.conversations_->open(it.prepared.record.recipient, it.opening, it.prepared.record.id, {}, &t, ec);
       if (ec) continue;  // the message still goes; its replies match by recency
       ticket = std::max(ticket, t);
       conversations.push_back({{"id", std::to_string(c.id)}, {"number", c.number}, {"code", c.code}});
@@ -520,10 +527,7 @@ class http_api::connection : public std::enable_shared_from_this<connection> {
     it.opening = api_.conversations_->pick(number.e164);
     it.from = it.opening.number;
     it.req.from = it.from;
-    if (auto at = it.req.text.find("#REF"); at != std::string::npos)
-      it.req.text.replace(at, 4, it.opening.code);
-    else
-      it.req.text += " " + it.opening.code;
+    conversation_book::carry_code(it.req.text, it.opening.code);
     return {};
   }
 
@@ -576,6 +580,64 @@ class http_api::connection : public std::enable_shared_from_this<connection> {
     reply(http::status::ok, json{{"customer", number.e164}, {"conversations", std::move(list)},
                                  {"unmatched_replies", std::move(loose)}}
                                 .dump());
+  }
+
+  // GET /v1/campaigns/ID/answers[?after=CONVERSATION][&limit=N]: what the
+  // recipients of a campaign that expects replies answered: counts over
+  // all its conversations (yes, no, replied without a structured answer,
+  // no reply yet) and a page of them by conversation id.
+  void get_campaign_answers(std::string_view campaign, std::string_view query) {
+    auto* book = api_.conversations_;
+    if (!book) return reply(http::status::not_found, error_body("not_found", "two-way messaging is not running"));
+    std::uint64_t after = 0, limit = 100;
+    if (query.starts_with("?")) query.remove_prefix(1);
+    while (!query.empty()) {
+      const auto amp = query.find('&');
+      const std::string_view pair = query.substr(0, amp);
+      query = amp == std::string_view::npos ? std::string_view() : query.substr(amp + 1);
+      const auto eq = pair.find('=');
+      const std::string_view key = pair.substr(0, eq), value = eq == std::string_view::npos ? "" : pair.substr(eq + 1);
+      std::uint64_t* field = key == "after" ? &after : key == "limit" ? &limit : nullptr;
+      if (!field) return bad("invalid_field", "unknown parameter \"" + std::string(key) + "\" (after, limit)");
+      if (std::from_chars(value.data(), value.data() + value.size(), *field).ptr != value.data() + value.size() ||
+          value.empty() || (field == &limit && (limit == 0 || limit > 1000)))
+        return bad("invalid_field", std::string(key) + ": expected " +
+                                        (field == &limit ? "a number 1-1000" : "a conversation id"));
+    }
+    std::error_code ec;
+    std::map<std::string, std::uint64_t> answers;
+    std::uint64_t total = 0, replied = 0, unanswered = 0;
+    json page = json::array();
+    std::uint64_t last_listed = 0;
+    bool more = false;
+    for (std::uint64_t from = 0;;) {
+      auto chunk = book->of_campaign(campaign, from, 1000, ec);
+      if (ec) return reply(http::status::service_unavailable, error_body("log_error", ec.message()));
+      for (const auto& c : chunk) {
+        ++total;
+        if (!c.answer.empty()) ++answers[c.answer];
+        else if (c.replies) ++replied;
+        else ++unanswered;
+        if (c.id <= after) continue;
+        if (page.size() < limit) {
+          page.push_back(conversation_json(c, false));
+          last_listed = c.id;
+        } else {
+          more = true;
+        }
+      }
+      if (chunk.size() < 1000) break;
+      from = chunk.back().id;
+    }
+    json counts = answers;
+    json body{{"campaign", campaign},
+              {"conversations_count", total},
+              {"answers", std::move(counts)},
+              {"replied_without_answer", replied},
+              {"no_reply", unanswered},
+              {"conversations", std::move(page)}};
+    if (more) body["next"] = std::to_string(last_listed);  // ?after= this for the next page
+    reply(http::status::ok, body.dump());
   }
 
   // POST /v1/conversations/ID/reply {"text": "..."}: an agent's answer,
@@ -654,7 +716,8 @@ class http_api::connection : public std::enable_shared_from_this<connection> {
   json conversation_json(const storage::conversation_record& c, bool with_replies) {
     json j{{"id", std::to_string(c.id)}, {"customer", c.customer}, {"number", c.number}, {"code", c.code},
            {"message_id", std::to_string(c.message_id)}, {"opened", utc_text(c.opened_us)},
-           {"expires", utc_text(c.expires_us)}, {"answer", c.answer}, {"replies_count", c.replies}};
+           {"expires", utc_text(c.expires_us)}, {"answer", c.answer}, {"replies_count", c.replies},
+           {"campaign", c.campaign.empty() ? json(nullptr) : json(c.campaign)}};
     if (with_replies) {
       std::error_code ec;
       json replies = json::array();

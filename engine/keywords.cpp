@@ -1,6 +1,9 @@
 #include "engine/keywords.hpp"
 
+#include <algorithm>
 #include <array>
+#include <set>
+#include <vector>
 #include <string>
 #include <unordered_map>
 
@@ -107,9 +110,39 @@ keyword_table::keyword_table(const config::two_way_config& c) : languages_(c.lan
 
 std::optional<std::string> keyword_table::confirmation(std::string_view text) const {
   if (text.size() > 200) return std::nullopt;
-  auto it = answers_.find(fold_keyword(text));
-  if (it == answers_.end()) return std::nullopt;
-  return it->second;
+  // Reference codes quoted with the answer ("YES #4821") are not words of it.
+  std::string plain;
+  for (std::size_t i = 0; i < text.size(); ++i) {
+    std::size_t n = 0;
+    while (text[i] == '#' && i + 1 + n < text.size() && text[i + 1 + n] >= '0' && text[i + 1 + n] <= '9') ++n;
+    if (n == 4) i += n;
+    else plain.push_back(text[i]);
+  }
+  const std::string folded = fold_keyword(plain);
+  if (auto it = answers_.find(folded); it != answers_.end()) return it->second;
+  // "Yes, thanks", "No, sorry": an answer word first and after it only
+  // courtesy words (or the same answer again). Anything more ("Yes, but on
+  // Thursday") is for a person; digits answer only alone.
+  std::vector<std::string> words;
+  for (std::size_t at = 0; at < folded.size();) {
+    const std::size_t end = std::min(folded.find(' ', at), folded.size());
+    if (auto w = fold_keyword(std::string_view(folded).substr(at, end - at)); !w.empty()) words.push_back(std::move(w));
+    at = end + 1;
+  }
+  if (words.size() < 2 || words.size() > 4) return std::nullopt;
+  auto first = answers_.find(words[0]);
+  if (first == answers_.end() || words[0].find_first_not_of("0123456789") == std::string::npos) return std::nullopt;
+  // Folded: no case, no accents.
+  static const std::set<std::string, std::less<>> courtesy{
+      "thanks", "thank", "you", "thx", "please", "pls", "sorry", "sure", "ok", "okay",
+      "aciu", "prasau", "atsiprasau", "gerai", "labai",
+      "спасибо", "пожалуиста", "извините", "хорошо", "конечно"};
+  for (std::size_t i = 1; i < words.size(); ++i) {
+    auto other = answers_.find(words[i]);
+    const bool same = other != answers_.end() && other->second == first->second;
+    if (!same && !courtesy.count(words[i])) return std::nullopt;
+  }
+  return first->second;
 }
 
 std::optional<keyword_match> keyword_table::match(std::string_view text) const {

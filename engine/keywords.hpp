@@ -32,7 +32,9 @@ class keyword_table {
   // The keyword `text` is, if it is one; the first language in name order
   // wins when two list the same word.
   std::optional<keyword_match> match(std::string_view text) const;
-  // "yes" or "no" when `text` is a confirmation answer (YES, ДА, TAIP, 1, ...).
+  // "yes" or "no" when `text` is a confirmation answer (YES, ДА, TAIP, 1,
+  // ...), alone or followed by courtesy words only ("No, sorry", "Taip,
+  // ačiū"), with any "#NNNN" code it quotes left out.
   std::optional<std::string> confirmation(std::string_view text) const;
   // The configured answer for a keyword of `language` ("" when none).
   const std::string& answer(const keyword_match& m) const;

@@ -94,6 +94,8 @@ constexpr campaign_counter campaign_counter_list[] = {
      &campaign_sample::duplicates},
     {"smppd_campaign_rows_skipped_total", "Rows skipped on restart: already messages in the log.",
      &campaign_sample::skipped},
+    {"smppd_campaign_rows_no_consent_total", "Rows suppressed: the campaign requires consent the recipient did not give.",
+     &campaign_sample::no_consent},
 };
 
 struct operator_counter {

@@ -47,7 +47,7 @@ struct webhook_counters;
 // A campaign as the metrics see it, read at scrape time.
 struct campaign_sample {
   std::string id;
-  std::uint64_t rows = 0, accepted = 0, rejected = 0, duplicates = 0, skipped = 0;
+  std::uint64_t rows = 0, accepted = 0, rejected = 0, duplicates = 0, skipped = 0, no_consent = 0;
   bool reading = false;  // its file is still being read
 };
 

@@ -48,6 +48,7 @@ std::string_view name(cause c) noexcept {
     case cause::validity: return "validity_ended";
     case cause::duplicate: return "duplicate";
     case cause::opted_out: return "opted_out";
+    case cause::no_consent: return "no_consent";
   }
   return "invalid";
 }

@@ -52,8 +52,9 @@ enum class cause : std::uint8_t {
   validity = 6,          // its validity ended while it waited (a bind, a retry, the throttle)
   duplicate = 7,         // its recipient is in the campaign already
   opted_out = 8,         // the recipient had opted out (two-way keywords)
+  no_consent = 9,        // the campaign requires consent and the recipient has none
 };
-inline constexpr std::uint8_t cause_count = 9;
+inline constexpr std::uint8_t cause_count = 10;
 std::string_view name(cause c) noexcept;
 
 struct part_record {

@@ -23,6 +23,7 @@ constexpr char part_prefix = 'p';
 constexpr char seen_prefix = 's';
 constexpr char conversation_prefix = 'v';
 constexpr char conversation_customer_prefix = 'w';
+constexpr char conversation_campaign_prefix = 'k';
 constexpr char outbox_prefix = 'o';
 constexpr char dead_prefix = 'x';
 
@@ -86,6 +87,13 @@ std::string conversation_key(std::uint64_t id) {
 std::string conversation_customer_prefix_of(std::string_view customer) {
   std::string k(1, conversation_customer_prefix);
   k.append(address_key(customer));
+  k.push_back('\0');
+  return k;
+}
+
+std::string conversation_campaign_prefix_of(std::string_view campaign) {
+  std::string k(1, conversation_campaign_prefix);
+  k.append(campaign);
   k.push_back('\0');
   return k;
 }
@@ -186,6 +194,7 @@ void encode_conversation(const conversation_record& c, std::string& out) {
   put_string(out, c.answer);
   put_varint(out, c.replies);
   put_varint(out, static_cast<std::uint64_t>(c.last_reply_us));
+  put_string(out, c.campaign);
 }
 
 std::error_code decode_conversation(std::string_view in, conversation_record& c) {
@@ -203,6 +212,8 @@ std::error_code decode_conversation(std::string_view in, conversation_record& c)
   c.answer = rd.string();
   c.replies = rd.varint();
   c.last_reply_us = static_cast<std::int64_t>(rd.varint());
+  c.campaign.clear();
+  if (rd.ok() && !rd.at_end()) c.campaign = rd.string();
   if (!rd.ok() || !rd.at_end()) return storage_errc::corrupt_record;
   return {};
 }
@@ -315,7 +326,35 @@ std::uint64_t reply_store::put_conversation(const conversation_record& c, std::e
   put_u64_be(index, static_cast<std::uint64_t>(c.opened_us));
   put_u64_be(index, c.id);
   e.writes.push_back(kv_write{cf_replies, std::move(index), {}});
+  if (!c.campaign.empty()) {
+    std::string by_campaign = conversation_campaign_prefix_of(c.campaign);
+    put_u64_be(by_campaign, c.id);
+    e.writes.push_back(kv_write{cf_replies, std::move(by_campaign), {}});
+  }
   return log_access::enqueue(log_, std::span(&e, 1), ec);
+}
+
+std::vector<conversation_record> reply_store::conversations_of_campaign(std::string_view campaign,
+                                                                        std::uint64_t after_id, std::size_t limit,
+                                                                        std::error_code& ec) const {
+  ec.clear();
+  std::vector<conversation_record> out;
+  if (campaign.empty()) return out;
+  const db_handles& h = log_access::handles(log_);
+  const std::string prefix = conversation_campaign_prefix_of(campaign);
+  std::string from = prefix;
+  put_u64_be(from, after_id + 1);
+  std::unique_ptr<rocksdb::Iterator> it(h.db->NewIterator(rocksdb::ReadOptions(), h.cfs[cf_replies]));
+  for (it->Seek(from); it->Valid() && out.size() < limit; it->Next()) {
+    const std::string_view k = it->key().ToStringView();
+    if (!k.starts_with(prefix)) break;
+    if (k.size() != prefix.size() + 8) continue;
+    auto c = conversation(read_u64_be(k.substr(prefix.size())), ec);
+    if (ec) return out;
+    if (c) out.push_back(std::move(*c));
+  }
+  if (!ec) ec = to_error(it->status());
+  return out;
 }
 
 std::optional<conversation_record> reply_store::conversation(std::uint64_t id, std::error_code& ec) const {

@@ -17,7 +17,8 @@
 //          conversation varint, method 1 (match_method), answer string
 //   conversation  version, id varint, customer, number, code, message_id,
 //          opened_us, expires_us varints, answer string, replies varint,
-//          last_reply_us varint
+//          last_reply_us varint, campaign string (absent in entries written
+//          before campaigns opened conversations: read as "")
 //   opt-out entry  version, opted_out 1, since_us varint, reply_id varint,
 //          word string (the keyword the customer sent)
 //   outbox entry  version, attempts varint, next_us varint, last_error
@@ -106,6 +107,7 @@ struct conversation_record {
   std::string answer;           // the latest structured answer ("yes", "no"), "" none
   std::uint64_t replies = 0;    // how many replies matched it
   std::int64_t last_reply_us = 0;
+  std::string campaign;  // the campaign of its message; "" for one sent through the API
   bool operator==(const conversation_record&) const = default;
 };
 
@@ -179,6 +181,9 @@ class reply_store {
   std::vector<conversation_record> conversations_of(std::string_view customer, std::size_t limit,
                                                     std::error_code& ec) const;
   std::vector<conversation_record> conversations_since(std::int64_t since_us, std::error_code& ec) const;
+  // A campaign's conversations by id, those after `after_id`, at most `limit`.
+  std::vector<conversation_record> conversations_of_campaign(std::string_view campaign, std::uint64_t after_id,
+                                                             std::size_t limit, std::error_code& ec) const;
   std::uint64_t max_conversation_id() const noexcept { return max_conversation_; }
   // A conversation's replies, oldest first.
   std::vector<reply_record> replies_of(const conversation_record& c, std::error_code& ec) const;

@@ -238,6 +238,39 @@ campaigns:
   EXPECT_NE(text.find("campaigns[0].validity: expected a duration"), std::string::npos) << text;
 }
 
+TEST_F(config_files, reads_consent_and_expects_reply_and_names_their_errors) {
+  auto ok = load(R"(smscs: [{ name: a, host: h, system_id: s }]
+operators: [{ name: o, prefixes: ["+1"], smscs: [a] }]
+two_way: { reply_numbers: ["+15550000100"] }
+campaigns:
+  - { id: c1, recipients: spring.csv, from: A, text: t, expects_reply: true, consent: { column: opt_in } }
+  - { id: c2, recipients: spring.csv, from: A, text: t, consent: { list: spring.csv, column: agreed } }
+)");
+  ASSERT_TRUE(ok.value) << all(ok);
+  EXPECT_TRUE(ok.value->campaigns[0].expects_reply);
+  ASSERT_TRUE(ok.value->campaigns[0].consent);
+  EXPECT_EQ(ok.value->campaigns[0].consent->column, "opt_in");
+  EXPECT_TRUE(ok.value->campaigns[0].consent->list.empty());
+  EXPECT_EQ(ok.value->campaigns[1].consent->list.filename(), "spring.csv");
+  EXPECT_FALSE(ok.value->campaigns[1].expects_reply);
+
+  auto r = load(R"(smscs: [{ name: a, host: h, system_id: s }]
+operators: [{ name: o, prefixes: ["+1"], smscs: [a] }]
+campaigns:
+  - { id: c1, recipients: spring.csv, from: A, text: t, expects_reply: true }
+  - { id: c2, recipients: spring.csv, from: A, text: t, consent: { list: nothere.txt } }
+  - { id: c3, recipients: spring.csv, from: A, text: t, consent: {} }
+  - { id: c4, recipients: spring.csv, from: A, text: t, consent: { colum: x } }
+)");
+  const std::string text = all(r);
+  EXPECT_NE(text.find(":4:"), std::string::npos) << text;
+  EXPECT_NE(text.find("campaigns[0].expects_reply: needs two_way.reply_numbers"), std::string::npos) << text;
+  EXPECT_NE(text.find("campaigns[1].consent.list: no such file"), std::string::npos) << text;
+  EXPECT_NE(text.find("campaigns[2].consent: expected a column of the recipients file"), std::string::npos) << text;
+  EXPECT_NE(text.find("campaigns[3].consent"), std::string::npos) << text;
+  EXPECT_NE(text.find("colum"), std::string::npos) << text;
+}
+
 TEST_F(config_files, reads_recipient_zones_and_send_windows_in_them) {
   auto r = load(R"(smscs: [{ name: a, host: h, system_id: s }]
 operators: [{ name: o, prefixes: ["+1"], smscs: [a] }]

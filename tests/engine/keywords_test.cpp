@@ -67,6 +67,13 @@ TEST(keywords, confirmation_answers_in_each_default_language) {
   for (const char* yes : {"Yes", "y", "1", "Да", "ДА!", "taip", "Taip."}) EXPECT_EQ(t.confirmation(yes), "yes") << yes;
   for (const char* no : {"NO", "n", "2", "нет", "Ne"}) EXPECT_EQ(t.confirmation(no), "no") << no;
   EXPECT_FALSE(t.confirmation("Yes, but on Thursday"));
+  // Followed by courtesy words or quoting the code, still an answer.
+  for (const char* yes : {"Yes, thanks!", "YES #4821", "#4821 yes please", "Taip, ačiū", "Да, спасибо", "yes, yes"})
+    EXPECT_EQ(t.confirmation(yes), "yes") << yes;
+  for (const char* no : {"No, sorry", "no thank you", "Ne, atsiprašau", "нет #1234"})
+    EXPECT_EQ(t.confirmation(no), "no") << no;
+  for (const char* other : {"No idea who you are", "2 kids", "yes no", "Yes #482", "Thanks"})
+    EXPECT_FALSE(t.confirmation(other)) << other;
   EXPECT_FALSE(t.match("yes"));  // an answer, not a keyword
 }
 

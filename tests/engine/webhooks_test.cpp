@@ -477,3 +477,110 @@ TEST_F(webhooks_e2e, a_reply_stored_before_a_sigkill_is_forwarded_by_the_next_ru
 }
 
 }  // namespace
+
+// A campaign that asks for confirmation: only recipients who consented get
+// it, each from a reply number with a code; their YES/NO answers (in
+// Lithuanian and English here) become structured answers on the
+// campaign's conversations, shown by the API and smppctl and forwarded to
+// the webhook that follows the campaign.
+TEST_F(webhooks_e2e, a_campaign_asking_for_confirmation_gets_structured_answers_in_the_api_and_on_a_webhook) {
+  receiver hook;
+  {
+    std::ofstream csv(dir / "visits.csv");
+    csv << "msisdn,name,opt_in\n"
+        << "37060000051,Ona,yes\n"
+        << "37060000052,Jonas,no\n"
+        << "860000053,Ruta,Y\n"
+        << "37060000054,Petras,\n";
+  }
+  const auto cfg = write_config(
+      "  reply_numbers: [\"+37060000100\", \"+37060000101\"]\n"
+      "  webhooks:\n"
+      "    - { name: crm, url: \"" + hook.url("/json") + "\", format: json, events: [reply], campaigns: [visits] }\n"
+      "    - { name: other, url: \"" + hook.url("/other") + "\", format: json, events: [reply], campaigns: [api] }\n"
+      "campaigns:\n"
+      "  - id: visits\n"
+      "    recipients: visits.csv\n"
+      "    from: CLINIC\n"
+      "    text: \"Hi {{name}}, your visit is on Friday at 10:00. Reply YES to confirm or NO to cancel (#REF)\"\n"
+      "    expects_reply: true\n"
+      "    consent: { column: opt_in }\n");
+  child_process smppd(bin_dir + "/smppd", {"--config", cfg.string()}, true);
+  std::string seen;
+  const std::uint16_t port = api_port(smppd, seen);
+  ASSERT_NE(port, 0) << seen;
+
+  json answers;
+  for (int i = 0; i < 100; ++i) {
+    auto [status, body] = call(http::verb::get, port, "/v1/campaigns/visits/answers");
+    ASSERT_EQ(status, 200) << body;
+    answers = json::parse(body);
+    if (answers["conversations_count"] == 2) break;
+    std::this_thread::sleep_for(100ms);
+  }
+  ASSERT_EQ(answers["conversations_count"], 2) << answers.dump();
+  EXPECT_EQ(answers["no_reply"], 2);
+  std::map<std::string, json> by_customer;
+  for (const auto& c : answers["conversations"]) by_customer[c["customer"]] = c;
+  ASSERT_TRUE(by_customer.count("+37060000051") && by_customer.count("+37060000053")) << answers.dump();
+  const json ona = by_customer["+37060000051"], ruta = by_customer["+37060000053"];
+  EXPECT_EQ(ona["campaign"], "visits");
+  // The messages went from the reply numbers, carrying the codes.
+  for (const json* c : {&ona, &ruta}) {
+    auto [status, body] = call(http::verb::get, port, "/v1/messages/" + (*c)["message_id"].get<std::string>());
+    ASSERT_EQ(status, 200) << body;
+    EXPECT_EQ(json::parse(body)["sender"], (*c)["number"]) << body;
+  }
+
+  // Ona answers in Lithuanian to the number she got it from; Ruta writes
+  // to another number but quotes the code.
+  inject_mo("from: 37060000051\nto: " + ona["number"].get<std::string>().substr(1) + "\ntext: Taip\n");
+  inject_mo("from: 37060000053\nto: 12345\ntext: no, sorry " + ruta["code"].get<std::string>() + "\n");
+  const auto crm = hook.wait_for("/json", 2);
+  ASSERT_EQ(crm.size(), 2u);
+  std::map<std::string, json> events;
+  for (const auto& r : crm) {
+    const json e = json::parse(r.body);
+    events[e["customer"]] = e;
+  }
+  EXPECT_EQ(events["+37060000051"]["answer"], "yes");
+  EXPECT_EQ(events["+37060000051"]["match"], "number");
+  EXPECT_EQ(events["+37060000051"]["campaign"], "visits");
+  EXPECT_EQ(events["+37060000051"]["conversation"].get<std::uint64_t>(), std::stoull(ona["id"].get<std::string>()));
+  EXPECT_EQ(events["+37060000053"]["answer"], "no");
+  EXPECT_EQ(events["+37060000053"]["match"], "code");
+  std::this_thread::sleep_for(300ms);
+  EXPECT_TRUE(hook.on("/other").empty());  // a webhook following API messages only
+
+  auto [status, body] = call(http::verb::get, port, "/v1/campaigns/visits/answers");
+  ASSERT_EQ(status, 200) << body;
+  answers = json::parse(body);
+  EXPECT_EQ(answers["answers"]["yes"], 1) << body;
+  EXPECT_EQ(answers["answers"]["no"], 1) << body;
+  EXPECT_EQ(answers["no_reply"], 0) << body;
+  auto [page_status, page] = call(http::verb::get, port, "/v1/campaigns/visits/answers?limit=1");
+  ASSERT_EQ(page_status, 200) << page;
+  EXPECT_EQ(json::parse(page)["conversations"].size(), 1u);
+  EXPECT_EQ(json::parse(page)["next"], json::parse(page)["conversations"][0]["id"]) << page;
+  EXPECT_EQ(call(http::verb::get, port, "/v1/campaigns/visits/answers?limit=0").first, 400);
+  EXPECT_EQ(call(http::verb::get, port, "/v1/campaigns/nope/answers").first, 404);
+
+  // Consent: the two without it were recorded, never sent.
+  auto [c_status, c_body] = call(http::verb::get, port, "/v1/campaigns/visits");
+  ASSERT_EQ(c_status, 200) << c_body;
+  const json campaign = json::parse(c_body);
+  EXPECT_EQ(campaign["no_consent"], 2) << c_body;
+  EXPECT_EQ(campaign["messages"]["suppressed"], 2) << c_body;
+
+  child_process ctl(bin_dir + "/smppctl",
+                    {"campaign", "answers", "visits", "--api", "127.0.0.1:" + std::to_string(port)}, true);
+  std::string shown;
+  while (auto line = ctl.read_line(10s)) shown += *line + "\n";
+  auto st = ctl.wait_exit(10s);
+  ASSERT_TRUE(st && WIFEXITED(*st) && WEXITSTATUS(*st) == 0) << shown;
+  EXPECT_NE(shown.find("visits: 2 conversations, no 1, yes 1, replied without an answer 0, no reply 0"),
+            std::string::npos)
+      << shown;
+  EXPECT_NE(shown.find("+37060000053"), std::string::npos) << shown;
+  smppd.stop(SIGTERM);
+}

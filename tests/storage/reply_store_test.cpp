@@ -72,13 +72,22 @@ TEST_F(reply_store_test, encodings_round_trip_and_refuse_cut_input) {
 }
 
 TEST_F(reply_store_test, conversations_round_trip_and_are_listed_by_customer_newest_first) {
-  conversation_record c{3, "+37060012345", "+37060000100", "#4821", 77, t0, t0 + hour, "", 0, 0};
+  conversation_record c{3, "+37060012345", "+37060000100", "#4821", 77, t0, t0 + hour, "", 0, 0, "visits"};
   std::string v;
   encode_conversation(c, v);
   conversation_record back;
   ASSERT_FALSE(decode_conversation(v, back));
   EXPECT_EQ(back, c);
-  for (std::size_t n = 0; n < v.size(); ++n) EXPECT_TRUE(decode_conversation(v.substr(0, n), back)) << n;
+  // Entries written before conversations named their campaign end before
+  // it: read with campaign "". Any other cut is refused.
+  const std::size_t without_campaign = v.size() - 1 - c.campaign.size();
+  for (std::size_t n = 0; n < v.size(); ++n) {
+    if (n == without_campaign) continue;
+    EXPECT_TRUE(decode_conversation(v.substr(0, n), back)) << n;
+  }
+  ASSERT_FALSE(decode_conversation(v.substr(0, without_campaign), back));
+  EXPECT_EQ(back.campaign, "");
+  EXPECT_EQ(back.code, c.code);
   {
     reply_store store(*log_);
     std::error_code ec;
@@ -101,6 +110,16 @@ TEST_F(reply_store_test, conversations_round_trip_and_are_listed_by_customer_new
   EXPECT_EQ(list[1], c);
   EXPECT_EQ(store.conversations_since(t0 + 1, ec).size(), 1u);
   EXPECT_EQ(store.conversation(3, ec)->answer, "yes");
+  // By campaign, by id, paged; the one without a campaign is in none.
+  auto visits = store.conversations_of_campaign("visits", 0, 10, ec);
+  ASSERT_EQ(visits.size(), 2u);
+  EXPECT_EQ(visits[0], c);
+  EXPECT_EQ(visits[1].id, 4u);
+  EXPECT_EQ(store.conversations_of_campaign("visits", 0, 1, ec).size(), 1u);
+  ASSERT_EQ(store.conversations_of_campaign("visits", 3, 10, ec).size(), 1u);
+  EXPECT_TRUE(store.conversations_of_campaign("visits", 4, 10, ec).empty());
+  EXPECT_TRUE(store.conversations_of_campaign("visit", 0, 10, ec).empty());
+  EXPECT_TRUE(store.conversations_of_campaign("", 0, 10, ec).empty());
 }
 
 TEST_F(reply_store_test, parts_wait_until_their_reply_takes_them_and_survive_a_reopen) {
