@@ -412,6 +412,7 @@ int run_daemon(const config::settings& s, const daemon_options& opt) {
   opt_out_list opt_outs;
   two_way_options two;
   two.config = s.two_way;
+  two.numbering = prepare.get().numbering;
   for (const auto& c : s.smscs)
     two.dc0[c.name] = c.data_coding_0 == config::dc0_meaning::latin1  ? smpp::dc0_charset::latin1
                       : c.data_coding_0 == config::dc0_meaning::ascii ? smpp::dc0_charset::ia5

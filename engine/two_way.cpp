@@ -131,11 +131,15 @@ mo_verdict two_way::on_mo(std::string_view smsc, const smpp::pdu& pdu) {
   storage::inbound_part p;
   p.smsc = std::string(smsc);
   p.received_us = now_us();
-  auto take = [&p](const auto& b, std::string_view short_message) {
+  auto take = [&p, this](const auto& b, std::string_view short_message) {
     // An international number (TON 1) is kept in E.164 with its '+', as
-    // the messages we send name their recipients.
+    // the messages we send name their recipients; a national one (TON 2)
+    // is read with the numbering settings. Unknown TON stays as written:
+    // "8613..." may be Chinese or national Lithuanian, and only the SMSC knows.
     p.source = b.source_addr_ton == 1 && !b.source_addr.starts_with('+') ? "+" + std::string(b.source_addr)
                                                                           : std::string(b.source_addr);
+    if (b.source_addr_ton == 2)
+      if (auto n = normalise_number(b.source_addr, options_.numbering); n.ok()) p.source = std::move(n.e164);
     p.destination = std::string(b.destination_addr);
     p.esm_class = b.esm_class;
     p.data_coding = b.data_coding;

@@ -50,6 +50,7 @@
 #include "engine/dispatcher.hpp"  // mo_verdict
 #include "engine/conversations.hpp"
 #include "engine/keywords.hpp"
+#include "engine/phone_number.hpp"
 #include "smpp/command_status.hpp"
 #include "smpp/pdu.hpp"
 #include "smpp/reassembly.hpp"
@@ -90,6 +91,10 @@ struct two_way_options {
   // queued (it is then dropped with a log line).
   std::function<bool(const two_way_send&)> send;
   std::function<std::int64_t()> now_us;  // wall clock; default system_clock
+  // Reads customers' numbers that come in national form (TON 2) as E.164,
+  // so that they key the same opt-outs and conversations as the messages
+  // sent to them.
+  numbering_plan numbering;
 };
 
 struct two_way_counters {

@@ -206,7 +206,9 @@ class sim_mo_source {
 
   // One MO file: "key: value" lines (from, to, text required; encoding
   // gsm7|ucs2|latin1, split udh8|udh16|sar, pdu deliver_sm|data_sm, order
-  // in|reverse, omit N, repeat N optional), turned into its PDUs' parts.
+  // in|reverse, omit N, repeat N, ton N (the source's type of number, 0-6;
+  // default 1 for digits, 5 otherwise) optional), turned into its PDUs'
+  // parts.
   std::vector<detail::mo_part> read_injected(const std::filesystem::path& file, std::string& error) {
     std::ifstream in(file);
     std::map<std::string, std::string> kv;
@@ -244,7 +246,12 @@ class sim_mo_source {
     const int repeat = kv.contains("repeat") ? std::clamp(std::atoi(kv["repeat"].c_str()), 1, 10) : 1;
     if (const auto ec = encode_text(kv["text"], eo, encoded_)) return error = "text: " + ec.message(), std::vector<detail::mo_part>{};
     const std::string& from = kv["from"];
-    const auto [ton, npi] = ton_npi_of(from);
+    auto [ton, npi] = ton_npi_of(from);
+    if (kv.contains("ton")) {
+      const std::string& t = kv["ton"];
+      if (t.size() != 1 || t[0] < '0' || t[0] > '6') return error = "ton: expected 0-6", std::vector<detail::mo_part>{};
+      ton = static_cast<std::uint8_t>(t[0] - '0');
+    }
     std::vector<detail::mo_part> parts;
     for (const encoded_part& p : encoded_.parts) {
       if (p.sar_seqnum == omit) continue;

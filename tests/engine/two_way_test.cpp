@@ -400,3 +400,26 @@ TEST_F(two_way_e2e, replies_match_two_open_conversations_by_pool_number_by_code_
 }
 
 }  // namespace
+
+// An SMSC that gives the customer's number in national form (TON 2,
+// "860000071" in Lithuania) still opts out the E.164 recipient messages
+// name ("+37060000071"); the reply is kept under that number.
+TEST_F(two_way_e2e, a_stop_from_a_number_in_national_form_opts_out_its_e164_recipient) {
+  auto cfg = write_config();
+  child_process smppd(bin_dir + "/smppd", {"--config", cfg.string()}, true);
+  std::string seen;
+  const std::uint16_t port = api_port(smppd, seen);
+  ASSERT_NE(port, 0) << seen;
+  inject_mo("from: 860000071\nton: 2\nto: 12345\ntext: Stop\n");
+  ASSERT_TRUE(read_until(smppd, "opted out", seen)) << seen;
+  auto [status, body] = post(port, "/v1/messages", json{{"to", "+37060000071"}, {"from", "ACME"}, {"text", "Sale!"}}.dump());
+  EXPECT_EQ(status, 400) << body;
+  EXPECT_EQ(json::parse(body)["error"]["code"], "opted_out") << body;
+  auto [other, other_body] = post(port, "/v1/messages", json{{"to", "+37060000072"}, {"from", "ACME"}, {"text", "Sale!"}}.dump());
+  EXPECT_EQ(other, 202) << other_body;
+  smppd.stop(SIGTERM);
+  const auto replies = replies_from("+37060000071");
+  ASSERT_EQ(replies.size(), 1u);
+  EXPECT_EQ(replies[0].from, "+37060000071");
+  EXPECT_EQ(replies[0].keyword, storage::reply_keyword::opt_out);
+}
