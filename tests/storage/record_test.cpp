@@ -138,7 +138,7 @@ TEST(record, refuses_an_unknown_id_format_or_cause) {
   ASSERT_FALSE(decode_record(bytes, back));
   // The part ends: resp_format, text_offset (153: two octets), settled_by.
   std::string bad = bytes;
-  bad[bad.size() - 1] = 9;
+  bad[bad.size() - 1] = static_cast<char>(cause_count);
   EXPECT_EQ(decode_record(bad, back), make_error_code(storage_errc::corrupt_record));
   bad = bytes;
   bad[bad.size() - 4] = 9;
