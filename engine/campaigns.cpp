@@ -210,6 +210,11 @@ std::vector<std::string> campaign_manager::apply(const std::vector<config::campa
         if (e.runner) e.runner->set_tps(c.tps);
         notes.push_back("campaign " + c.id + ": tps now " + std::to_string(c.tps));
       }
+      if (e.config.auto_ack != c.auto_ack) {
+        // Read when a reply comes: nothing to restart.
+        e.config.auto_ack = c.auto_ack;
+        notes.push_back("campaign " + c.id + ": auto_ack changed");
+      }
       if (e.config == c) continue;
       if (e.gate->get() == campaign_state::waiting) {
         e.config = c;
@@ -391,6 +396,12 @@ std::optional<campaign_status> campaign_manager::find(std::string_view id) const
   auto counts = context_.log->campaign_states(s->id, ec);
   if (!ec) s->by_state = counts;
   return s;
+}
+
+std::string campaign_manager::auto_ack(std::string_view id) const {
+  std::lock_guard lock(mutex_);
+  auto it = entries_.find(id);
+  return it == entries_.end() ? std::string() : it->second->config.auto_ack;
 }
 
 const campaign_gate* campaign_manager::gate(std::string_view id) {

@@ -20,7 +20,7 @@
 // campaign wins over a created one with its id).
 //
 // Reload (apply() with a new list): a new campaign starts; a campaign's
-// tps changes at once; other changes restart a campaign that has not read
+// tps and auto_ack change at once; other changes restart a campaign that has not read
 // a row yet and are otherwise refused for the running one (named in the
 // returned notes), since a template or file changed halfway would send
 // some recipients a different text or skip rows. A campaign no longer in
@@ -118,6 +118,8 @@ class campaign_manager {
   control_outcome create(std::string_view definition);
   std::vector<campaign_status> list() const;
   std::optional<campaign_status> find(std::string_view id) const;
+  // The campaign's auto-acknowledgement text ("" none, or no such campaign).
+  std::string auto_ack(std::string_view id) const;
   // The gate of a campaign, known or not (recovery attaches it to the
   // messages it re-dispatches; apply() later adopts the entry).
   const campaign_gate* gate(std::string_view id);
