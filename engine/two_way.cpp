@@ -274,12 +274,14 @@ std::uint64_t two_way::store_reply(const smpp::reassembled& r, const storage::in
   const auto hooks = webhook_sender::targets(options_.config, rec);
   // So does the time of its auto-acknowledgement, decided now.
   auto [ack, ack_source] = ack_text(rec);
-  std::optional<storage::answer_mark> mark;
+  std::optional<storage::answer_mark> mark, before;
   std::optional<ack_skip> skipped;
   if (!ack.empty()) {
-    mark = answered(rec.from);
-    if (mark && (skipped = ack_refusal(rec, kw.has_value(), *mark))) mark.reset();
-    if (mark) mark->ack_us = mark->answer_us = now_us();
+    before = answered(rec.from);
+    if (before && !(skipped = ack_refusal(rec, kw.has_value(), *before))) {
+      mark = before;
+      mark->ack_us = mark->answer_us = now_us();
+    }
   }
   std::uint64_t ticket = store_.add_reply(rec, part_keys, seen, ec, hooks, mark ? &*mark : nullptr);
   if (ec) {
@@ -301,7 +303,14 @@ std::uint64_t two_way::store_reply(const smpp::reassembled& r, const storage::in
               {"answer", rec.answer}});
   }
   if (kw) ticket = std::max(ticket, act_on_keyword(rec, *kw, ec));
-  if (mark && !(options_.send && options_.send(two_way_send{rec.from, rec.to, ack}))) skipped = ack_skip::not_queued;
+  if (mark && !(options_.send && options_.send(two_way_send{rec.from, rec.to, ack}))) {
+    // Not sent after all: the mark goes back to what it was, so that the
+    // customer's next reply may be acknowledged.
+    skipped = ack_skip::not_queued;
+    answered_[opt_out_list::key(rec.from)] = *before;
+    std::error_code mec;
+    ticket = std::max(ticket, store_.set_answered(rec.from, *before, mec));
+  }
   if (skipped) {
     counters_.auto_acks_skipped[static_cast<std::size_t>(*skipped)].fetch_add(1, std::memory_order_relaxed);
     if (*skipped == ack_skip::not_queued)

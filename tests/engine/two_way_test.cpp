@@ -71,6 +71,7 @@ class auto_ack : public ::testing::Test {
   engine::opt_out_list opt_outs;
   std::int64_t now = t0;
   std::vector<engine::two_way_send> sent;
+  bool refuse_sends = false;
   std::unique_ptr<storage::message_log> log;
   std::unique_ptr<engine::two_way> replies;
   std::unique_ptr<engine::conversation_book> book;
@@ -85,6 +86,7 @@ class auto_ack : public ::testing::Test {
     engine::two_way_options t;
     t.config = cfg;
     t.send = [this](const engine::two_way_send& s) {
+      if (refuse_sends) return false;  // the daemon could not queue it
       sent.push_back(s);
       return true;
     };
@@ -248,6 +250,19 @@ TEST_F(auto_ack, a_restart_within_the_period_acknowledges_no_reply_twice) {
   EXPECT_EQ(sent.size(), 2u);
   reply("37060000041", "12345", "Hello again", 24 * hour);
   EXPECT_EQ(sent.size(), 3u);
+}
+
+TEST_F(auto_ack, an_acknowledgement_that_could_not_be_queued_leaves_the_next_reply_its_chance) {
+  refuse_sends = true;
+  reply("37060000061", "12345", "Where is my parcel?");
+  EXPECT_EQ(skipped(engine::ack_skip::not_queued), 1u);
+  EXPECT_EQ(acks(), 0u);
+  refuse_sends = false;
+  restart();  // what was stored says the same
+  reply("37060000061", "12345", "Hello? Anyone there?", 10 * minute);
+  ASSERT_EQ(sent.size(), 1u);
+  EXPECT_EQ(sent[0].text, general_ack);
+  EXPECT_EQ(acks(), 1u);
 }
 
 TEST_F(auto_ack, without_a_text_nothing_is_sent_or_counted) {
