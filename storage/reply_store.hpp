@@ -1,6 +1,7 @@
 // Customers' replies (MO) in the message log: received parts waiting for
 // the rest of their message, whole replies, the content seen lately (to
-// recognise an SMSC delivering the same part again) and the opt-out list.
+// recognise an SMSC delivering the same part again), the opt-out list and
+// when each customer was last answered (auto-acknowledgements).
 // Everything is written through the message log's writer queue, so a
 // reply is durable, like a message's events, once durable_ticket() reaches
 // the ticket returned; each call's writes land in one batch together.

@@ -1,6 +1,6 @@
 // Replies in the message log on real RocksDB: parts kept until their
 // message is whole, replies by id and by customer, content seen lately,
-// the opt-out list, the webhook outbox; what survives a reopen; a database written before
+// the opt-out list, the webhook outbox, answer marks; what survives a reopen; a database written before
 // two-way messaging opens for writing and for reading.
 #include <gtest/gtest.h>
 
