@@ -646,7 +646,8 @@ void read_auto_ack(reader& r, const YAML::Node& n, auto_ack_config& out) {
   const YAML::Node numbers = n["numbers"];
   if (!numbers.IsDefined() || numbers.IsNull()) return;
   if (!numbers.IsMap()) {
-    r.error(numbers, path + ".numbers", "expected a mapping of our numbers to texts, such as { \"+37060000100\": \"...\" }");
+    r.error(numbers, path + ".numbers",
+            "expected a mapping of our numbers to texts, such as { \"+37060000100\": \"...\" }");
     return;
   }
   std::map<std::string, std::string> by_digits;  // digits -> the number as written first
@@ -660,7 +661,8 @@ void read_auto_ack(reader& r, const YAML::Node& n, auto_ack_config& out) {
     if (only_digits) digits = number.substr(plus ? 1 : 0);
     if (digits.size() > 2 && digits.starts_with("00")) digits.erase(0, 2);
     if (!only_digits || digits.size() < 3 || digits.size() > 15) {
-      r.error(it->first, where, "expected a number of ours, 3-15 digits with or without a leading '+', got " + show(number));
+      r.error(it->first, where,
+              "expected a number of ours, 3-15 digits with or without a leading '+', got " + show(number));
       continue;
     }
     if (auto [at, fresh] = by_digits.emplace(digits, number); !fresh) {

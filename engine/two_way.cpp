@@ -347,7 +347,9 @@ std::optional<ack_skip> two_way::ack_refusal(const storage::reply_record& r, boo
   if (!phone_like(r.from)) return ack_skip::sender;
   if (looks_automatic(r.text)) return ack_skip::automatic;
   if (opt_outs_.contains(r.from)) return ack_skip::opted_out;
-  const auto us = [](std::chrono::milliseconds d) { return std::chrono::duration_cast<std::chrono::microseconds>(d).count(); };
+  const auto us = [](std::chrono::milliseconds d) {
+    return std::chrono::duration_cast<std::chrono::microseconds>(d).count();
+  };
   // A reply that came before our answer went out counts as within both.
   if (last.answer_us && r.received_us - last.answer_us < us(cfg.loop_guard)) return ack_skip::loop_guard;
   if (last.ack_us && r.received_us - last.ack_us < us(cfg.period)) return ack_skip::period;
@@ -438,7 +440,8 @@ void two_way::expire() {
     const auto keep = std::chrono::duration_cast<std::chrono::microseconds>(
         std::max(options_.config.auto_ack.period, options_.config.auto_ack.loop_guard));
     const std::int64_t cutoff = now_us() - keep.count();
-    std::erase_if(answered_, [cutoff](const auto& e) { return std::max(e.second.ack_us, e.second.answer_us) < cutoff; });
+    std::erase_if(answered_,
+                  [cutoff](const auto& e) { return std::max(e.second.ack_us, e.second.answer_us) < cutoff; });
     (void)store_.forget_answered_before(
         cutoff, [this](std::string_view digits) { return answered_.contains(std::string(digits)); }, ec);
   }

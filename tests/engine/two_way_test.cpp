@@ -272,7 +272,8 @@ TEST_F(auto_ack, without_a_text_nothing_is_sent_or_counted) {
   reply("37060000051", "12345", "STOP");
   ASSERT_EQ(sent.size(), 1u);  // the confirmation
   EXPECT_EQ(acks(), 0u);
-  for (std::size_t i = 0; i < engine::ack_skip_count; ++i) EXPECT_EQ(skipped(static_cast<engine::ack_skip>(i)), 0u) << i;
+  for (std::size_t i = 0; i < engine::ack_skip_count; ++i)
+    EXPECT_EQ(skipped(static_cast<engine::ack_skip>(i)), 0u) << i;
 }
 
 class two_way_e2e : public ::testing::Test {
@@ -639,7 +640,7 @@ TEST_F(two_way_e2e, replies_match_two_open_conversations_by_pool_number_by_code_
   smppd.stop(SIGTERM);
 }
 
-TEST_F(two_way_e2e, a_reply_gets_one_auto_acknowledgement_per_period_none_to_keywords_or_autoreplies_even_after_a_sigkill) {
+TEST_F(two_way_e2e, one_auto_acknowledgement_per_period_none_to_keywords_or_autoreplies_not_even_after_a_sigkill) {
   const std::string service_ack = "Thanks for writing to the service line";
   auto cfg = write_config("two_way:\n  auto_ack:\n    text: \"" + general_ack +
                           "\"\n    period: 1h\n    loop_guard: 0s\n    numbers: { \"12399\": \"" + service_ack +
