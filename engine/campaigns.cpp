@@ -127,6 +127,7 @@ campaign_manager::~campaign_manager() { stop(); }
 campaign_manager::entry& campaign_manager::add_locked(const config::campaign_config& c) {
   auto e = std::make_unique<entry>();
   e->config = c;
+  publish_ack(c);
   campaign_state st = c.start == config::campaign_start::manual ? campaign_state::waiting : campaign_state::running;
   if (auto it = saved_.find(c.id); it != saved_.end()) st = it->second;
   e->gate = std::make_unique<campaign_gate>(c.id, st);
@@ -190,6 +191,7 @@ std::vector<std::string> campaign_manager::apply(const std::vector<config::campa
       if (it != entries_.end() && !it->second->runner && !it->second->in_config && !it->second->gate->cancelled()) {
         // Known only by its saved state so far (recovery asked for its gate).
         it->second->config = c;
+        publish_ack(c);
         it->second->in_config = true;
         it->second->from_api = std::any_of(created_.begin(), created_.end(), [&](const auto& x) { return x.id == c.id; });
         start_runner_locked(*it->second);
@@ -213,6 +215,7 @@ std::vector<std::string> campaign_manager::apply(const std::vector<config::campa
       if (e.config.auto_ack != c.auto_ack) {
         // Read when a reply comes: nothing to restart.
         e.config.auto_ack = c.auto_ack;
+        publish_ack(c);
         notes.push_back("campaign " + c.id + ": auto_ack changed");
       }
       if (e.config == c) continue;
@@ -399,9 +402,17 @@ std::optional<campaign_status> campaign_manager::find(std::string_view id) const
 }
 
 std::string campaign_manager::auto_ack(std::string_view id) const {
-  std::lock_guard lock(mutex_);
-  auto it = entries_.find(id);
-  return it == entries_.end() ? std::string() : it->second->config.auto_ack;
+  std::lock_guard lock(acks_mutex_);
+  auto it = acks_.find(id);
+  return it == acks_.end() ? std::string() : it->second;
+}
+
+void campaign_manager::publish_ack(const config::campaign_config& c) {
+  std::lock_guard lock(acks_mutex_);
+  if (c.auto_ack.empty())
+    acks_.erase(c.id);
+  else
+    acks_[c.id] = c.auto_ack;
 }
 
 const campaign_gate* campaign_manager::gate(std::string_view id) {

@@ -148,6 +148,7 @@ class campaign_manager {
   void start_runner_locked(entry& e);
   void retire_runner(entry& e);  // stops and joins; mutex_ not held
   campaign_status status_locked(const entry& e) const;
+  void publish_ack(const config::campaign_config& c);  // into acks_
   bool persist_locked(std::string& error);
 
   campaign_context context_;
@@ -155,6 +156,10 @@ class campaign_manager {
   std::map<std::string, std::unique_ptr<entry>, std::less<>> entries_;
   std::map<std::string, campaign_state> saved_;  // as in the state file
   std::vector<config::campaign_config> created_;  // through the API
+  // The campaigns' auto_ack texts, apart from mutex_ (held across file
+  // writes): the dispatcher's io thread reads them for each reply.
+  mutable std::mutex acks_mutex_;
+  std::map<std::string, std::string, std::less<>> acks_;
   std::atomic<int> failures_{0};
   bool stopped_ = false;
   bool applied_ = false;  // the first apply() was done
