@@ -516,7 +516,7 @@ void read_operator(reader& r, const YAML::Node& n, const std::string& path, oper
 
 void read_campaign(reader& r, const YAML::Node& n, const std::string& path, campaign_config& c) {
   if (!r.map(n, path, {"id", "start", "recipients", "from", "text", "send_window", "tps", "receipts", "validity",
-                       "expects_reply", "consent"}))
+                       "expects_reply", "consent", "auto_ack"}))
     return;
   if (auto v = r.string(n, path, "id", true)) {
     c.id = *v;
@@ -564,6 +564,10 @@ void read_campaign(reader& r, const YAML::Node& n, const std::string& path, camp
         r.error(k, kp, "expected a column of the recipients file (column: opt_in), a list of numbers (list: FILE), or both");
       c.consent = std::move(rule);
     }
+  }
+  if (auto v = r.string(n, path, "auto_ack")) {
+    c.auto_ack = *v;
+    if (c.auto_ack.empty()) r.error(n["auto_ack"], path + ".auto_ack", "empty text (leave the key out for none)");
   }
   if (const YAML::Node w = n["send_window"]; w.IsDefined()) {
     const std::string wp = path + ".send_window";
@@ -645,11 +649,61 @@ void read_webhook(reader& r, const YAML::Node& n, const std::string& path, webho
   if (auto c = words(r, n, path, "campaigns")) w.campaigns = std::move(*c);
 }
 
+// two_way.auto_ack: { text, period, loop_guard, numbers: { NUMBER: text } }
+void read_auto_ack(reader& r, const YAML::Node& n, auto_ack_config& out) {
+  const std::string path = "two_way.auto_ack";
+  if (!r.map(n, path, {"text", "numbers", "period", "loop_guard"})) return;
+  if (auto v = r.string(n, path, "text")) {
+    out.text = *v;
+    if (out.text.empty()) r.error(n["text"], path + ".text", "empty text (leave the key out for none)");
+  }
+  if (auto d = r.duration(n, path, "period")) {
+    out.period = *d;
+    if (d->count() == 0) r.error(n["period"], path + ".period", "expected a duration above zero");
+  }
+  if (auto d = r.duration(n, path, "loop_guard")) out.loop_guard = *d;
+  const YAML::Node numbers = n["numbers"];
+  if (!numbers.IsDefined() || numbers.IsNull()) return;
+  if (!numbers.IsMap()) {
+    r.error(numbers, path + ".numbers",
+            "expected a mapping of our numbers to texts, such as { \"+37060000100\": \"...\" }");
+    return;
+  }
+  std::map<std::string, std::string> by_digits;  // digits -> the number as written first
+  for (auto it = numbers.begin(); it != numbers.end(); ++it) {
+    const std::string number = it->first.Scalar();
+    const std::string where = path + ".numbers." + number;
+    std::string digits;
+    const bool plus = number.starts_with('+');
+    const bool only_digits = std::all_of(number.begin() + (plus ? 1 : 0), number.end(),
+                                         [](unsigned char ch) { return ch >= '0' && ch <= '9'; });
+    if (only_digits) digits = number.substr(plus ? 1 : 0);
+    if (digits.size() > 2 && digits.starts_with("00")) digits.erase(0, 2);
+    if (!only_digits || digits.size() < 3 || digits.size() > 15) {
+      r.error(it->first, where,
+              "expected a number of ours, 3-15 digits with or without a leading '+', got " + show(number));
+      continue;
+    }
+    if (auto [at, fresh] = by_digits.emplace(digits, number); !fresh) {
+      r.error(it->first, where, "the same number as " + show(at->second));
+      continue;
+    }
+    auto text = r.string(numbers, path + ".numbers", number);
+    if (!text) continue;
+    if (text->empty()) {
+      r.error(it->second, where, "empty text (leave the number out for none)");
+      continue;
+    }
+    out.numbers[number] = std::move(*text);
+  }
+}
+
 void read_two_way(reader& r, const YAML::Node& n, two_way_config& out) {
   if (!r.map(n, "two_way", {"reassembly_timeout", "redelivery_window", "languages", "reply_numbers",
                              "conversation_window", "webhooks", "webhook_retry_base", "webhook_retry_max",
-                             "webhook_attempts"}))
+                             "webhook_attempts", "auto_ack"}))
     return;
+  if (const YAML::Node a = n["auto_ack"]; a.IsDefined()) read_auto_ack(r, a, out.auto_ack);
   if (auto d = r.duration(n, "two_way", "webhook_retry_base")) out.webhook_retry_base = *d;
   if (auto d = r.duration(n, "two_way", "webhook_retry_max")) out.webhook_retry_max = *d;
   if (auto v = r.integer<int>(n, "two_way", "webhook_attempts", 1, 1000)) out.webhook_attempts = *v;

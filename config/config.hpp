@@ -176,6 +176,10 @@ struct campaign_config {
   // replies and YES/NO answers are tied to it.
   bool expects_reply = false;
   std::optional<consent_rule> consent;  // set: only recipients with consent are sent to
+  // Sent once (per two_way.auto_ack.period) to a customer whose reply is
+  // matched to a conversation of this campaign; "": the number's or the
+  // general text (two_way.auto_ack).
+  std::string auto_ack;
   bool operator==(const campaign_config&) const = default;
 };
 
@@ -212,6 +216,24 @@ struct webhook_config {
   bool operator==(const webhook_config&) const = default;
 };
 
+// Auto-acknowledgement of replies people write ("Thanks, we got your
+// message; an agent will reply within 15 minutes"). The text is the
+// matched conversation's campaign's (campaign_config::auto_ack), else the
+// one for the number the customer wrote to, else `text`; none: no
+// acknowledgement. Never for keywords, answers to a question, or what
+// looks like an automatic reply (README "Two-way messaging").
+struct auto_ack_config {
+  std::string text;
+  // By our number as written in the file (compared by its digits, a
+  // leading "00" dropped, like every two-way number).
+  std::map<std::string, std::string> numbers;
+  std::chrono::milliseconds period{std::chrono::hours(24)};  // at most one per customer this long
+  // No acknowledgement to a reply this soon after we sent the customer an
+  // acknowledgement or a keyword's answer (another machine answering ours).
+  std::chrono::milliseconds loop_guard{std::chrono::seconds(60)};
+  bool operator==(const auto_ack_config&) const = default;
+};
+
 struct two_way_config {
   std::map<std::string, keyword_set> languages;  // defaults: en, ru, lt
   // A concatenated reply whose parts have not all come by then is kept
@@ -231,6 +253,7 @@ struct two_way_config {
   std::chrono::milliseconds webhook_retry_base{std::chrono::seconds(1)};
   std::chrono::milliseconds webhook_retry_max{std::chrono::minutes(5)};
   int webhook_attempts = 10;
+  auto_ack_config auto_ack;
   bool operator==(const two_way_config&) const = default;
 };
 two_way_config default_two_way();

@@ -127,6 +127,7 @@ campaign_manager::~campaign_manager() { stop(); }
 campaign_manager::entry& campaign_manager::add_locked(const config::campaign_config& c) {
   auto e = std::make_unique<entry>();
   e->config = c;
+  publish_ack(c);
   campaign_state st = c.start == config::campaign_start::manual ? campaign_state::waiting : campaign_state::running;
   if (auto it = saved_.find(c.id); it != saved_.end()) st = it->second;
   e->gate = std::make_unique<campaign_gate>(c.id, st);
@@ -192,6 +193,7 @@ std::vector<std::string> campaign_manager::apply(const std::vector<config::campa
       if (it != entries_.end() && !it->second->runner && !it->second->in_config && !it->second->gate->cancelled()) {
         // Known only by its saved state so far (recovery asked for its gate).
         it->second->config = c;
+        publish_ack(c);
         it->second->in_config = true;
         it->second->from_api = std::any_of(created_.begin(), created_.end(), [&](const auto& x) { return x.id == c.id; });
         start_runner_locked(*it->second);
@@ -211,6 +213,12 @@ std::vector<std::string> campaign_manager::apply(const std::vector<config::campa
         e.config.tps = c.tps;
         if (e.runner) e.runner->set_tps(c.tps);
         notes.push_back("campaign " + c.id + ": tps now " + std::to_string(c.tps));
+      }
+      if (e.config.auto_ack != c.auto_ack) {
+        // Read when a reply comes: nothing to restart.
+        e.config.auto_ack = c.auto_ack;
+        publish_ack(c);
+        notes.push_back("campaign " + c.id + ": auto_ack changed");
       }
       if (e.config == c) continue;
       if (e.gate->get() == campaign_state::waiting) {
@@ -394,6 +402,20 @@ std::optional<campaign_status> campaign_manager::find(std::string_view id) const
   auto counts = context_.log->campaign_states(s->id, ec);
   if (!ec) s->by_state = counts;
   return s;
+}
+
+std::string campaign_manager::auto_ack(std::string_view id) const {
+  std::lock_guard lock(acks_mutex_);
+  auto it = acks_.find(id);
+  return it == acks_.end() ? std::string() : it->second;
+}
+
+void campaign_manager::publish_ack(const config::campaign_config& c) {
+  std::lock_guard lock(acks_mutex_);
+  if (c.auto_ack.empty())
+    acks_.erase(c.id);
+  else
+    acks_[c.id] = c.auto_ack;
 }
 
 const campaign_gate* campaign_manager::gate(std::string_view id) {

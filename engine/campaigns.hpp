@@ -20,7 +20,7 @@
 // campaign wins over a created one with its id).
 //
 // Reload (apply() with a new list): a new campaign starts; a campaign's
-// tps changes at once; other changes restart a campaign that has not read
+// tps and auto_ack change at once; other changes restart a campaign that has not read
 // a row yet and are otherwise refused for the running one (named in the
 // returned notes), since a template or file changed halfway would send
 // some recipients a different text or skip rows. A campaign no longer in
@@ -119,6 +119,8 @@ class campaign_manager {
   control_outcome create(std::string_view definition);
   std::vector<campaign_status> list() const;
   std::optional<campaign_status> find(std::string_view id) const;
+  // The campaign's auto-acknowledgement text ("" none, or no such campaign).
+  std::string auto_ack(std::string_view id) const;
   // The gate of a campaign, known or not (recovery attaches it to the
   // messages it re-dispatches; apply() later adopts the entry).
   const campaign_gate* gate(std::string_view id);
@@ -147,6 +149,7 @@ class campaign_manager {
   void start_runner_locked(entry& e);
   void retire_runner(entry& e);  // stops and joins; mutex_ not held
   campaign_status status_locked(const entry& e) const;
+  void publish_ack(const config::campaign_config& c);  // into acks_
   bool persist_locked(std::string& error);
 
   campaign_context context_;
@@ -154,6 +157,10 @@ class campaign_manager {
   std::map<std::string, std::unique_ptr<entry>, std::less<>> entries_;
   std::map<std::string, campaign_state> saved_;  // as in the state file
   std::vector<config::campaign_config> created_;  // through the API
+  // The campaigns' auto_ack texts, apart from mutex_ (held across file
+  // writes): the dispatcher's io thread reads them for each reply.
+  mutable std::mutex acks_mutex_;
+  std::map<std::string, std::string, std::less<>> acks_;
   std::atomic<int> failures_{0};
   bool stopped_ = false;
   bool applied_ = false;  // the first apply() was done

@@ -449,6 +449,13 @@ int run_daemon(const config::settings& s, const daemon_options& opt) {
     return 1;
   }
   replies->set_conversations(&conversations);
+  // Campaigns' auto-acknowledgements, once the campaigns are read (the io
+  // thread runs before; until then only the numbers' and the general text).
+  std::atomic<const campaign_manager*> campaign_acks{nullptr};
+  replies->set_campaign_acks([&campaign_acks](std::string_view id) {
+    const campaign_manager* m = campaign_acks.load(std::memory_order_acquire);
+    return m ? m->auto_ack(id) : std::string();
+  });
   dispatch.on_mo = [&replies](std::string_view smsc, const smpp::pdu& p) { return replies->on_mo(smsc, p); };
   dispatch.opted_out = [&opt_outs](const std::string& to) { return opt_outs.contains(to); };
   if (opt_outs.size())
@@ -488,6 +495,7 @@ int run_daemon(const config::settings& s, const daemon_options& opt) {
     io_thread.join();
     return 1;
   }
+  campaign_acks.store(campaigns.get(), std::memory_order_release);
 
   // Parts the last run left to send go out first (a paused or cancelled
   // campaign's are held or cancelled by its gate).

@@ -6,6 +6,7 @@
 #include <vector>
 #include <string>
 #include <unordered_map>
+#include <vector>
 
 #include "smpp/text.hpp"
 
@@ -92,6 +93,30 @@ std::string fold_keyword(std::string_view text) {
     smpp::utf8_append(fold(cps[i]), out);
   }
   return out;
+}
+
+bool looks_automatic(std::string_view text) {
+  // Written as people see them; folded once, like the replies.
+  static const std::vector<std::string> markers = [] {
+    const std::array<std::string_view, 25> written{
+        // en
+        "auto-reply", "auto reply", "autoreply", "automatic reply", "automated reply", "auto-response",
+        "autoresponse", "automatic response", "automated response", "this is an automated",
+        "this is an automatic", "out of office", "out of the office",
+        // ru
+        "автоответ", "автоматический ответ", "автоматическое сообщение", "автоматически сгенерирован",
+        "вне офиса",
+        // lt
+        "automatinis atsakymas", "automatinis pranešimas", "automatinė žinutė", "automatiškai sugeneruot",
+        "nesu darbo vietoje", "nesu biure", "nesu biuro"};
+    std::vector<std::string> out;
+    for (auto w : written) out.push_back(fold_keyword(w));
+    return out;
+  }();
+  const std::string folded = fold_keyword(text);
+  for (const auto& m : markers)
+    if (folded.find(m) != std::string::npos) return true;
+  return false;
 }
 
 keyword_table::keyword_table(const config::two_way_config& c) : languages_(c.languages) {

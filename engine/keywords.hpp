@@ -21,6 +21,14 @@ namespace engine {
 // `text` folded as above (UTF-8 in and out; invalid UTF-8 is kept as is).
 std::string fold_keyword(std::string_view text);
 
+// Whether `text` reads like a machine's automatic reply rather than a
+// person's: it contains, folded as above, a marker such as "auto-reply",
+// "automatic reply", "out of office", "this is an automated",
+// "автоответ", "автоматический ответ", "automatinis atsakymas" (English,
+// Russian, Lithuanian; the list is in keywords.cpp). Such replies get no
+// auto-acknowledgement, so that two machines do not answer each other.
+bool looks_automatic(std::string_view text);
+
 struct keyword_match {
   storage::reply_keyword kind = storage::reply_keyword::none;
   std::string language;

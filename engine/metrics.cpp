@@ -356,6 +356,14 @@ class metrics_server::collector : public prometheus::Collectable {
     sample(kw, load(c.opt_outs), {{"kind", "opt_out"}});
     sample(kw, load(c.opt_ins), {{"kind", "opt_in"}});
     sample(kw, load(c.help), {{"kind", "help"}});
+    sample(family(out, "smppd_auto_acks_total", "Auto-acknowledgements queued to customers who wrote.",
+                  MetricType::Counter),
+           load(c.auto_acks));
+    auto& skipped = family(out, "smppd_auto_acks_skipped_total",
+                           "Replies an auto-acknowledgement was configured for that got none, by reason.",
+                           MetricType::Counter);
+    for (std::size_t i = 0; i < ack_skip_count; ++i)
+      sample(skipped, load(c.auto_acks_skipped[i]), {{"reason", std::string(name(static_cast<ack_skip>(i)))}});
   }
 
   void collect_campaigns(families& out) const {

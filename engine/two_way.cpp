@@ -42,6 +42,15 @@ std::optional<std::pair<std::uint16_t, std::uint8_t>> concatenation_of(const sto
   return std::nullopt;
 }
 
+// A customer's phone number, as far as an address tells: digits only
+// (after an optional '+'), 7 to 15 of them. Letters are an alphanumeric
+// sender; fewer digits a short code (a service, not a person).
+bool phone_like(std::string_view address) {
+  if (address.starts_with('+')) address.remove_prefix(1);
+  return address.size() >= 7 && address.size() <= 15 &&
+         std::all_of(address.begin(), address.end(), [](char c) { return c >= '0' && c <= '9'; });
+}
+
 std::string reassembly_key(const storage::inbound_part& p) {
   std::string k = p.smsc;
   k.push_back('\0');
@@ -87,6 +96,20 @@ std::size_t opt_out_list::size() const {
   return numbers_.size();
 }
 
+std::string_view name(ack_skip s) noexcept {
+  switch (s) {
+    case ack_skip::keyword: return "keyword";
+    case ack_skip::answer: return "answer";
+    case ack_skip::sender: return "sender";
+    case ack_skip::automatic: return "automatic";
+    case ack_skip::opted_out: return "opted_out";
+    case ack_skip::loop_guard: return "loop_guard";
+    case ack_skip::period: return "period";
+    case ack_skip::not_queued: return "not_queued";
+  }
+  return "keyword";
+}
+
 // ---- two_way ------------------------------------------------------------
 
 two_way::two_way(boost::asio::io_context& io, storage::message_log& log, two_way_options options,
@@ -98,6 +121,7 @@ two_way::two_way(boost::asio::io_context& io, storage::message_log& log, two_way
       store_(log),
       timer_(io) {
   if (!options_.now_us) options_.now_us = system_now_us;
+  for (const auto& [number, text] : options_.config.auto_ack.numbers) ack_by_number_[opt_out_list::key(number)] = text;
   std::error_code ec;
   for (const auto& [number, entry] : store_.opt_outs(ec))
     if (entry.opted_out) opt_outs_.set(number, true);
@@ -252,11 +276,23 @@ std::uint64_t two_way::store_reply(const smpp::reassembled& r, const storage::in
   }
   // The events for the team's webhooks go in the reply's batch.
   const auto hooks = webhook_sender::targets(options_.config, rec);
-  std::uint64_t ticket = store_.add_reply(rec, part_keys, seen, ec, hooks);
+  // So does the time of its auto-acknowledgement, decided now.
+  auto [ack, ack_source] = ack_text(rec);
+  std::optional<storage::answer_mark> mark, before;
+  std::optional<ack_skip> skipped;
+  if (!ack.empty()) {
+    before = answered(rec.from);
+    if (before && !(skipped = ack_refusal(rec, kw.has_value(), *before))) {
+      mark = before;
+      mark->ack_us = mark->answer_us = now_us();
+    }
+  }
+  std::uint64_t ticket = store_.add_reply(rec, part_keys, seen, ec, hooks, mark ? &*mark : nullptr);
   if (ec) {
     lg::error(component::replies, "a reply could not be stored", {{"error", ec}});
     return 0;
   }
+  if (mark) answered_[opt_out_list::key(rec.from)] = *mark;
   counters_.replies.fetch_add(1, std::memory_order_relaxed);
   if (!r.complete()) {
     counters_.incomplete.fetch_add(1, std::memory_order_relaxed);
@@ -271,7 +307,68 @@ std::uint64_t two_way::store_reply(const smpp::reassembled& r, const storage::in
               {"answer", rec.answer}});
   }
   if (kw) ticket = std::max(ticket, act_on_keyword(rec, *kw, ec));
+  if (mark && !(options_.send && options_.send(two_way_send{rec.from, rec.to, ack}))) {
+    // Not sent after all: the mark goes back to what it was, so that the
+    // customer's next reply may be acknowledged.
+    skipped = ack_skip::not_queued;
+    answered_[opt_out_list::key(rec.from)] = *before;
+    std::error_code mec;
+    ticket = std::max(ticket, store_.set_answered(rec.from, *before, mec));
+  }
+  if (skipped) {
+    counters_.auto_acks_skipped[static_cast<std::size_t>(*skipped)].fetch_add(1, std::memory_order_relaxed);
+    if (*skipped == ack_skip::not_queued)
+      lg::warn(component::replies, "the auto-acknowledgement could not be queued", {{"reply", rec.id}});
+    else
+      lg::debug(component::replies, "no auto-acknowledgement", {{"reply", rec.id}, {"reason", name(*skipped)}});
+  } else if (mark) {
+    counters_.auto_acks.fetch_add(1, std::memory_order_relaxed);
+    lg::info(component::replies, "auto-acknowledgement sent", {{"reply", rec.id}, {"text", ack_source}});
+  }
   return ticket;
+}
+
+std::pair<std::string, std::string_view> two_way::ack_text(const storage::reply_record& r) const {
+  if (r.conversation && conversations_ && campaign_acks_) {
+    // The campaign that opened the conversation.
+    std::error_code ec;
+    const auto c = conversations_->get(r.conversation, ec);
+    if (c && !c->campaign.empty())
+      if (std::string text = campaign_acks_(c->campaign); !text.empty()) return {std::move(text), "campaign"};
+  }
+  if (!ack_by_number_.empty())
+    if (auto it = ack_by_number_.find(opt_out_list::key(r.to)); it != ack_by_number_.end())
+      return {it->second, "number"};
+  return {options_.config.auto_ack.text, "default"};
+}
+
+std::optional<ack_skip> two_way::ack_refusal(const storage::reply_record& r, bool keyword,
+                                             const storage::answer_mark& last) const {
+  const auto& cfg = options_.config.auto_ack;
+  if (keyword) return ack_skip::keyword;
+  if (!r.answer.empty()) return ack_skip::answer;
+  if (!phone_like(r.from)) return ack_skip::sender;
+  if (looks_automatic(r.text)) return ack_skip::automatic;
+  if (opt_outs_.contains(r.from)) return ack_skip::opted_out;
+  const auto us = [](std::chrono::milliseconds d) {
+    return std::chrono::duration_cast<std::chrono::microseconds>(d).count();
+  };
+  // A reply that came before our answer went out counts as within both.
+  if (last.answer_us && r.received_us - last.answer_us < us(cfg.loop_guard)) return ack_skip::loop_guard;
+  if (last.ack_us && r.received_us - last.ack_us < us(cfg.period)) return ack_skip::period;
+  return std::nullopt;
+}
+
+std::optional<storage::answer_mark> two_way::answered(std::string_view customer) {
+  if (auto it = answered_.find(opt_out_list::key(customer)); it != answered_.end()) return it->second;
+  std::error_code ec;
+  auto stored = store_.answered(customer, ec);
+  if (ec) {
+    // Unknown: no acknowledgement rather than a second one.
+    lg::error(component::replies, "cannot read when a customer was last answered", {{"error", ec}});
+    return std::nullopt;
+  }
+  return stored.value_or(storage::answer_mark{});
 }
 
 std::uint64_t two_way::act_on_keyword(const storage::reply_record& r, const keyword_match& kw,
@@ -292,8 +389,20 @@ std::uint64_t two_way::act_on_keyword(const storage::reply_record& r, const keyw
     counters_.help.fetch_add(1, std::memory_order_relaxed);
   }
   const std::string& text = keywords_.answer(kw);
-  if (answer && !text.empty() && options_.send && !options_.send(two_way_send{r.from, r.to, text}))
+  if (!answer || text.empty() || !options_.send) return ticket;
+  if (!options_.send(two_way_send{r.from, r.to, text})) {
     lg::warn(component::replies, "the answer to a reply could not be queued", {{"reply", r.id}});
+    return ticket;
+  }
+  // Remembered for the auto-acknowledgement's loop guard: a machine
+  // answering this answer gets nothing back.
+  if (auto mark = answered(r.from)) {
+    mark->answer_us = now_us();
+    answered_[opt_out_list::key(r.from)] = *mark;
+    std::error_code mec;
+    ticket = std::max(ticket, store_.set_answered(r.from, *mark, mec));
+    if (mec) lg::warn(component::replies, "when a customer was answered could not be stored", {{"error", mec}});
+  }
   return ticket;
 }
 
@@ -327,6 +436,17 @@ void two_way::expire() {
     } else {
       ++it;
     }
+  }
+  // Answer marks stop mattering once both period and loop_guard passed.
+  if (now - last_forget_answered_ >= std::chrono::hours(1) || last_forget_answered_ == clock::time_point{}) {
+    last_forget_answered_ = now;
+    const auto keep = std::chrono::duration_cast<std::chrono::microseconds>(
+        std::max(options_.config.auto_ack.period, options_.config.auto_ack.loop_guard));
+    const std::int64_t cutoff = now_us() - keep.count();
+    std::erase_if(answered_,
+                  [cutoff](const auto& e) { return std::max(e.second.ack_us, e.second.answer_us) < cutoff; });
+    (void)store_.forget_answered_before(
+        cutoff, [this](std::string_view digits) { return answered_.contains(std::string(digits)); }, ec);
   }
   if (now - last_forget_ >= std::chrono::minutes(1)) {
     last_forget_ = now;

@@ -21,6 +21,18 @@
 // it; a confirmation answer (YES/NO, ДА/НЕТ, TAIP/NE, 1/2) becomes the
 // conversation's structured answer.
 //
+// Auto-acknowledgement (config two_way.auto_ack): a reply a person wrote
+// (stored, complete or not; not a keyword, not a YES/NO answer to a
+// conversation) gets the configured text back from the number it was sent
+// to, at most once per customer per `period`. The text is the matched
+// conversation's campaign's, else the number's, else the general one.
+// Loop protection: none to what looks automatic (looks_automatic()), to a
+// sender that is not a phone number, to a customer who opted out, or to a
+// reply arriving within `loop_guard` of any answer we sent them. When we
+// last acknowledged / answered a customer (storage::answer_mark) is
+// written in the reply's own batch, so a restart acknowledges no reply
+// twice; keyword answers write it after theirs.
+//
 // Opt-out: the number goes on the opt_out_list at once (the dispatcher
 // checks it before each submit, so messages already queued are suppressed
 // too) and durably on the log's suppression list; one confirmation goes
@@ -33,16 +45,20 @@
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/steady_timer.hpp>
+#include <array>
 #include <atomic>
 #include <chrono>
 #include <deque>
 #include <cstdint>
 #include <functional>
 #include <map>
+#include <optional>
 #include <shared_mutex>
 #include <string>
 #include <string_view>
 #include <tuple>
+#include <unordered_map>
+#include <utility>
 #include <unordered_set>
 #include <vector>
 
@@ -97,6 +113,20 @@ struct two_way_options {
   numbering_plan numbering;
 };
 
+// Why a reply got no auto-acknowledgement (when one was configured for it).
+enum class ack_skip : std::uint8_t {
+  keyword,     // STOP, START, HELP: answered on their own
+  answer,      // a YES/NO answer to a conversation's question
+  sender,      // not a phone number (an alphanumeric or short sender: a machine)
+  automatic,   // reads like an automatic reply (out of office, autoreply, ...)
+  opted_out,   // the customer opted out
+  loop_guard,  // within loop_guard of an answer we sent them
+  period,      // acknowledged within period already
+  not_queued,  // the acknowledgement could not be queued
+};
+inline constexpr std::size_t ack_skip_count = 8;
+std::string_view name(ack_skip s) noexcept;
+
 struct two_way_counters {
   std::atomic<std::uint64_t> parts{0};        // PDUs received
   std::atomic<std::uint64_t> replies{0};      // replies stored
@@ -107,6 +137,8 @@ struct two_way_counters {
   std::atomic<std::uint64_t> opt_ins{0};
   std::atomic<std::uint64_t> help{0};
   std::atomic<std::uint64_t> matched{0};  // replies tied to a conversation
+  std::atomic<std::uint64_t> auto_acks{0};  // auto-acknowledgements queued
+  std::array<std::atomic<std::uint64_t>, ack_skip_count> auto_acks_skipped{};  // by ack_skip
 };
 
 class two_way {
@@ -128,6 +160,10 @@ class two_way {
   // Before start(): replies that are not keywords are matched to these
   // conversations (none: kept unmatched).
   void set_conversations(conversation_book* book) { conversations_ = book; }
+  // Before start(): a campaign's auto-acknowledgement text by its id ("":
+  // none; called on the io thread). Without it only the numbers' and the
+  // general text are used.
+  void set_campaign_acks(std::function<std::string(std::string_view campaign)> f) { campaign_acks_ = std::move(f); }
 
   const two_way_counters& counters() const noexcept { return counters_; }
   storage::reply_store& store() noexcept { return store_; }
@@ -142,6 +178,14 @@ class two_way {
   std::uint64_t store_reply(const smpp::reassembled& r, const storage::inbound_part& first,
                             std::vector<std::string> part_keys, std::string_view seen, std::error_code& ec);
   std::uint64_t act_on_keyword(const storage::reply_record& r, const keyword_match& kw, std::error_code& ec);
+  // The auto-acknowledgement text for a reply ("" none) and where it came
+  // from ("campaign", "number", "default").
+  std::pair<std::string, std::string_view> ack_text(const storage::reply_record& r) const;
+  std::optional<ack_skip> ack_refusal(const storage::reply_record& r, bool keyword,
+                                      const storage::answer_mark& last) const;
+  // What we last sent the customer: remembered this run, else as stored
+  // (nullopt when it cannot be read).
+  std::optional<storage::answer_mark> answered(std::string_view customer);
   void expire();
   void arm_timer();
   smpp::decode_options decoding(std::string_view smsc) const;
@@ -153,6 +197,12 @@ class two_way {
   keyword_table keywords_;
   storage::reply_store store_;
   conversation_book* conversations_ = nullptr;
+  std::function<std::string(std::string_view)> campaign_acks_;
+  std::unordered_map<std::string, std::string> ack_by_number_;  // by opt_out_list::key
+  // Answer marks queued this run (maybe not written yet), by
+  // opt_out_list::key; those older than period and loop_guard are dropped.
+  std::unordered_map<std::string, storage::answer_mark> answered_;
+  clock::time_point last_forget_answered_{};
   smpp::reassembler reassembler_;
   // Per concatenated message waiting: its stored parts' keys and the first
   // part (who, to whom, through which SMSC).

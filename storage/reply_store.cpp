@@ -26,6 +26,13 @@ constexpr char conversation_customer_prefix = 'w';
 constexpr char conversation_campaign_prefix = 'k';
 constexpr char outbox_prefix = 'o';
 constexpr char dead_prefix = 'x';
+constexpr char answer_prefix = 'a';
+
+std::string answer_key(std::string_view customer) {
+  std::string k(1, answer_prefix);
+  k.append(address_key(customer));
+  return k;
+}
 
 std::string outbox_key(char prefix, const outbox_entry& e) {
   std::string k(1, prefix);
@@ -265,6 +272,24 @@ std::error_code decode_opt_out(std::string_view in, opt_out_entry& e) {
   return {};
 }
 
+void encode_answer_mark(const answer_mark& m, std::string& out) {
+  out.clear();
+  out.push_back(static_cast<char>(format_version));
+  put_varint(out, static_cast<std::uint64_t>(m.ack_us));
+  put_varint(out, static_cast<std::uint64_t>(m.answer_us));
+}
+
+std::error_code decode_answer_mark(std::string_view in, answer_mark& m) {
+  varint_reader rd(in);
+  const std::uint8_t version = rd.byte();
+  if (!rd.ok()) return storage_errc::corrupt_record;
+  if (version != format_version) return storage_errc::unknown_version;
+  m.ack_us = static_cast<std::int64_t>(rd.varint());
+  m.answer_us = static_cast<std::int64_t>(rd.varint());
+  if (!rd.ok() || !rd.at_end()) return storage_errc::corrupt_record;
+  return {};
+}
+
 namespace detail {
 
 std::optional<reply_record> get_reply(const db_handles& h, std::uint64_t id, std::error_code& ec) {
@@ -450,7 +475,7 @@ std::uint64_t reply_store::add_part(const inbound_part& p, std::string& key, std
 
 std::uint64_t reply_store::add_reply(reply_record& r, std::span<const std::string> part_keys,
                                      std::string_view seen, std::error_code& ec,
-                                     std::span<const std::string> webhooks) {
+                                     std::span<const std::string> webhooks, const answer_mark* mark) {
   log_event e;
   e.kind = event_kind::write;
   const std::uint64_t id = ++next_id_;
@@ -465,7 +490,61 @@ std::uint64_t reply_store::add_reply(reply_record& r, std::span<const std::strin
     const outbox_entry o{id, w, 0, 0, {}};
     e.writes.push_back(kv_write{cf_replies, outbox_key(outbox_prefix, o), outbox_value(o)});
   }
+  if (mark && !address_key(r.from).empty()) {
+    std::string v;
+    encode_answer_mark(*mark, v);
+    e.writes.push_back(kv_write{cf_replies, answer_key(r.from), std::move(v)});
+  }
   return log_access::enqueue(log_, std::span(&e, 1), ec);
+}
+
+std::optional<answer_mark> reply_store::answered(std::string_view customer, std::error_code& ec) const {
+  ec.clear();
+  if (address_key(customer).empty()) return std::nullopt;
+  const db_handles& h = log_access::handles(log_);
+  std::string v;
+  const rocksdb::Status st = h.db->Get(rocksdb::ReadOptions(), h.cfs[cf_replies], answer_key(customer), &v);
+  if (st.IsNotFound()) return std::nullopt;
+  if (!st.ok()) {
+    ec = to_error(st);
+    return std::nullopt;
+  }
+  answer_mark m;
+  if ((ec = decode_answer_mark(v, m))) return std::nullopt;
+  return m;
+}
+
+std::uint64_t reply_store::set_answered(std::string_view customer, const answer_mark& m, std::error_code& ec) {
+  ec.clear();
+  if (address_key(customer).empty()) return 0;
+  log_event e;
+  e.kind = event_kind::write;
+  std::string v;
+  encode_answer_mark(m, v);
+  e.writes.push_back(kv_write{cf_replies, answer_key(customer), std::move(v)});
+  return log_access::enqueue(log_, std::span(&e, 1), ec);
+}
+
+std::size_t reply_store::forget_answered_before(std::int64_t cutoff_us,
+                                                const std::function<bool(std::string_view)>& queued,
+                                                std::error_code& ec) {
+  const db_handles& h = log_access::handles(log_);
+  log_event e;
+  e.kind = event_kind::write;
+  std::unique_ptr<rocksdb::Iterator> it(h.db->NewIterator(rocksdb::ReadOptions(), h.cfs[cf_replies]));
+  for (it->Seek(std::string(1, answer_prefix)); it->Valid(); it->Next()) {
+    const std::string_view k = it->key().ToStringView();
+    if (k.empty() || k[0] != answer_prefix) break;
+    answer_mark m;
+    if (!decode_answer_mark(it->value().ToStringView(), m) && std::max(m.ack_us, m.answer_us) >= cutoff_us) continue;
+    if (queued && queued(k.substr(1))) continue;
+    e.writes.push_back(kv_write{cf_replies, std::string(k), {}, true});
+  }
+  ec = to_error(it->status());
+  if (ec || e.writes.empty()) return 0;
+  const std::size_t n = e.writes.size();
+  (void)log_access::enqueue(log_, std::span(&e, 1), ec);
+  return ec ? 0 : n;
 }
 
 namespace {

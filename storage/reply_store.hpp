@@ -1,6 +1,7 @@
 // Customers' replies (MO) in the message log: received parts waiting for
 // the rest of their message, whole replies, the content seen lately (to
-// recognise an SMSC delivering the same part again) and the opt-out list.
+// recognise an SMSC delivering the same part again), the opt-out list and
+// when each customer was last answered (auto-acknowledgements).
 // Everything is written through the message log's writer queue, so a
 // reply is durable, like a message's events, once durable_ticket() reaches
 // the ticket returned; each call's writes land in one batch together.
@@ -24,6 +25,8 @@
 //   outbox entry  version, attempts varint, next_us varint, last_error
 //          string; keyed by the reply's id and the webhook's name, one key
 //          form for events waiting and one for dead letters
+//   answer mark  version, ack_us varint, answer_us varint; keyed by the
+//          customer's digits
 //
 // Webhook outbox: the events a reply raises for the team's tools are
 // written in the reply's own batch, so a reply stored is a reply that
@@ -35,6 +38,7 @@
 
 #include <atomic>
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <optional>
 #include <span>
@@ -119,6 +123,15 @@ struct opt_out_entry {
   bool operator==(const opt_out_entry&) const = default;
 };
 
+// What we last sent a customer of our own accord: an auto-acknowledgement
+// (ack_us), and any answer at all, that one or a keyword's (answer_us);
+// microseconds since the epoch, 0 never.
+struct answer_mark {
+  std::int64_t ack_us = 0;
+  std::int64_t answer_us = 0;
+  bool operator==(const answer_mark&) const = default;
+};
+
 // A reply (or opt-out, opt-in) waiting for one webhook, or given up on.
 struct outbox_entry {
   std::uint64_t reply_id = 0;
@@ -137,6 +150,8 @@ void encode_conversation(const conversation_record& c, std::string& out);
 [[nodiscard]] std::error_code decode_conversation(std::string_view in, conversation_record& out);
 void encode_opt_out(const opt_out_entry& e, std::string& out);
 [[nodiscard]] std::error_code decode_opt_out(std::string_view in, opt_out_entry& out);
+void encode_answer_mark(const answer_mark& m, std::string& out);
+[[nodiscard]] std::error_code decode_answer_mark(std::string_view in, answer_mark& out);
 
 class reply_store {
  public:
@@ -155,10 +170,13 @@ class reply_store {
   // A reply; assigns r.id. Removes the parts it was made of and, when
   // `seen` is not empty, remembers that content (a reply of one part), in
   // the same batch.
-  // The events for the webhooks named in `webhooks` go in that batch too.
+  // The events for the webhooks named in `webhooks` go in that batch too,
+  // and, when given, the customer's new answer mark (an acknowledgement
+  // about to be sent is recorded with the reply it answers).
   [[nodiscard]] std::uint64_t add_reply(reply_record& r, std::span<const std::string> part_keys,
                                         std::string_view seen, std::error_code& ec,
-                                        std::span<const std::string> webhooks = {});
+                                        std::span<const std::string> webhooks = {},
+                                        const answer_mark* mark = nullptr);
   // Removes stored parts no reply will take.
   std::uint64_t drop_parts(std::span<const std::string> part_keys, std::error_code& ec);
   // When the content was seen, if it was (and not forgotten since).
@@ -173,6 +191,16 @@ class reply_store {
                                           std::error_code& ec);
   // Every entry, by the number's digits.
   std::map<std::string, opt_out_entry> opt_outs(std::error_code& ec) const;
+
+  // What we last sent a customer of our own accord (any form of the
+  // number): read (nullopt when never, or forgotten), replaced, and every
+  // stored mark whose times are both before cutoff_us forgotten unless
+  // `queued` names its customer's digits (a newer mark queued, not yet
+  // written, that the removal must not overtake); returns how many go.
+  std::optional<answer_mark> answered(std::string_view customer, std::error_code& ec) const;
+  [[nodiscard]] std::uint64_t set_answered(std::string_view customer, const answer_mark& m, std::error_code& ec);
+  std::size_t forget_answered_before(std::int64_t cutoff_us, const std::function<bool(std::string_view)>& queued,
+                                     std::error_code& ec);
 
   // Conversations: stored (new or changed) under their id; listed by
   // customer, newest first; all opened at or after since_us (startup).

@@ -469,6 +469,64 @@ two_way:
   EXPECT_EQ(bad.errors.size(), 7u) << text;
 }
 
+TEST_F(config_files, reads_auto_acknowledgements_by_campaign_number_and_default_and_places_each_mistake) {
+  auto r = load(R"(smscs: [{ name: a, host: h, system_id: s }]
+operators: [{ name: o, prefixes: ["+1"], smscs: [a] }]
+campaigns:
+  - { id: spring, recipients: spring.csv, from: A, text: t, auto_ack: "Thanks, the spring team answers soon" }
+  - { id: plain, recipients: spring.csv, from: A, text: t }
+two_way:
+  auto_ack:
+    text: "Thanks, we got your message; an agent will reply within 15 minutes"
+    period: 12h
+    numbers: { "+37060000100": "Service line: we answer within the hour", "1234": "Short code thanks" }
+)");
+  ASSERT_TRUE(r.value) << all(r);
+  const auto& a = r.value->two_way.auto_ack;
+  EXPECT_EQ(a.text, "Thanks, we got your message; an agent will reply within 15 minutes");
+  EXPECT_EQ(a.period, std::chrono::hours(12));
+  EXPECT_EQ(a.loop_guard, std::chrono::seconds(60));  // the default
+  ASSERT_EQ(a.numbers.size(), 2u);
+  EXPECT_EQ(a.numbers.at("+37060000100"), "Service line: we answer within the hour");
+  EXPECT_EQ(r.value->campaigns[0].auto_ack, "Thanks, the spring team answers soon");
+  EXPECT_EQ(r.value->campaigns[1].auto_ack, "");
+  // Nothing configured: no acknowledgement at all.
+  auto none = load(R"(smscs: [{ name: a, host: h, system_id: s }]
+operators: [{ name: o, prefixes: ["+1"], smscs: [a] }]
+)");
+  ASSERT_TRUE(none.value) << all(none);
+  EXPECT_TRUE(none.value->two_way.auto_ack.text.empty());
+  EXPECT_EQ(none.value->two_way.auto_ack.period, std::chrono::hours(24));
+
+  auto bad = load(R"(smscs: [{ name: a, host: h, system_id: s }]
+operators: [{ name: o, prefixes: ["+1"], smscs: [a] }]
+campaigns:
+  - { id: spring, recipients: spring.csv, from: A, text: t, auto_ack: "" }
+two_way:
+  auto_ack:
+    text: ""
+    period: 0s
+    loop_guard: soon
+    numbers: { "+37060000100": a, "0037060000100": b, ACME: c, "+37060000101": "" }
+    every: 1h
+)");
+  ASSERT_FALSE(bad.value);
+  const std::string text = all(bad);
+  EXPECT_NE(text.find("smppd.yaml:4:71: campaigns[0].auto_ack: empty text"), std::string::npos) << text;
+  EXPECT_NE(text.find("smppd.yaml:7:11: two_way.auto_ack.text: empty text"), std::string::npos) << text;
+  EXPECT_NE(text.find("smppd.yaml:8:13: two_way.auto_ack.period: expected a duration above zero"), std::string::npos)
+      << text;
+  EXPECT_NE(text.find("smppd.yaml:9:17: two_way.auto_ack.loop_guard: expected a duration"), std::string::npos) << text;
+  EXPECT_NE(text.find("smppd.yaml:10:35: two_way.auto_ack.numbers.0037060000100: the same number as \"+37060000100\""),
+            std::string::npos) << text;
+  EXPECT_NE(text.find("smppd.yaml:10:55: two_way.auto_ack.numbers.ACME: expected a number of ours"), std::string::npos)
+      << text;
+  EXPECT_NE(text.find("smppd.yaml:10:80: two_way.auto_ack.numbers.+37060000101: empty text"), std::string::npos)
+      << text;
+  EXPECT_NE(text.find("smppd.yaml:11:5: two_way.auto_ack.every: unknown key \"every\""), std::string::npos) << text;
+  EXPECT_EQ(bad.errors.size(), 8u) << text;
+}
+
 TEST_F(config_files, an_empty_file_says_what_is_needed) {
   auto r = load("");
   ASSERT_EQ(r.errors.size(), 1u);

@@ -1,6 +1,7 @@
 // Keyword folding and matching: case, accents, punctuation and spacing do
 // not matter; the defaults cover English, Russian and Lithuanian; a
-// configured language replaces its defaults; longer replies are not keywords.
+// configured language replaces its defaults; longer replies are not keywords;
+// automatic replies are told from people's by their markers.
 #include <gtest/gtest.h>
 
 #include "engine/keywords.hpp"
@@ -75,6 +76,33 @@ TEST(keywords, confirmation_answers_in_each_default_language) {
   for (const char* other : {"No idea who you are", "2 kids", "yes no", "Yes #482", "Thanks"})
     EXPECT_FALSE(t.confirmation(other)) << other;
   EXPECT_FALSE(t.match("yes"));  // an answer, not a keyword
+}
+
+TEST(keywords, automatic_replies_are_recognised_in_each_language_whatever_the_case_and_accents) {
+  for (const char* text : {
+           "Automatic reply: out of office",
+           "AUTO-REPLY: I am away until Monday",
+           "Autoreply",
+           "I'm Out Of Office until 12 May, back on Monday.",
+           "This is an automated message, please do not reply.",
+           "Автоответ: я в отпуске до понедельника",
+           "АВТОМАТИЧЕСКИЙ ОТВЕТ. Ваше сообщение получено",
+           "Это автоматическое сообщение",
+           "Automatinis atsakymas: šiuo metu nesu darbo vietoje",
+           "AUTOMATINIS PRANESIMAS",  // written without its diacritics
+           "Sveiki, šiuo metu nesu biure.",
+       })
+    EXPECT_TRUE(engine::looks_automatic(text)) << text;
+  for (const char* text : {
+           "Where is my parcel?",
+           "Can I reply to this automatically?",
+           "Is the office open on Saturday?",
+           "Спасибо, ответ получил",
+           "Ačiū, gavau atsakymą",
+           "",
+           "ÿþ",
+       })
+    EXPECT_FALSE(engine::looks_automatic(text)) << text;
 }
 
 }  // namespace

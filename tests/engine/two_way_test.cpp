@@ -4,7 +4,14 @@
 // concatenated in any order (UDH and SAR, deliver_sm and data_sm, GSM-7
 // and UCS-2), delivered twice, cut short, and around a SIGKILL of smppd;
 // opt-out keywords in English, Russian and Lithuanian stop messages
-// already queued.
+// already queued; auto-acknowledgements go once per period and never to
+// keywords or automatic replies, also across a SIGKILL.
+//
+// Auto-acknowledgements unit by unit too: engine::two_way fed deliver_sm
+// PDUs directly over a real message log (RocksDB in a temporary
+// directory), with the clock in the test's hands.
+#include "engine/two_way.hpp"
+
 #include <gtest/gtest.h>
 
 #include <boost/asio/io_context.hpp>
@@ -16,11 +23,16 @@
 #include <chrono>
 #include <filesystem>
 #include <fstream>
+#include <memory>
 #include <optional>
 #include <string>
 #include <thread>
+#include <vector>
 
+#include "engine/conversations.hpp"
 #include "storage/log_reader.hpp"
+#include "smpp/text.hpp"
+#include "storage/message_log.hpp"
 #include "tests/support/child_process.hpp"
 #include "tests/support/http_call.hpp"
 #include "tests/support/logfmt.hpp"
@@ -34,6 +46,235 @@ using json = nlohmann::json;
 using smppd::test::child_process;
 
 const std::string bin_dir = SMPPD_BIN_DIR;
+
+// ---- auto-acknowledgements, unit by unit ---------------------------------
+
+constexpr std::int64_t t0 = 1'700'000'000'000'000;
+constexpr std::int64_t second = 1'000'000;
+constexpr std::int64_t minute = 60 * second;
+constexpr std::int64_t hour = 60 * minute;
+
+const std::string general_ack = "Thanks, we got your message; an agent will reply within 15 minutes";
+
+class auto_ack : public ::testing::Test {
+ protected:
+  smppd::test::temp_dir tmp{"smppd-auto-ack-test"};
+  config::two_way_config cfg = [] {
+    auto c = config::default_two_way();
+    c.auto_ack.text = general_ack;
+    c.auto_ack.period = std::chrono::hours(24);
+    c.auto_ack.numbers["+37060000100"] = "Service line: we answer within the hour";
+    c.reply_numbers = {"+37060000200"};
+    return c;
+  }();
+  boost::asio::io_context io;
+  engine::opt_out_list opt_outs;
+  std::int64_t now = t0;
+  std::vector<engine::two_way_send> sent;
+  bool refuse_sends = false;
+  std::unique_ptr<storage::message_log> log;
+  std::unique_ptr<engine::two_way> replies;
+  std::unique_ptr<engine::conversation_book> book;
+
+  void SetUp() override { open(); }
+  void TearDown() override { close(); }
+
+  void open() {
+    storage::log_options o;
+    o.dir = tmp.path() / "log";
+    log = std::make_unique<storage::message_log>(o);
+    engine::two_way_options t;
+    t.config = cfg;
+    t.send = [this](const engine::two_way_send& s) {
+      if (refuse_sends) return false;  // the daemon could not queue it
+      sent.push_back(s);
+      return true;
+    };
+    t.now_us = [this] { return now; };
+    replies = std::make_unique<engine::two_way>(io, *log, std::move(t), opt_outs);
+    book = std::make_unique<engine::conversation_book>(replies->store(), cfg.reply_numbers, std::chrono::hours(72),
+                                                       [this] { return now; });
+    std::error_code ec;
+    book->load(ec);
+    ASSERT_FALSE(ec);
+    replies->set_conversations(book.get());
+    replies->set_campaign_acks([](std::string_view campaign) {
+      return campaign == "spring" ? std::string("Thanks! The spring sale team answers today") : std::string();
+    });
+  }
+  void close() {
+    book.reset();
+    replies.reset();
+    log.reset();  // drains: everything queued is written
+  }
+  void restart() {
+    close();
+    open();
+  }
+
+  // A customer's reply, as the SMSC delivers it (one part); the
+  // clock moves on by `after` first. Returns once it is durable.
+  void reply(const std::string& from, const std::string& to, const std::string& text, std::int64_t after = minute,
+             std::uint8_t ton = 1) {
+    now += after;
+    smpp::deliver_sm d;
+    d.source_addr_ton = ton;
+    d.source_addr = from;
+    d.destination_addr = to;
+    smpp::encoded_text enc;  // GSM-7 when it can, else UCS-2
+    ASSERT_FALSE(smpp::encode_text(text, {}, enc));
+    ASSERT_EQ(enc.parts.size(), 1u);
+    smpp::set_part(d, enc, 0);
+    smpp::pdu p;
+    p.body = d;
+    const auto verdict = replies->on_mo("sim", p);
+    ASSERT_EQ(verdict.status, smpp::command_status::ESME_ROK);
+    log->wait_durable(verdict.ticket);
+  }
+
+  // A message of `campaign` to `customer` that opened a conversation from
+  // the reply pool.
+  void converse(const std::string& customer, const std::string& campaign) {
+    storage::message_record r;
+    r.id = log->max_message_id() + 1;
+    r.origin = storage::origin::campaign;
+    r.campaign = campaign;
+    r.row = 1;
+    r.recipient = customer;
+    r.sender = cfg.reply_numbers[0];
+    r.text = "Spring sale: 20% off until Sunday. Questions? Just reply.";
+    r.queued_us = now;
+    r.parts.resize(1);
+    std::error_code ec;
+    log->wait_durable(log->append(r, ec));
+    ASSERT_FALSE(ec) << ec.message();
+    std::uint64_t ticket = 0;
+    book->open(customer, book->pick(customer), r.id, campaign, &ticket, ec);
+    ASSERT_FALSE(ec) << ec.message();
+    log->wait_durable(ticket);
+  }
+
+  std::uint64_t skipped(engine::ack_skip why) const {
+    return replies->counters().auto_acks_skipped[static_cast<std::size_t>(why)].load();
+  }
+  std::uint64_t acks() const { return replies->counters().auto_acks.load(); }
+};
+
+TEST_F(auto_ack, a_reply_is_acknowledged_once_per_period_from_the_number_it_was_sent_to) {
+  reply("37060000001", "12345", "Where is my parcel?");
+  ASSERT_EQ(sent.size(), 1u);
+  EXPECT_EQ(sent[0].to, "+37060000001");
+  EXPECT_EQ(sent[0].from, "12345");
+  EXPECT_EQ(sent[0].text, general_ack);
+  reply("37060000001", "12345", "Hello? Anyone there?", 10 * minute);
+  reply("37060000001", "12399", "Writing to the other number", hour);
+  EXPECT_EQ(sent.size(), 1u);
+  EXPECT_EQ(skipped(engine::ack_skip::period), 2u);
+  // Another customer is another count.
+  reply("37060000002", "12345", "Is the shop open on Sunday?");
+  EXPECT_EQ(sent.size(), 2u);
+  // Once the period has passed, the next reply is acknowledged again.
+  reply("37060000001", "12345", "Still waiting for the parcel", 24 * hour);
+  ASSERT_EQ(sent.size(), 3u);
+  EXPECT_EQ(sent[2].to, "+37060000001");
+  EXPECT_EQ(acks(), 3u);
+}
+
+TEST_F(auto_ack, keywords_answers_automatic_replies_and_machines_get_no_acknowledgement) {
+  reply("37060000011", "12345", "STOP");
+  ASSERT_EQ(sent.size(), 1u);  // the opt-out confirmation only
+  EXPECT_EQ(sent[0].text, cfg.languages.at("en").opt_out_text);
+  EXPECT_EQ(skipped(engine::ack_skip::keyword), 1u);
+  reply("37060000011", "12345", "Why do you keep writing to me?", hour);
+  EXPECT_EQ(skipped(engine::ack_skip::opted_out), 1u);
+
+  reply("37060000012", "12345", "Automatic reply: out of office");
+  reply("37060000013", "12345", "АВТООТВЕТ: я в отпуске");
+  EXPECT_EQ(skipped(engine::ack_skip::automatic), 2u);
+  reply("ACME", "12345", "Your code is 1234", minute, 5);  // an alphanumeric sender
+  reply("1550", "12345", "Balance: 3.20 EUR", minute, 0);  // a short code
+  EXPECT_EQ(skipped(engine::ack_skip::sender), 2u);
+
+  // A YES to a conversation's question is an answer, not a message to acknowledge.
+  converse("+37060000014", "");
+  reply("37060000014", "37060000200", "Yes");
+  EXPECT_EQ(skipped(engine::ack_skip::answer), 1u);
+  EXPECT_EQ(sent.size(), 1u);
+  EXPECT_EQ(acks(), 0u);
+}
+
+TEST_F(auto_ack, a_reply_soon_after_any_answer_of_ours_is_taken_for_a_machine_answering_it) {
+  reply("37060000021", "12345", "HELP");
+  ASSERT_EQ(sent.size(), 1u);
+  EXPECT_EQ(sent[0].text, cfg.languages.at("en").help_text);
+  reply("37060000021", "12345", "Thank you for your message, I will answer soon", 5 * second);
+  EXPECT_EQ(skipped(engine::ack_skip::loop_guard), 1u);
+  EXPECT_EQ(sent.size(), 1u);
+  reply("37060000021", "12345", "OK, how do I change my address?", 2 * minute);
+  ASSERT_EQ(sent.size(), 2u);
+  EXPECT_EQ(sent[1].text, general_ack);
+  // Our acknowledgement starts the guard too (before the period would).
+  reply("37060000021", "12345", "Thanks for writing. I am away and will answer later", 10 * second);
+  EXPECT_EQ(skipped(engine::ack_skip::loop_guard), 2u);
+  EXPECT_EQ(skipped(engine::ack_skip::period), 0u);
+}
+
+TEST_F(auto_ack, the_campaign_text_comes_first_then_the_number_text_then_the_general_one) {
+  converse("+37060000031", "spring");
+  reply("37060000031", "37060000200", "Does the discount apply to shoes?");
+  converse("+37060000032", "winter");  // a campaign without a text of its own
+  reply("37060000032", "37060000200", "Do you deliver to Kaunas?");
+  reply("37060000033", "37060000100", "My order never came");
+  reply("37060000034", "0037060000100", "Same number, another form");
+  reply("37060000035", "12345", "Anyone?");
+  ASSERT_EQ(sent.size(), 5u);
+  EXPECT_EQ(sent[0].text, "Thanks! The spring sale team answers today");
+  EXPECT_EQ(sent[0].from, "37060000200");
+  EXPECT_EQ(sent[1].text, general_ack);
+  EXPECT_EQ(sent[2].text, "Service line: we answer within the hour");
+  EXPECT_EQ(sent[3].text, "Service line: we answer within the hour");
+  EXPECT_EQ(sent[4].text, general_ack);
+}
+
+TEST_F(auto_ack, a_restart_within_the_period_acknowledges_no_reply_twice) {
+  reply("37060000041", "12345", "Where is my parcel?");
+  ASSERT_EQ(sent.size(), 1u);
+  // A HELP answered, then a restart: both marks were written.
+  reply("37060000042", "12345", "help");
+  ASSERT_EQ(sent.size(), 2u);
+  restart();
+  reply("37060000042", "12345", "Message received, I will get back to you", 5 * second);
+  EXPECT_EQ(skipped(engine::ack_skip::loop_guard), 1u);
+  reply("37060000041", "12345", "Any news?", 3 * hour);
+  EXPECT_EQ(skipped(engine::ack_skip::period), 1u);
+  EXPECT_EQ(sent.size(), 2u);
+  reply("37060000041", "12345", "Hello again", 24 * hour);
+  EXPECT_EQ(sent.size(), 3u);
+}
+
+TEST_F(auto_ack, an_acknowledgement_that_could_not_be_queued_leaves_the_next_reply_its_chance) {
+  refuse_sends = true;
+  reply("37060000061", "12345", "Where is my parcel?");
+  EXPECT_EQ(skipped(engine::ack_skip::not_queued), 1u);
+  EXPECT_EQ(acks(), 0u);
+  refuse_sends = false;
+  restart();  // what was stored says the same
+  reply("37060000061", "12345", "Hello? Anyone there?", 10 * minute);
+  ASSERT_EQ(sent.size(), 1u);
+  EXPECT_EQ(sent[0].text, general_ack);
+  EXPECT_EQ(acks(), 1u);
+}
+
+TEST_F(auto_ack, without_a_text_nothing_is_sent_or_counted) {
+  cfg.auto_ack = {};
+  restart();
+  reply("37060000051", "12345", "Where is my parcel?");
+  reply("37060000051", "12345", "STOP");
+  ASSERT_EQ(sent.size(), 1u);  // the confirmation
+  EXPECT_EQ(acks(), 0u);
+  for (std::size_t i = 0; i < engine::ack_skip_count; ++i)
+    EXPECT_EQ(skipped(static_cast<engine::ack_skip>(i)), 0u) << i;
+}
 
 class two_way_e2e : public ::testing::Test {
  protected:
@@ -397,6 +638,80 @@ TEST_F(two_way_e2e, replies_match_two_open_conversations_by_pool_number_by_code_
   EXPECT_EQ(json::parse(m)["recipient"], customer);
   EXPECT_EQ(post(port, "/v1/conversations/999/reply", json{{"text", "x"}}.dump()).first, 404);
   smppd.stop(SIGTERM);
+}
+
+TEST_F(two_way_e2e, one_auto_acknowledgement_per_period_none_to_keywords_or_autoreplies_not_even_after_a_sigkill) {
+  const std::string service_ack = "Thanks for writing to the service line";
+  auto cfg = write_config("two_way:\n  auto_ack:\n    text: \"" + general_ack +
+                          "\"\n    period: 1h\n    loop_guard: 0s\n    numbers: { \"12399\": \"" + service_ack +
+                          "\" }\n");
+  auto metric = [](const std::string& metrics, const std::string& line) {
+    return metrics.find("\n" + line + "\n") != std::string::npos;
+  };
+  {
+    child_process smppd(bin_dir + "/smppd", {"--config", cfg.string()}, true);
+    std::string seen;
+    ASSERT_NE(api_port(smppd, seen), 0) << seen;
+    inject_mo("from: 37060000061\nto: 12345\ntext: Where is my parcel?\n");
+    ASSERT_TRUE(read_until(smppd, "msg=\"auto-acknowledgement sent\"", seen)) << seen;
+    inject_mo("from: 37060000061\nto: 12345\ntext: Hello? Any news?\n");          // within the period
+    inject_mo("from: 37060000062\nto: 12345\ntext: STOP\n");                      // the confirmation only
+    inject_mo("from: 37060000063\nto: 12345\ntext: Automatic reply: out of office\n");
+    inject_mo("from: 37060000064\nto: 12399\ntext: Can I change my booking?\n");  // the number's own text
+    ASSERT_GE(wait_for("mo_parts_acked", 5), 5);
+    ASSERT_GE(wait_for("submit_sm", 3), 3);
+    std::this_thread::sleep_for(1500ms);  // nothing else goes out
+    auto counts = sim_counts();
+    EXPECT_EQ(counts["submit_sm"], 3) << counts.dump();
+    const auto& to = counts["destinations"];
+    EXPECT_EQ(to["37060000061"], 1) << counts.dump();
+    EXPECT_EQ(to["37060000062"], 1) << counts.dump();
+    EXPECT_FALSE(to.contains("37060000063")) << counts.dump();
+    EXPECT_EQ(to["37060000064"], 1) << counts.dump();
+
+    std::uint16_t metrics_port = 0;
+    for (std::size_t at = 0, nl; !metrics_port && (nl = seen.find('\n', at)) != std::string::npos; at = nl + 1)
+      metrics_port = smppd::test::listening_port(std::string_view(seen).substr(at, nl - at), "metrics");
+    ASSERT_NE(metrics_port, 0) << seen;
+    const std::string metrics = call_get(metrics_port, "/metrics").second;
+    EXPECT_TRUE(metric(metrics, "smppd_auto_acks_total 2")) << metrics;
+    EXPECT_TRUE(metric(metrics, "smppd_auto_acks_skipped_total{reason=\"period\"} 1")) << metrics;
+    EXPECT_TRUE(metric(metrics, "smppd_auto_acks_skipped_total{reason=\"keyword\"} 1")) << metrics;
+    EXPECT_TRUE(metric(metrics, "smppd_auto_acks_skipped_total{reason=\"automatic\"} 1")) << metrics;
+    // Log lines name the reply, never the number.
+    EXPECT_EQ(seen.find("37060000061"), std::string::npos) << seen;
+    // The replies were answered once durable, with their marks: a crash now
+    // forgets nothing.
+    smppd.stop(SIGKILL);
+  }
+  {
+    child_process smppd(bin_dir + "/smppd", {"--config", cfg.string()}, true);
+    std::string seen;
+    ASSERT_NE(api_port(smppd, seen), 0) << seen;
+    inject_mo("from: 37060000061\nto: 12345\ntext: I wrote an hour ago, still nothing\n");
+    inject_mo("from: 37060000065\nto: 12345\ntext: First time writing\n");
+    ASSERT_TRUE(read_until(smppd, "msg=\"auto-acknowledgement sent\"", seen)) << seen;
+    ASSERT_GE(wait_for("mo_parts_acked", 7), 7);
+    ASSERT_GE(wait_for("submit_sm", 4), 4);
+    std::this_thread::sleep_for(1500ms);
+    auto counts = sim_counts();
+    EXPECT_EQ(counts["submit_sm"], 4) << counts.dump();
+    EXPECT_EQ(counts["destinations"]["37060000061"], 1) << counts.dump();  // still the one from the first run
+    EXPECT_EQ(counts["destinations"]["37060000065"], 1) << counts.dump();
+    smppd.stop(SIGTERM);
+  }
+  // The acknowledgements are messages like any other, in the log.
+  storage::log_reader reader({dir / "data" / "log", {}});
+  std::error_code ec;
+  auto text_to = [&](const std::string& customer) {
+    std::vector<std::string> texts;
+    for (auto id : reader.messages_to(customer, 0, INT64_MAX, 10, ec))
+      if (auto m = reader.message(id, ec)) texts.push_back(m->record.text);
+    return texts;
+  };
+  EXPECT_EQ(text_to("+37060000061"), std::vector<std::string>{general_ack});
+  EXPECT_EQ(text_to("+37060000064"), std::vector<std::string>{service_ack});
+  EXPECT_TRUE(text_to("+37060000063").empty());
 }
 
 }  // namespace

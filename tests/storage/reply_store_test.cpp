@@ -1,6 +1,6 @@
 // Replies in the message log on real RocksDB: parts kept until their
 // message is whole, replies by id and by customer, content seen lately,
-// the opt-out list, the webhook outbox; what survives a reopen; a database written before
+// the opt-out list, the webhook outbox, answer marks; what survives a reopen; a database written before
 // two-way messaging opens for writing and for reading.
 #include <gtest/gtest.h>
 
@@ -258,6 +258,44 @@ TEST_F(reply_store_test, opt_outs_are_keyed_by_the_digits_of_the_number) {
   EXPECT_TRUE(all.at("37060012345").opted_out);
   EXPECT_FALSE(all.at("37060055555").opted_out);
   EXPECT_EQ(all.at("37060055555").word, "START");
+}
+
+TEST_F(reply_store_test, answer_marks_are_written_with_their_reply_survive_a_reopen_and_are_forgotten_when_old) {
+  answer_mark m{t0 + 5, t0 + 6};
+  std::string v;
+  encode_answer_mark(m, v);
+  answer_mark back;
+  ASSERT_FALSE(decode_answer_mark(v, back));
+  EXPECT_EQ(back, m);
+  for (std::size_t n = 0; n < v.size(); ++n) EXPECT_TRUE(decode_answer_mark(v.substr(0, n), back)) << n;
+  {
+    reply_store store(*log_);
+    std::error_code ec;
+    auto r = reply("+37060012345", t0, "Where is my parcel?");
+    (void)store.add_reply(r, {}, {}, ec, {}, &m);
+    (void)store.set_answered("+37060022222", answer_mark{0, t0}, ec);
+    log_->wait_durable(store.set_answered("37060033333", answer_mark{t0, t0}, ec));
+    ASSERT_FALSE(ec);
+  }
+  open();
+  reply_store store(*log_);
+  std::error_code ec;
+  auto mark = store.answered("0037060012345", ec);  // any form of the number
+  ASSERT_TRUE(mark);
+  EXPECT_EQ(*mark, m);
+  EXPECT_FALSE(store.answered("+37060099999", ec));
+  EXPECT_FALSE(ec);
+  // All three are older than the cutoff; one customer has a newer mark
+  // queued, which the removal must not overtake.
+  EXPECT_EQ(store.forget_answered_before(
+                t0 + minute, [](std::string_view digits) { return digits == "37060033333"; }, ec),
+            2u);
+  settle();
+  EXPECT_FALSE(store.answered("+37060012345", ec));
+  EXPECT_FALSE(store.answered("+37060022222", ec));
+  EXPECT_TRUE(store.answered("+37060033333", ec));
+  // The marks are no replies: the replies' numbering and listing ignore them.
+  EXPECT_EQ(store.replies_from("+37060012345", 10, ec).size(), 1u);
 }
 
 TEST_F(reply_store_test, a_database_from_before_two_way_messaging_opens_for_reading_and_writing) {
