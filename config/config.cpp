@@ -515,7 +515,8 @@ void read_operator(reader& r, const YAML::Node& n, const std::string& path, oper
 }
 
 void read_campaign(reader& r, const YAML::Node& n, const std::string& path, campaign_config& c) {
-  if (!r.map(n, path, {"id", "start", "recipients", "from", "text", "send_window", "tps", "receipts", "validity"}))
+  if (!r.map(n, path, {"id", "start", "recipients", "from", "text", "send_window", "tps", "receipts", "validity",
+                       "deliver_within"}))
     return;
   if (auto v = r.string(n, path, "id", true)) {
     c.id = *v;
@@ -545,6 +546,7 @@ void read_campaign(reader& r, const YAML::Node& n, const std::string& path, camp
   if (auto v = r.number(n, path, "tps", 0, 1e7)) c.tps = *v;
   if (auto v = r.boolean(n, path, "receipts")) c.receipts = *v;
   if (auto d = r.duration(n, path, "validity")) c.validity = std::chrono::duration_cast<std::chrono::seconds>(*d);
+  if (auto d = r.duration(n, path, "deliver_within")) c.deliver_within = *d;
   if (const YAML::Node w = n["send_window"]; w.IsDefined()) {
     const std::string wp = path + ".send_window";
     if (r.map(w, wp, {"start", "end", "timezone", "fallback_timezone"})) {
@@ -618,8 +620,12 @@ void read_webhook(reader& r, const YAML::Node& n, const std::string& path, webho
       if (ev == "reply") w.events.push_back(webhook_event::reply);
       else if (ev == "opt_out") w.events.push_back(webhook_event::opt_out);
       else if (ev == "opt_in") w.events.push_back(webhook_event::opt_in);
+      else if (ev == "delivered") w.events.push_back(webhook_event::delivered);
+      else if (ev == "failed") w.events.push_back(webhook_event::failed);
+      else if (ev == "undelivered_by_deadline") w.events.push_back(webhook_event::undelivered_by_deadline);
       else r.error(n["events"][i], path + ".events[" + std::to_string(i) + "]",
-                   "expected one of reply, opt_out, opt_in, got " + show(ev));
+                   "expected one of reply, opt_out, opt_in, delivered, failed, undelivered_by_deadline, got " +
+                       show(ev));
     }
   }
   if (auto c = words(r, n, path, "campaigns")) w.campaigns = std::move(*c);

@@ -128,15 +128,20 @@ std::string conversation_text(const json& c) {
   return out;
 }
 
-// One line per dead letter: the reply, the webhook, tries and why.
+// One line per dead letter: the reply or message (and its event), the
+// webhook, tries and why.
 std::string dead_letters_text(const json& body) {
   const json list = body.value("dead_letters", json::array());
   if (list.empty()) return "no dead letters\n";
-  std::string out = "REPLY     WEBHOOK               TRIES  LAST ERROR\n";
+  std::string out = "EVENT                              WEBHOOK               TRIES  LAST ERROR\n";
   char line[256];
   for (const auto& d : list) {
-    std::snprintf(line, sizeof line, "%-9llu %-21s %5u  ", static_cast<unsigned long long>(d.value("reply_id", 0ull)),
-                  d.value("webhook", "").c_str(), d.value("attempts", 0u));
+    const std::string what =
+        d.contains("message_id")
+            ? "message " + std::to_string(d.value("message_id", 0ull)) + " " + d.value("event", "")
+            : "reply " + std::to_string(d.value("reply_id", 0ull));
+    std::snprintf(line, sizeof line, "%-34s %-21s %5u  ", what.c_str(), d.value("webhook", "").c_str(),
+                  d.value("attempts", 0u));
     out += line + d.value("last_error", "") + "\n";
   }
   return out;
