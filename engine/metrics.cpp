@@ -390,7 +390,7 @@ class metrics_server::collector : public prometheus::Collectable {
   }
 
   static void collect_webhooks(const webhook_counters& c, families& out) {
-    sample(family(out, "smppd_webhook_deliveries_total", "Two-way events a webhook accepted (2xx).",
+    sample(family(out, "smppd_webhook_deliveries_total", "Webhook events a webhook accepted (2xx).",
                   MetricType::Counter),
            load(c.delivered));
     sample(family(out, "smppd_webhook_failures_total", "Webhook deliveries that failed (each try).",
