@@ -6,6 +6,7 @@
 #include <boost/beast/http.hpp>
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
 #include <cctype>
 #include <chrono>
 #include <cstdio>
@@ -262,8 +263,10 @@ int run_control_command(std::string_view command, const std::vector<std::string_
     }
     else if (command == "send" && has_value &&
              (args[i] == "--to" || args[i] == "--text" || args[i] == "--from" || args[i] == "--priority" ||
-              args[i] == "--validity")) {
-      message[std::string(args[i].substr(2))] = std::string(args[i + 1]);
+              args[i] == "--validity" || args[i] == "--deliver-within")) {
+      std::string key(args[i].substr(2));
+      std::replace(key.begin(), key.end(), '-', '_');
+      message[key] = std::string(args[i + 1]);
       ++i;
     } else if (command == "send" && args[i] == "--no-receipts") message["receipts"] = false;
     else if (command == "send" && args[i] == "--expects-reply") message["expects_reply"] = true;
@@ -305,7 +308,7 @@ int run_control_command(std::string_view command, const std::vector<std::string_
   if (command == "send" && positional.empty()) {
     if (!message.contains("to") || !message.contains("text") || !message.contains("from")) {
       err += "usage: smppctl send --to NUMBER --text TEXT --from SENDER [--priority notification|bulk] "
-             "[--validity 1h] [--no-receipts] [--expects-reply]\n";
+             "[--validity 1h] [--deliver-within 5m] [--no-receipts] [--expects-reply]\n";
       return 2;
     }
     method = http::verb::post;
