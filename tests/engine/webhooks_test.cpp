@@ -28,6 +28,7 @@
 #include <string>
 #include <thread>
 
+#include "engine/webhooks.hpp"
 #include "tests/support/child_process.hpp"
 #include "tests/support/http_call.hpp"
 #include "tests/support/logfmt.hpp"
@@ -642,6 +643,61 @@ TEST_F(webhooks_e2e, a_message_late_past_its_deadline_is_told_once_then_its_outc
   ASSERT_EQ(missed.size(), 2u) << seen;
   EXPECT_EQ(missed[1]["message_id"].get<std::uint64_t>(), std::stoull(crash_id));
   smppd.stop(SIGTERM);
+}
+
+TEST(webhook_body, a_message_event_names_its_message_state_cause_error_and_times_in_each_format) {
+  engine::webhook_event_data e;
+  e.kind = config::webhook_event::failed;
+  e.campaign = "spring";
+  e.message.id = 42;
+  e.message.origin = storage::origin::campaign;
+  e.message.campaign = "spring";
+  e.message.row = 7;
+  e.message.recipient = "+37060000501";
+  e.message.sender = "ACME";
+  e.message.queued_us = 1'700'000'000'000'000;  // 2023-11-14T22:13:20Z
+  e.message.parts.resize(2);
+  e.outcome = storage::message_outbox_entry(storage::message_event::failed, e.message, "ops", 1'700'000'060'000'000);
+  e.outcome.st = storage::state::undeliverable;
+  e.outcome.settled_by = storage::cause::receipt;
+  e.outcome.error_code = 0x0b;
+
+  const json j = json::parse(engine::webhook_body(config::webhook_format::json, e));
+  EXPECT_EQ(j["id"], "42-failed");
+  EXPECT_EQ(j["event"], "failed");
+  EXPECT_EQ(j["message_id"], 42);
+  EXPECT_EQ(j["campaign"], "spring");
+  EXPECT_EQ(j["row"], 7);
+  EXPECT_EQ(j["recipient"], "+37060000501");
+  EXPECT_EQ(j["sender"], "ACME");
+  EXPECT_EQ(j["state"], "undeliverable");
+  EXPECT_EQ(j["cause"], "receipt");
+  EXPECT_EQ(j["error_code"], 11);
+  EXPECT_EQ(j["command_status"], 0);
+  EXPECT_EQ(j["parts"], 2);
+  EXPECT_EQ(j["queued_at"], "2023-11-14T22:13:20Z");
+  EXPECT_EQ(j["at"], "2023-11-14T22:14:20Z");
+  EXPECT_TRUE(j["deliver_by"].is_null());
+
+  const std::string slack = json::parse(engine::webhook_body(config::webhook_format::slack, e))["text"];
+  EXPECT_EQ(slack,
+            "Message 42 not delivered: undeliverable\nTo +37060000501, campaign spring, receipt at "
+            "2023-11-14T22:14:20Z, error 0x0000000b");
+  const json teams = json::parse(engine::webhook_body(config::webhook_format::teams, e));
+  EXPECT_EQ(teams["title"], "Message 42 not delivered: undeliverable");
+  EXPECT_EQ(teams["text"], slack);
+
+  e.kind = config::webhook_event::undelivered_by_deadline;
+  e.outcome.event = storage::message_event::undelivered_by_deadline;
+  e.outcome.st = storage::state::accepted;
+  e.outcome.error_code = 0;
+  e.message.deliver_by_us = e.outcome.at_us;
+  const json late = json::parse(engine::webhook_body(config::webhook_format::json, e));
+  EXPECT_EQ(late["id"], "42-undelivered_by_deadline");
+  EXPECT_EQ(late["deliver_by"], "2023-11-14T22:14:20Z");
+  EXPECT_EQ(json::parse(engine::webhook_body(config::webhook_format::slack, e))["text"],
+            "Message 42 not delivered by its deadline\nTo +37060000501, campaign spring, accepted at "
+            "2023-11-14T22:14:20Z");
 }
 
 }  // namespace
