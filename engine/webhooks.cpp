@@ -370,8 +370,17 @@ void webhook_sender::check_deadlines() {
 }
 
 void webhook_sender::run() {
-  while (!stopping_) {
+  // Deadlines are looked at every idle_poll, between deliveries too: a long
+  // outbox (or a slow receiver) delays them by one POST at most.
+  auto last_check = std::chrono::steady_clock::now();
+  auto check_if_due = [&] {
+    if (std::chrono::steady_clock::now() - last_check < idle_poll) return;
     check_deadlines();
+    last_check = std::chrono::steady_clock::now();
+  };
+  check_deadlines();
+  while (!stopping_) {
+    check_if_due();
     std::error_code ec;
     auto waiting = store_.outbox(4096, ec);
     if (ec) lg::error(component::replies, "cannot read the webhook outbox", {{"error", ec}});
@@ -382,6 +391,7 @@ void webhook_sender::run() {
       if (e.next_us > now && find(e.webhook)) continue;  // a webhook gone: a dead letter now
       deliver(std::move(e));
       sent = true;
+      check_if_due();
     }
     if (!sent) std::this_thread::sleep_for(idle_poll);
   }
