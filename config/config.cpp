@@ -516,7 +516,7 @@ void read_operator(reader& r, const YAML::Node& n, const std::string& path, oper
 
 void read_campaign(reader& r, const YAML::Node& n, const std::string& path, campaign_config& c) {
   if (!r.map(n, path, {"id", "start", "recipients", "from", "text", "send_window", "tps", "receipts", "validity",
-                       "expects_reply", "consent", "auto_ack"}))
+                       "expects_reply", "consent", "auto_ack", "deliver_within"}))
     return;
   if (auto v = r.string(n, path, "id", true)) {
     c.id = *v;
@@ -569,6 +569,7 @@ void read_campaign(reader& r, const YAML::Node& n, const std::string& path, camp
     c.auto_ack = *v;
     if (c.auto_ack.empty()) r.error(n["auto_ack"], path + ".auto_ack", "empty text (leave the key out for none)");
   }
+  if (auto d = r.duration(n, path, "deliver_within")) c.deliver_within = *d;
   if (const YAML::Node w = n["send_window"]; w.IsDefined()) {
     const std::string wp = path + ".send_window";
     if (r.map(w, wp, {"start", "end", "timezone", "fallback_timezone"})) {
@@ -642,8 +643,12 @@ void read_webhook(reader& r, const YAML::Node& n, const std::string& path, webho
       if (ev == "reply") w.events.push_back(webhook_event::reply);
       else if (ev == "opt_out") w.events.push_back(webhook_event::opt_out);
       else if (ev == "opt_in") w.events.push_back(webhook_event::opt_in);
+      else if (ev == "delivered") w.events.push_back(webhook_event::delivered);
+      else if (ev == "failed") w.events.push_back(webhook_event::failed);
+      else if (ev == "undelivered_by_deadline") w.events.push_back(webhook_event::undelivered_by_deadline);
       else r.error(n["events"][i], path + ".events[" + std::to_string(i) + "]",
-                   "expected one of reply, opt_out, opt_in, got " + show(ev));
+                   "expected one of reply, opt_out, opt_in, delivered, failed, undelivered_by_deadline, got " +
+                       show(ev));
     }
   }
   if (auto c = words(r, n, path, "campaigns")) w.campaigns = std::move(*c);

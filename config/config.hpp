@@ -180,6 +180,9 @@ struct campaign_config {
   // matched to a conversation of this campaign; "": the number's or the
   // general text (two_way.auto_ack).
   std::string auto_ack;
+  // Each message not delivered this long after it was queued raises
+  // undelivered_by_deadline for the webhooks that ask (0: no deadline).
+  std::chrono::milliseconds deliver_within{0};
   bool operator==(const campaign_config&) const = default;
 };
 
@@ -201,7 +204,10 @@ struct keyword_set {
 // Where two-way events go (README "Two-way messaging"): a team tool's
 // incoming webhook (Slack, Teams) or any receiver of signed JSON.
 enum class webhook_format : std::uint8_t { slack, teams, json };
-enum class webhook_event : std::uint8_t { reply, opt_out, opt_in };
+// reply, opt_out, opt_in: two-way events (the default list). delivered,
+// failed (another final state), undelivered_by_deadline (a message's
+// deliver_within passed first): sent only to webhooks that list them.
+enum class webhook_event : std::uint8_t { reply, opt_out, opt_in, delivered, failed, undelivered_by_deadline };
 struct webhook_config {
   std::string name;
   std::string url;      // http:// or https://host[:port]/path
@@ -209,9 +215,10 @@ struct webhook_config {
   webhook_format format = webhook_format::json;
   secret signing_secret;  // json only: HMAC-SHA256 key; empty: unsigned
   std::vector<webhook_event> events{webhook_event::reply, webhook_event::opt_out, webhook_event::opt_in};
-  // Only replies in conversations of these campaigns ("api": messages
-  // sent through the API); empty: every reply. Opt-outs and opt-ins
-  // concern every campaign: never filtered.
+  // Only replies in conversations of these campaigns, and only these
+  // campaigns' message events ("api": messages sent through the API);
+  // empty: all. Opt-outs and opt-ins concern every campaign: never
+  // filtered.
   std::vector<std::string> campaigns;
   bool operator==(const webhook_config&) const = default;
 };

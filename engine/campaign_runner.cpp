@@ -278,6 +278,7 @@ std::string campaign_runner::run() {
     req.priority = lane::campaign;
     req.receipts = c.receipts;
     req.validity = c.validity;
+    req.deliver_within = c.deliver_within;
     req.origin = storage::origin::campaign;
     req.campaign = c.id;
     req.row = row_no - 1;
@@ -304,6 +305,8 @@ std::string campaign_runner::run() {
     if (stop_.load()) break;
     prepared.record.queued_us = prepared.message->queued_us = wall_us();
     if (prepared.record.valid_until_us) prepared.record.valid_until_us = prepared.record.queued_us + validity_us;
+    if (prepared.record.deliver_by_us)
+      prepared.record.deliver_by_us = prepared.record.queued_us + std::chrono::microseconds(c.deliver_within).count();
     if (window_ && setup_.prepare.zones)
       set_window(prepared, window_->for_recipient(prepared.record.recipient, *setup_.prepare.zones));
     std::uint64_t ticket = 0;

@@ -6,6 +6,7 @@
 #include <boost/beast/http.hpp>
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
 #include <cctype>
 #include <chrono>
 #include <cstdio>
@@ -128,15 +129,20 @@ std::string conversation_text(const json& c) {
   return out;
 }
 
-// One line per dead letter: the reply, the webhook, tries and why.
+// One line per dead letter: the reply or message (and its event), the
+// webhook, tries and why.
 std::string dead_letters_text(const json& body) {
   const json list = body.value("dead_letters", json::array());
   if (list.empty()) return "no dead letters\n";
-  std::string out = "REPLY     WEBHOOK               TRIES  LAST ERROR\n";
+  std::string out = "EVENT                              WEBHOOK               TRIES  LAST ERROR\n";
   char line[256];
   for (const auto& d : list) {
-    std::snprintf(line, sizeof line, "%-9llu %-21s %5u  ", static_cast<unsigned long long>(d.value("reply_id", 0ull)),
-                  d.value("webhook", "").c_str(), d.value("attempts", 0u));
+    const std::string what =
+        d.contains("message_id")
+            ? "message " + std::to_string(d.value("message_id", 0ull)) + " " + d.value("event", "")
+            : "reply " + std::to_string(d.value("reply_id", 0ull));
+    std::snprintf(line, sizeof line, "%-34s %-21s %5u  ", what.c_str(), d.value("webhook", "").c_str(),
+                  d.value("attempts", 0u));
     out += line + d.value("last_error", "") + "\n";
   }
   return out;
@@ -273,8 +279,10 @@ int run_control_command(std::string_view command, const std::vector<std::string_
     }
     else if (command == "send" && has_value &&
              (args[i] == "--to" || args[i] == "--text" || args[i] == "--from" || args[i] == "--priority" ||
-              args[i] == "--validity")) {
-      message[std::string(args[i].substr(2))] = std::string(args[i + 1]);
+              args[i] == "--validity" || args[i] == "--deliver-within")) {
+      std::string key(args[i].substr(2));
+      std::replace(key.begin(), key.end(), '-', '_');
+      message[key] = std::string(args[i + 1]);
       ++i;
     } else if (command == "send" && args[i] == "--no-receipts") message["receipts"] = false;
     else if (command == "send" && args[i] == "--expects-reply") message["expects_reply"] = true;
@@ -317,7 +325,7 @@ int run_control_command(std::string_view command, const std::vector<std::string_
   if (command == "send" && positional.empty()) {
     if (!message.contains("to") || !message.contains("text") || !message.contains("from")) {
       err += "usage: smppctl send --to NUMBER --text TEXT --from SENDER [--priority notification|bulk] "
-             "[--validity 1h] [--no-receipts] [--expects-reply]\n";
+             "[--validity 1h] [--deliver-within 5m] [--no-receipts] [--expects-reply]\n";
       return 2;
     }
     method = http::verb::post;

@@ -365,6 +365,14 @@ int run_daemon(const config::settings& s, const daemon_options& opt) {
     lg::warn(component::storage, "illegal transition ignored",
              {{"message", id}, {"part", part}, {"from", storage::name(from)}, {"to", storage::name(to)}});
   };
+  // Messages' outcomes for the webhooks: the writer asks only when some
+  // webhook lists them (otherwise nothing is done per message).
+  if (webhook_sender::wanted(s.two_way.webhooks, config::webhook_event::delivered) ||
+      webhook_sender::wanted(s.two_way.webhooks, config::webhook_event::failed))
+    lo.message_event_targets = [hooks = s.two_way.webhooks](storage::message_event e, const storage::message_record& m,
+                                                            std::vector<std::string>& out) {
+      webhook_sender::message_targets(hooks, e, m, out);
+    };
   std::unique_ptr<storage::message_log> log;
   try {
     log = std::make_unique<storage::message_log>(lo);

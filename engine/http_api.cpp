@@ -349,13 +349,14 @@ class http_api::connection : public std::enable_shared_from_this<connection> {
       out = f->get<std::string>();
       return {};
     };
-    std::string text, tmpl, validity, priority;
+    std::string text, tmpl, validity, priority, deliver_within;
     if (auto p = text_field("to", true, it.to)) return p;
     if (auto p = text_field("from", true, it.from)) return p;
     if (auto p = text_field("text", false, text)) return p;
     if (auto p = text_field("template", false, tmpl)) return p;
     if (auto p = text_field("validity", false, validity)) return p;
     if (auto p = text_field("priority", false, priority)) return p;
+    if (auto p = text_field("deliver_within", false, deliver_within)) return p;
     if (!text.empty() && !tmpl.empty()) return {"invalid_field", "give \"text\" or \"template\", not both"};
     if (!tmpl.empty()) {
       // {{field}} from "fields": {"name": "Ann", "code": 4821}.
@@ -401,6 +402,12 @@ class http_api::connection : public std::enable_shared_from_this<connection> {
       auto d = config::parse_duration(validity);
       if (!d) return {"invalid_field", "\"validity\" must be a duration such as 30m or 24h"};
       it.req.validity = std::chrono::duration_cast<std::chrono::seconds>(*d);
+    }
+    if (!deliver_within.empty()) {
+      auto d = config::parse_duration(deliver_within);
+      if (!d || d->count() <= 0)
+        return {"invalid_field", "\"deliver_within\" must be a duration such as 5m or 2h"};
+      it.req.deliver_within = *d;
     }
     if (auto f = j.find("send_window"); f != j.end() && !f->is_null()) return read_window(*f, it);
     return {};
@@ -536,9 +543,16 @@ class http_api::connection : public std::enable_shared_from_this<connection> {
     if (!api_.webhooks_) return reply(http::status::not_found, error_body("not_found", "no webhooks"));
     std::error_code ec;
     json list = json::array();
-    for (const auto& d : api_.webhooks_->dead_letters(1000, ec))
-      list.push_back(json{{"reply_id", d.reply_id}, {"webhook", d.webhook}, {"attempts", d.attempts},
-                          {"last_error", d.last_error}});
+    for (const auto& d : api_.webhooks_->dead_letters(1000, ec)) {
+      json item{{"webhook", d.webhook}, {"attempts", d.attempts}, {"last_error", d.last_error}};
+      if (d.event == storage::message_event::none) {
+        item["reply_id"] = d.reply_id;
+      } else {
+        item["message_id"] = d.message_id;
+        item["event"] = storage::name(d.event);
+      }
+      list.push_back(std::move(item));
+    }
     if (ec) return reply(http::status::service_unavailable, error_body("log_error", ec.message()));
     reply(http::status::ok, json{{"dead_letters", std::move(list)}}.dump());
   }

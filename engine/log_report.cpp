@@ -249,6 +249,7 @@ std::string format_message(const storage::message_view& m, report_format f) {
            {"text", r.text},
            {"queued", utc(r.queued_us)},
            {"valid_until", utc(r.valid_until_us)},
+           {"deliver_by", utc(r.deliver_by_us)},
            {"reason", reason_of(r)},
            {"parts", parts},
            {"timeline", timeline}};

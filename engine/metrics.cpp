@@ -400,7 +400,7 @@ class metrics_server::collector : public prometheus::Collectable {
   }
 
   static void collect_webhooks(const webhook_counters& c, families& out) {
-    sample(family(out, "smppd_webhook_deliveries_total", "Two-way events a webhook accepted (2xx).",
+    sample(family(out, "smppd_webhook_deliveries_total", "Webhook events a webhook accepted (2xx).",
                   MetricType::Counter),
            load(c.delivered));
     sample(family(out, "smppd_webhook_failures_total", "Webhook deliveries that failed (each try).",
@@ -409,6 +409,11 @@ class metrics_server::collector : public prometheus::Collectable {
     sample(family(out, "smppd_webhook_dead_letters_total", "Two-way events given up on (dead letters).",
                   MetricType::Counter),
            load(c.dead));
+    auto& by_event = family(out, "smppd_webhook_event_deliveries_total",
+                            "Webhook events a webhook accepted (2xx), by event.", MetricType::Counter);
+    for (std::size_t i = 0; i < webhook_event_count; ++i)
+      sample(by_event, load(c.delivered_by_event[i]),
+             {{"event", std::string(name(static_cast<config::webhook_event>(i)))}});
   }
 
   static void collect_log(const storage::message_log& log, families& out) {

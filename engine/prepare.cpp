@@ -52,6 +52,8 @@ prepare_problem prepare_message(const prepare_context& ctx, const message_reques
   r.text = req.text;
   r.queued_us = now_us;
   r.valid_until_us = req.validity.count() ? now_us + req.validity.count() * 1'000'000 : 0;
+  r.deliver_by_us =
+      req.deliver_within.count() ? now_us + std::chrono::microseconds(req.deliver_within).count() : 0;
   r.parts.resize(m->text.parts.size());
   m->id = id;
   m->priority = req.priority;

@@ -53,6 +53,7 @@ struct message_request {
   lane priority = lane::notification;
   bool receipts = true;
   std::chrono::seconds validity{0};
+  std::chrono::milliseconds deliver_within{0};  // 0: no delivery deadline
   storage::origin origin = storage::origin::api;
   std::string campaign;
   std::uint64_t row = 0;

@@ -13,6 +13,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cstdio>
 #include <ctime>
 
 #include "logging/logger.hpp"
@@ -58,17 +59,45 @@ std::string slack_escape(std::string_view s) {
   return out;
 }
 
+bool is_message_event(webhook_event k) noexcept {
+  return k == webhook_event::delivered || k == webhook_event::failed || k == webhook_event::undelivered_by_deadline;
+}
+
+std::string hex32(std::uint32_t v) {
+  char buf[16];
+  std::snprintf(buf, sizeof buf, "0x%08x", v);
+  return buf;
+}
+
 std::string title_of(const webhook_event_data& e) {
+  const std::string message = "Message " + std::to_string(e.outcome.message_id);
   switch (e.kind) {
     case webhook_event::opt_out: return e.reply.from + " opted out";
     case webhook_event::opt_in: return e.reply.from + " opted in again";
+    case webhook_event::delivered: return message + " delivered";
+    case webhook_event::failed: return message + " not delivered: " + std::string(storage::name(e.outcome.st));
+    case webhook_event::undelivered_by_deadline: return message + " not delivered by its deadline";
     case webhook_event::reply: break;
   }
   return "Reply from " + e.reply.from;
 }
 
+// A message's event: the title, then to whom, its campaign, why and when.
+std::string message_summary(const webhook_event_data& e) {
+  const auto& o = e.outcome;
+  std::string s = title_of(e) + "\nTo " + e.message.recipient + ", campaign " + e.campaign;
+  if (e.kind == webhook_event::undelivered_by_deadline)
+    s += ", " + std::string(storage::name(o.st)) + " at " + iso_time(o.at_us);
+  else
+    s += ", " + std::string(storage::name(o.settled_by)) + " at " + iso_time(o.at_us);
+  if (o.error_code) s += ", error " + hex32(o.error_code);
+  if (o.command_status) s += ", status " + hex32(o.command_status);
+  return s;
+}
+
 // One readable line or two: who, what, and what it is tied to.
 std::string summary_of(const webhook_event_data& e, bool slack) {
+  if (is_message_event(e.kind)) return message_summary(e);
   const auto& r = e.reply;
   const std::string text = slack ? slack_escape(r.text) : r.text;
   if (e.kind != webhook_event::reply)
@@ -136,11 +165,24 @@ webhook_event event_of(const storage::reply_record& r) noexcept {
   return webhook_event::reply;
 }
 
+webhook_event event_of(storage::message_event e) noexcept {
+  switch (e) {
+    case storage::message_event::delivered: return webhook_event::delivered;
+    case storage::message_event::failed: return webhook_event::failed;
+    case storage::message_event::undelivered_by_deadline: return webhook_event::undelivered_by_deadline;
+    case storage::message_event::none: break;
+  }
+  return webhook_event::reply;
+}
+
 std::string_view name(webhook_event e) noexcept {
   switch (e) {
     case webhook_event::reply: return "reply";
     case webhook_event::opt_out: return "opt_out";
     case webhook_event::opt_in: return "opt_in";
+    case webhook_event::delivered: return "delivered";
+    case webhook_event::failed: return "failed";
+    case webhook_event::undelivered_by_deadline: return "undelivered_by_deadline";
   }
   return "reply";
 }
@@ -159,6 +201,26 @@ std::string webhook_body(webhook_format f, const webhook_event_data& e) {
           .dump();
     case webhook_format::json:
       break;
+  }
+  if (is_message_event(e.kind)) {
+    const auto& o = e.outcome;
+    const auto& m = e.message;
+    return json{{"id", std::to_string(o.message_id) + "-" + std::string(name(e.kind))},
+                {"event", name(e.kind)},
+                {"message_id", o.message_id},
+                {"campaign", e.campaign},
+                {"row", or_null(m.row)},
+                {"recipient", m.recipient},
+                {"sender", m.sender},
+                {"state", storage::name(o.st)},
+                {"cause", storage::name(o.settled_by)},
+                {"error_code", o.error_code},
+                {"command_status", o.command_status},
+                {"parts", m.parts.size()},
+                {"queued_at", iso_time(m.queued_us)},
+                {"at", iso_time(o.at_us)},
+                {"deliver_by", m.deliver_by_us ? json(iso_time(m.deliver_by_us)) : json(nullptr)}}
+        .dump();
   }
   return json{{"id", std::to_string(r.id) + "-" + std::string(name(e.kind))},
               {"event", name(e.kind)},
@@ -199,6 +261,22 @@ std::vector<std::string> webhook_sender::targets(const config::two_way_config& c
   for (const auto& w : c.webhooks)
     if (std::find(w.events.begin(), w.events.end(), kind) != w.events.end()) out.push_back(w.name);
   return out;
+}
+
+void webhook_sender::message_targets(const std::vector<config::webhook_config>& webhooks, storage::message_event e,
+                                     const storage::message_record& m, std::vector<std::string>& out) {
+  const webhook_event kind = event_of(e);
+  const std::string_view campaign = m.origin == storage::origin::api ? std::string_view("api") : m.campaign;
+  for (const auto& w : webhooks)
+    if (std::find(w.events.begin(), w.events.end(), kind) != w.events.end() &&
+        (w.campaigns.empty() || std::find(w.campaigns.begin(), w.campaigns.end(), campaign) != w.campaigns.end()))
+      out.push_back(w.name);
+}
+
+bool webhook_sender::wanted(const std::vector<config::webhook_config>& webhooks, webhook_event e) noexcept {
+  for (const auto& w : webhooks)
+    if (std::find(w.events.begin(), w.events.end(), e) != w.events.end()) return true;
+  return false;
 }
 
 webhook_sender::webhook_sender(storage::message_log& log, storage::reply_store& store,
@@ -252,8 +330,57 @@ const config::webhook_config* webhook_sender::find(std::string_view name) const 
   return nullptr;
 }
 
+void webhook_sender::check_deadlines() {
+  std::error_code ec;
+  const auto due = store_.due_deadlines(now_us(), 1024, ec);
+  if (ec) {
+    lg::error(component::replies, "cannot read the delivery deadlines", {{"error", ec}});
+    return;
+  }
+  std::uint64_t ticket = 0;
+  std::vector<std::string> names;
+  std::vector<storage::outbox_entry> events;
+  for (const auto& d : due) {
+    if (stopping_) break;
+    auto m = log_.get(d.message_id, ec);
+    if (ec) {
+      lg::error(component::replies, "cannot read a message past its deadline", {{"message", d.message_id}, {"error", ec}});
+      break;
+    }
+    names.clear();
+    events.clear();
+    // Delivered (the writer takes it off the list then, but may not have
+    // yet) or gone: nothing to tell.
+    if (m && m->st != storage::state::delivered)
+      message_targets(config_.webhooks, storage::message_event::undelivered_by_deadline, *m, names);
+    for (auto& w : names)
+      events.push_back(storage::message_outbox_entry(storage::message_event::undelivered_by_deadline, *m,
+                                                     std::move(w), d.deliver_by_us));
+    ticket = store_.deadline_passed(d, events, ec);
+    if (ec) {
+      lg::error(component::replies, "cannot record a passed delivery deadline", {{"message", d.message_id}, {"error", ec}});
+      break;
+    }
+    if (!events.empty())
+      lg::info(component::replies, "message not delivered by its deadline",
+               {{"message", d.message_id}, {"state", storage::name(m->st)}, {"webhooks", events.size()}});
+  }
+  // The next scan reads the list: it must see these changes.
+  if (ticket) log_.wait_durable(ticket);
+}
+
 void webhook_sender::run() {
+  // Deadlines are looked at every idle_poll, between deliveries too: a long
+  // outbox (or a slow receiver) delays them by one POST at most.
+  auto last_check = std::chrono::steady_clock::now();
+  auto check_if_due = [&] {
+    if (std::chrono::steady_clock::now() - last_check < idle_poll) return;
+    check_deadlines();
+    last_check = std::chrono::steady_clock::now();
+  };
+  check_deadlines();
   while (!stopping_) {
+    check_if_due();
     std::error_code ec;
     auto waiting = store_.outbox(4096, ec);
     if (ec) lg::error(component::replies, "cannot read the webhook outbox", {{"error", ec}});
@@ -264,12 +391,23 @@ void webhook_sender::run() {
       if (e.next_us > now && find(e.webhook)) continue;  // a webhook gone: a dead letter now
       deliver(std::move(e));
       sent = true;
+      check_if_due();
     }
     if (!sent) std::this_thread::sleep_for(idle_poll);
   }
 }
 
 std::optional<webhook_event_data> webhook_sender::load(const storage::outbox_entry& e, std::error_code& ec) {
+  if (e.event != storage::message_event::none) {
+    auto m = log_.get(e.message_id, ec);
+    if (!m) return std::nullopt;
+    webhook_event_data d;
+    d.kind = event_of(e.event);
+    d.outcome = e;
+    d.campaign = m->origin == storage::origin::api ? "api" : m->campaign;
+    d.message = std::move(*m);
+    return d;
+  }
   auto r = store_.get(e.reply_id, ec);
   if (!r) return std::nullopt;
   webhook_event_data d;
@@ -290,31 +428,37 @@ void webhook_sender::deliver(storage::outbox_entry e) {
   std::uint64_t ticket = 0;
   const config::webhook_config* w = find(e.webhook);
   auto data = load(e, ec);
+  const bool message = e.event != storage::message_event::none;
+  // What the event is about, for the logs and the event id.
+  const std::uint64_t about = message ? e.message_id : e.reply_id;
+  const char* about_key = message ? "message" : "reply";
   if (ec) {
-    lg::error(component::replies, "cannot read a webhook event's reply", {{"webhook", e.webhook}, {"error", ec}});
+    lg::error(component::replies, message ? "cannot read a webhook event's message" : "cannot read a webhook event's reply",
+              {{"webhook", e.webhook}, {"error", ec}});
     std::this_thread::sleep_for(idle_poll);  // tried again at the next scan
     return;
   }
   if (!w || !data) {
     // Its webhook left the configuration, or its reply is gone: kept as a
     // dead letter for someone to look at.
-    e.last_error = !w ? "webhook no longer configured" : "reply not found";
+    e.last_error = !w ? "webhook no longer configured" : message ? "message not found" : "reply not found";
     ticket = store_.outbox_dead(e, ec);
     counters_.dead.fetch_add(1, std::memory_order_relaxed);
     lg::warn(component::replies, "webhook event kept as a dead letter",
-             {{"webhook", e.webhook}, {"reply", e.reply_id}, {"error", e.last_error}});
+             {{"webhook", e.webhook}, {about_key, about}, {"error", e.last_error}});
   } else if (data->kind == webhook_event::reply && !w->campaigns.empty() &&
              std::find(w->campaigns.begin(), w->campaigns.end(), data->campaign) == w->campaigns.end()) {
     ticket = store_.outbox_delivered(e, ec);  // not a campaign it follows
   } else {
-    const std::string err = post(*w, webhook_body(w->format, *data),
-                                 std::to_string(e.reply_id) + "-" + std::string(name(data->kind)));
+    const std::string err =
+        post(*w, webhook_body(w->format, *data), std::to_string(about) + "-" + std::string(name(data->kind)));
     if (!err.empty() && stopping_) return;  // cut short by stop(): not a try; the next run sends it
     if (err.empty()) {
       ticket = store_.outbox_delivered(e, ec);
       counters_.delivered.fetch_add(1, std::memory_order_relaxed);
+      counters_.delivered_by_event[static_cast<std::size_t>(data->kind)].fetch_add(1, std::memory_order_relaxed);
       lg::info(component::replies, "webhook delivered",
-               {{"webhook", e.webhook}, {"reply", e.reply_id}, {"event", name(data->kind)}, {"attempts", e.attempts + 1}});
+               {{"webhook", e.webhook}, {about_key, about}, {"event", name(data->kind)}, {"attempts", e.attempts + 1}});
     } else {
       counters_.failed.fetch_add(1, std::memory_order_relaxed);
       e.last_error = err;
@@ -323,7 +467,7 @@ void webhook_sender::deliver(storage::outbox_entry e) {
         ticket = store_.outbox_dead(e, ec);
         counters_.dead.fetch_add(1, std::memory_order_relaxed);
         lg::warn(component::replies, "webhook delivery given up; kept as a dead letter",
-                 {{"webhook", e.webhook}, {"reply", e.reply_id}, {"attempts", e.attempts}, {"error", err}});
+                 {{"webhook", e.webhook}, {about_key, about}, {"attempts", e.attempts}, {"error", err}});
       } else {
         const auto base = std::chrono::duration_cast<std::chrono::microseconds>(config_.webhook_retry_base);
         const auto cap = std::chrono::duration_cast<std::chrono::microseconds>(config_.webhook_retry_max);
@@ -333,7 +477,7 @@ void webhook_sender::deliver(storage::outbox_entry e) {
         e.next_us = now_us() + delay.count();
         ticket = store_.outbox_failed(e, ec);
         lg::warn(component::replies, "webhook delivery failed; tried again later",
-                 {{"webhook", e.webhook}, {"reply", e.reply_id}, {"attempts", e.attempts},
+                 {{"webhook", e.webhook}, {about_key, about}, {"attempts", e.attempts},
                   {"retry_in_ms", delay.count() / 1000}, {"error", err}});
       }
     }

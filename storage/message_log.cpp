@@ -348,6 +348,8 @@ struct message_log::impl {
       batch.Put(handles.cfs[cf_idempotency], r.idempotency_key, id_key(r.id));
       written_keys.emplace_back(r.idempotency_key, r.id);
     }
+    if (r.deliver_by_us && r.st != state::delivered)
+      batch.Put(handles.cfs[cf_deadlines], deadline_key(r.deliver_by_us, r.id), rocksdb::Slice());
     for (std::size_t i = 0; i < r.parts.size(); ++i) {
       const part_record& p = r.parts[i];
       if (const std::string k = part_smsc_key(p); !k.empty())
@@ -367,6 +369,7 @@ struct message_log::impl {
       batch.Delete(handles.cfs[cf_recipients], recipient_key(address, r.queued_us, r.id));
     if (!r.idempotency_key.empty() && points_to(cf_idempotency, r.idempotency_key, id_key(r.id)))
       batch.Delete(handles.cfs[cf_idempotency], r.idempotency_key);
+    if (r.deliver_by_us) batch.Delete(handles.cfs[cf_deadlines], deadline_key(r.deliver_by_us, r.id));
     for (std::size_t i = 0; i < r.parts.size(); ++i) {
       const part_record& p = r.parts[i];
       const std::string k = part_smsc_key(p);
@@ -587,6 +590,32 @@ struct message_log::impl {
     dirty_cursors.clear();
   }
 
+  // A message's state became final (not unknown), from `before` (none: a
+  // new record). Delivered, it leaves the deadline list; the webhooks that
+  // want its event get an outbox entry in this batch, once per event (a
+  // failure refined by a late receipt into another failure is not told
+  // twice).
+  void settled(const message_record& r, std::optional<state> before, rocksdb::WriteBatch& batch) {
+    const bool delivered = r.st == state::delivered;
+    if (delivered && r.deliver_by_us)
+      batch.Delete(handles.cfs[cf_deadlines], deadline_key(r.deliver_by_us, r.id));
+    if (!options.message_event_targets) return;
+    if (!delivered && before && is_terminal(*before) && *before != state::unknown &&
+        *before != state::delivered)
+      return;
+    const message_event ev = delivered ? message_event::delivered : message_event::failed;
+    event_targets_.clear();
+    options.message_event_targets(ev, r, event_targets_);
+    if (event_targets_.empty()) return;
+    const std::int64_t at = last_activity(r);
+    for (auto& w : event_targets_) {
+      const outbox_entry o = message_outbox_entry(ev, r, std::move(w), at);
+      encode_outbox(o, value_);
+      batch.Put(handles.cfs[cf_replies], outbox_key(o, false), value_);
+    }
+  }
+  std::vector<std::string> event_targets_;
+
   void write_record(cached& c, rocksdb::WriteBatch& batch) {
     message_record& r = c.record;
     std::array<state, 255> parts;
@@ -603,7 +632,9 @@ struct message_log::impl {
             ++s.suppressed_by[static_cast<std::size_t>(r.parts[i].settled_by)];
             break;
           }
+      const std::optional<state> before = c.written_state;
       c.written_state = r.st;
+      if (is_terminal(r.st) && r.st != state::unknown) settled(r, before, batch);
     }
     encode_record(r, value_);
     const std::string key = id_key(r.id);

@@ -24,7 +24,10 @@
 //     receipts and latency histograms (reports without scans);
 //   - per campaign, a cursor: the highest row such that every row up to it
 //     is in the log, plus the rows above it already there (a campaign
-//     continues after its cursor on restart, skipping those).
+//     continues after its cursor on restart, skipping those);
+//   - the deadline list (messages with deliver_by_us not delivered yet),
+//     and the webhook outbox entries of messages that became final (see
+//     log_options::message_event_targets).
 // Being in one batch, they can never disagree with the records after a
 // crash.
 //
@@ -63,6 +66,7 @@
 #include <optional>
 #include <span>
 #include <string>
+#include <string_view>
 #include <system_error>
 #include <vector>
 
@@ -78,6 +82,17 @@ struct log_access;
 }
 
 enum class sync_policy : std::uint8_t { always, interval, never };
+
+// What happened to an outbound message, for the webhooks that ask
+// (reply_store.hpp keeps them in its outbox).
+enum class message_event : std::uint8_t {
+  none = 0,                 // not a message's event: a reply's
+  delivered,                // the message reached `delivered`
+  failed,                   // it reached another final state (unknown aside: a late receipt may settle it)
+  undelivered_by_deadline,  // its deliver_by_us passed before it was delivered
+};
+inline constexpr std::uint8_t message_event_count = 4;
+std::string_view name(message_event e) noexcept;
 
 struct log_options {
   std::filesystem::path dir;
@@ -109,6 +124,13 @@ struct log_options {
   // Called on the writer thread for each illegal transition (also counted),
   // with the message, the part and both states.
   std::function<void(std::uint64_t, std::uint16_t, state, state)> on_illegal;
+  // Message events for webhooks: called on the writer thread when a
+  // message's state becomes final (delivered, or failed for any other
+  // final state but unknown), to fill in the webhooks to tell (cleared
+  // before the call). Each gets an outbox entry (reply_store.hpp) in the
+  // batch that makes the message final, so a crash loses none. Unset (no
+  // webhook wants them): nothing is done per message. Must not block.
+  std::function<void(message_event, const message_record&, std::vector<std::string>&)> message_event_targets;
 };
 
 // A change of one part, as the engine observes it.

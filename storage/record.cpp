@@ -24,7 +24,7 @@ class category final : public std::error_category {
   }
 };
 
-constexpr std::uint8_t format_version = 3;
+constexpr std::uint8_t format_version = 4;
 
 using detail::put_string;
 using detail::put_varint;
@@ -74,6 +74,7 @@ void encode_record(const message_record& r, std::string& out) {
   put_string(out, r.window_zone);
   put_varint(out, r.window_start);
   put_varint(out, r.window_end);
+  put_varint(out, static_cast<std::uint64_t>(r.deliver_by_us));
   out.push_back(static_cast<char>(r.st));
   put_varint(out, r.parts.size());
   for (const part_record& p : r.parts) {
@@ -119,6 +120,7 @@ std::error_code decode_record(std::string_view in, message_record& r) {
     r.window_start = static_cast<std::uint16_t>(start);
     r.window_end = static_cast<std::uint16_t>(end);
   }
+  r.deliver_by_us = version >= 4 ? static_cast<std::int64_t>(rd.varint()) : 0;
   r.st = to_state(rd.byte(), ok);
   const std::uint64_t n = rd.varint();
   if (!rd.ok() || n > 255) return storage_errc::corrupt_record;

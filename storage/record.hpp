@@ -1,10 +1,10 @@
 // A message as the log stores it, and its versioned binary form.
 //
-// Format, version 3 (all integers LEB128 varints unless noted; strings are
+// Format, version 4 (all integers LEB128 varints unless noted; strings are
 // a varint length then the octets):
-//   version        1 octet, = 3 (1 and 2 are still read: 1 lacks the three
-//                  trailing part fields, 1 and 2 the send window; those
-//                  take their defaults)
+//   version        1 octet, = 4 (1 to 3 are still read: 1 lacks the three
+//                  trailing part fields, 1 and 2 the send window, 1 to 3
+//                  the delivery deadline; those take their defaults)
 //   id             varint
 //   origin         1 octet (0 api, 1 campaign)
 //   campaign       string      (empty for api)
@@ -17,6 +17,7 @@
 //   valid_until_us varint      (0: no deadline)
 //   (version 3) window_zone string (IANA name; empty: no send window),
 //                  window_start, window_end varints (minutes of the local day)
+//   (version 4) deliver_by_us varint (0: no delivery deadline)
 //   state          1 octet     (storage::state, derived from the parts)
 //   part_count     varint, then per part:
 //     state 1 octet, attempts varint, smsc string, smsc_message_id string,
@@ -91,6 +92,9 @@ struct message_record {
   // The send window it was given: local hours in this zone; "" for none.
   std::string window_zone;
   std::uint16_t window_start = 0, window_end = 0;  // minutes of the local day
+  // Not delivered by then: the webhooks that ask are told once (0: no
+  // deadline). Unlike valid_until_us, it stops nothing.
+  std::int64_t deliver_by_us = 0;
   state st = state::queued;
   std::vector<part_record> parts;
   bool operator==(const message_record&) const = default;

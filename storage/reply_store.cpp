@@ -26,43 +26,14 @@ constexpr char conversation_customer_prefix = 'w';
 constexpr char conversation_campaign_prefix = 'k';
 constexpr char outbox_prefix = 'o';
 constexpr char dead_prefix = 'x';
+constexpr char message_outbox_prefix = 'm';
+constexpr char message_dead_prefix = 'n';
 constexpr char answer_prefix = 'a';
 
 std::string answer_key(std::string_view customer) {
   std::string k(1, answer_prefix);
   k.append(address_key(customer));
   return k;
-}
-
-std::string outbox_key(char prefix, const outbox_entry& e) {
-  std::string k(1, prefix);
-  put_u64_be(k, e.reply_id);
-  k.append(e.webhook);
-  return k;
-}
-
-std::string outbox_value(const outbox_entry& e) {
-  std::string v(1, static_cast<char>(format_version));
-  put_varint(v, e.attempts);
-  put_varint(v, static_cast<std::uint64_t>(e.next_us));
-  put_string(v, e.last_error);
-  return v;
-}
-
-std::error_code decode_outbox(std::string_view key, std::string_view value, outbox_entry& e) {
-  if (key.size() < 9) return storage_errc::corrupt_record;
-  e.reply_id = read_u64_be(key.substr(1, 8));
-  e.webhook = std::string(key.substr(9));
-  varint_reader rd(value);
-  const std::uint8_t version = rd.byte();
-  if (!rd.ok()) return storage_errc::corrupt_record;
-  if (version != format_version) return storage_errc::unknown_version;
-  const std::uint64_t attempts = rd.varint();
-  e.attempts = static_cast<std::uint32_t>(attempts);
-  e.next_us = static_cast<std::int64_t>(rd.varint());
-  e.last_error = rd.string();
-  if (!rd.ok() || !rd.at_end() || attempts > 0xFFFFFFFF) return storage_errc::corrupt_record;
-  return {};
 }
 
 std::string reply_key(std::uint64_t id) {
@@ -112,6 +83,102 @@ std::string be_value(std::int64_t v) {
 }
 
 }  // namespace
+
+std::string_view name(message_event e) noexcept {
+  switch (e) {
+    case message_event::none: return "none";
+    case message_event::delivered: return "delivered";
+    case message_event::failed: return "failed";
+    case message_event::undelivered_by_deadline: return "undelivered_by_deadline";
+  }
+  return "invalid";
+}
+
+std::string outbox_key(const outbox_entry& e, bool dead) {
+  if (e.event == message_event::none) {
+    std::string k(1, dead ? dead_prefix : outbox_prefix);
+    put_u64_be(k, e.reply_id);
+    k.append(e.webhook);
+    return k;
+  }
+  std::string k(1, dead ? message_dead_prefix : message_outbox_prefix);
+  put_u64_be(k, e.message_id);
+  k.push_back(static_cast<char>(e.event));
+  k.append(e.webhook);
+  return k;
+}
+
+void encode_outbox(const outbox_entry& e, std::string& out) {
+  out.assign(1, static_cast<char>(format_version));
+  put_varint(out, e.attempts);
+  put_varint(out, static_cast<std::uint64_t>(e.next_us));
+  put_string(out, e.last_error);
+  if (e.event == message_event::none) return;
+  out.push_back(static_cast<char>(e.st));
+  out.push_back(static_cast<char>(e.settled_by));
+  put_varint(out, e.error_code);
+  put_varint(out, e.command_status);
+  put_varint(out, static_cast<std::uint64_t>(e.at_us));
+}
+
+std::error_code decode_outbox(std::string_view key, std::string_view value, outbox_entry& e) {
+  e = outbox_entry{};
+  if (key.empty()) return storage_errc::corrupt_record;
+  const bool message = key[0] == message_outbox_prefix || key[0] == message_dead_prefix;
+  if (!message && key[0] != outbox_prefix && key[0] != dead_prefix) return storage_errc::corrupt_record;
+  if (key.size() < (message ? 10u : 9u)) return storage_errc::corrupt_record;
+  if (message) {
+    e.message_id = read_u64_be(key.substr(1, 8));
+    const auto ev = static_cast<std::uint8_t>(key[9]);
+    if (ev == 0 || ev >= message_event_count) return storage_errc::corrupt_record;
+    e.event = static_cast<message_event>(ev);
+    e.webhook = std::string(key.substr(10));
+  } else {
+    e.reply_id = read_u64_be(key.substr(1, 8));
+    e.webhook = std::string(key.substr(9));
+  }
+  varint_reader rd(value);
+  const std::uint8_t version = rd.byte();
+  if (!rd.ok()) return storage_errc::corrupt_record;
+  if (version != format_version) return storage_errc::unknown_version;
+  const std::uint64_t attempts = rd.varint();
+  e.attempts = static_cast<std::uint32_t>(attempts);
+  e.next_us = static_cast<std::int64_t>(rd.varint());
+  e.last_error = rd.string();
+  bool ok = attempts <= 0xFFFFFFFF;
+  if (message) {
+    const std::uint8_t st = rd.byte(), c = rd.byte();
+    const std::uint64_t error = rd.varint(), status = rd.varint();
+    e.at_us = static_cast<std::int64_t>(rd.varint());
+    ok = ok && st < state_count && c < cause_count && error <= 0xFFFFFFFF && status <= 0xFFFFFFFF;
+    e.st = static_cast<state>(st);
+    e.settled_by = static_cast<cause>(c);
+    e.error_code = static_cast<std::uint32_t>(error);
+    e.command_status = static_cast<std::uint32_t>(status);
+  }
+  if (!rd.ok() || !rd.at_end() || !ok) return storage_errc::corrupt_record;
+  return {};
+}
+
+outbox_entry message_outbox_entry(message_event event, const message_record& r, std::string webhook,
+                                  std::int64_t at_us) {
+  outbox_entry o;
+  o.event = event;
+  o.message_id = r.id;
+  o.webhook = std::move(webhook);
+  o.st = r.st;
+  o.at_us = at_us;
+  // The part that decided the message's state: the first in it (a
+  // message is in the state of its most severe part).
+  for (const part_record& p : r.parts)
+    if (p.st == r.st) {
+      o.settled_by = p.settled_by;
+      o.error_code = p.error_code;
+      o.command_status = p.command_status;
+      break;
+    }
+  return o;
+}
 
 std::string_view name(reply_keyword k) noexcept {
   switch (k) {
@@ -487,8 +554,12 @@ std::uint64_t reply_store::add_reply(reply_record& r, std::span<const std::strin
   for (const auto& k : part_keys) e.writes.push_back(kv_write{cf_inbound, k, {}, true});
   if (!seen.empty()) e.writes.push_back(kv_write{cf_inbound, std::string(seen), be_value(r.received_us)});
   for (const auto& w : webhooks) {
-    const outbox_entry o{id, w, 0, 0, {}};
-    e.writes.push_back(kv_write{cf_replies, outbox_key(outbox_prefix, o), outbox_value(o)});
+    outbox_entry o;
+    o.reply_id = id;
+    o.webhook = w;
+    std::string v;
+    encode_outbox(o, v);
+    e.writes.push_back(kv_write{cf_replies, outbox_key(o, false), std::move(v)});
   }
   if (mark && !address_key(r.from).empty()) {
     std::string v;
@@ -549,49 +620,68 @@ std::size_t reply_store::forget_answered_before(std::int64_t cutoff_us,
 
 namespace {
 
-std::vector<outbox_entry> scan_outbox(const db_handles& h, char prefix, std::size_t limit, std::error_code& ec) {
-  std::vector<outbox_entry> out;
+// Appends up to `limit` entries whose keys start with `prefix`.
+void scan_outbox(const db_handles& h, char prefix, std::size_t limit, std::vector<outbox_entry>& out,
+                 std::error_code& ec) {
   std::unique_ptr<rocksdb::Iterator> it(h.db->NewIterator(rocksdb::ReadOptions(), h.cfs[cf_replies]));
-  for (it->Seek(std::string(1, prefix)); it->Valid() && out.size() < limit; it->Next()) {
+  std::size_t n = 0;
+  for (it->Seek(std::string(1, prefix)); it->Valid() && n < limit; it->Next()) {
     const std::string_view k = it->key().ToStringView();
     if (k.empty() || k[0] != prefix) break;
     outbox_entry e;
-    if ((ec = decode_outbox(k, it->value().ToStringView(), e))) return out;
+    if ((ec = decode_outbox(k, it->value().ToStringView(), e))) return;
     out.push_back(std::move(e));
+    ++n;
   }
   ec = to_error(it->status());
+}
+
+// Replies' events, then messages' (each form up to `limit`, so that neither
+// hides the other).
+std::vector<outbox_entry> scan_both(const db_handles& h, bool dead, std::size_t limit, std::error_code& ec) {
+  std::vector<outbox_entry> out;
+  scan_outbox(h, dead ? dead_prefix : outbox_prefix, limit, out, ec);
+  if (!ec) scan_outbox(h, dead ? message_dead_prefix : message_outbox_prefix, limit, out, ec);
   return out;
 }
+
+kv_write put_outbox(const outbox_entry& o, bool dead) {
+  std::string v;
+  encode_outbox(o, v);
+  return kv_write{cf_replies, outbox_key(o, dead), std::move(v)};
+}
+
+kv_write erase_outbox(const outbox_entry& o, bool dead) { return kv_write{cf_replies, outbox_key(o, dead), {}, true}; }
 
 }  // namespace
 
 std::vector<outbox_entry> reply_store::outbox(std::size_t limit, std::error_code& ec) const {
-  return scan_outbox(log_access::handles(log_), outbox_prefix, limit, ec);
+  return scan_both(log_access::handles(log_), false, limit, ec);
 }
 
 std::vector<outbox_entry> reply_store::dead_letters(std::size_t limit, std::error_code& ec) const {
-  return scan_outbox(log_access::handles(log_), dead_prefix, limit, ec);
+  return scan_both(log_access::handles(log_), true, limit, ec);
 }
 
 std::uint64_t reply_store::outbox_delivered(const outbox_entry& o, std::error_code& ec) {
   log_event e;
   e.kind = event_kind::write;
-  e.writes.push_back(kv_write{cf_replies, outbox_key(outbox_prefix, o), {}, true});
+  e.writes.push_back(erase_outbox(o, false));
   return log_access::enqueue(log_, std::span(&e, 1), ec);
 }
 
 std::uint64_t reply_store::outbox_failed(const outbox_entry& o, std::error_code& ec) {
   log_event e;
   e.kind = event_kind::write;
-  e.writes.push_back(kv_write{cf_replies, outbox_key(outbox_prefix, o), outbox_value(o)});
+  e.writes.push_back(put_outbox(o, false));
   return log_access::enqueue(log_, std::span(&e, 1), ec);
 }
 
 std::uint64_t reply_store::outbox_dead(const outbox_entry& o, std::error_code& ec) {
   log_event e;
   e.kind = event_kind::write;
-  e.writes.push_back(kv_write{cf_replies, outbox_key(outbox_prefix, o), {}, true});
-  e.writes.push_back(kv_write{cf_replies, outbox_key(dead_prefix, o), outbox_value(o)});
+  e.writes.push_back(erase_outbox(o, false));
+  e.writes.push_back(put_outbox(o, true));
   return log_access::enqueue(log_, std::span(&e, 1), ec);
 }
 
@@ -601,14 +691,42 @@ std::size_t reply_store::retry_dead_letters(std::error_code& ec) {
   log_event e;
   e.kind = event_kind::write;
   for (auto& o : dead) {
-    e.writes.push_back(kv_write{cf_replies, outbox_key(dead_prefix, o), {}, true});
+    e.writes.push_back(erase_outbox(o, true));
     o.attempts = 0;
     o.next_us = 0;
-    e.writes.push_back(kv_write{cf_replies, outbox_key(outbox_prefix, o), outbox_value(o)});
+    e.writes.push_back(put_outbox(o, false));
   }
   const std::uint64_t ticket = log_access::enqueue(log_, std::span(&e, 1), ec);
   if (!ec) log_.wait_durable(ticket);
   return ec ? 0 : dead.size();
+}
+
+std::vector<deadline_entry> reply_store::due_deadlines(std::int64_t now_us, std::size_t limit,
+                                                       std::error_code& ec) const {
+  std::vector<deadline_entry> out;
+  const db_handles& h = log_access::handles(log_);
+  std::unique_ptr<rocksdb::Iterator> it(h.db->NewIterator(rocksdb::ReadOptions(), h.cfs[cf_deadlines]));
+  for (it->SeekToFirst(); it->Valid() && out.size() < limit; it->Next()) {
+    const std::string_view k = it->key().ToStringView();
+    if (k.size() != 16) {
+      ec = storage_errc::corrupt_record;
+      return out;
+    }
+    const auto by = static_cast<std::int64_t>(read_u64_be(k.substr(0, 8)));
+    if (by > now_us) break;
+    out.push_back(deadline_entry{by, read_u64_be(k.substr(8))});
+  }
+  ec = to_error(it->status());
+  return out;
+}
+
+std::uint64_t reply_store::deadline_passed(const deadline_entry& d, std::span<const outbox_entry> events,
+                                           std::error_code& ec) {
+  log_event e;
+  e.kind = event_kind::write;
+  e.writes.push_back(kv_write{cf_deadlines, deadline_key(d.deliver_by_us, d.message_id), {}, true});
+  for (const auto& o : events) e.writes.push_back(put_outbox(o, false));
+  return log_access::enqueue(log_, std::span(&e, 1), ec);
 }
 
 std::uint64_t reply_store::drop_parts(std::span<const std::string> part_keys, std::error_code& ec) {

@@ -27,10 +27,19 @@
 //          form for events waiting and one for dead letters
 //   answer mark  version, ack_us varint, answer_us varint; keyed by the
 //          customer's digits
+//   message event  the outbox entry's fields, then state 1, cause 1,
+//          error_code varint, command_status varint, at_us varint; keyed
+//          by the message's id, the event (1 octet) and the webhook's
+//          name, again one key form waiting and one dead (other prefixes
+//          than replies', so entries stored before message events existed
+//          read as they were)
 //
 // Webhook outbox: the events a reply raises for the team's tools are
 // written in the reply's own batch, so a reply stored is a reply that
-// will be forwarded, whatever crash follows.
+// will be forwarded, whatever crash follows. A message's final state is
+// written to the outbox by the message log's writer in the batch that
+// makes it final (log_options::message_event_targets), and a missed
+// delivery deadline in the batch that takes the deadline off its list.
 //
 // Threads: the writes may come from any producer thread; reads from any
 // thread see what the writer has written (not what is still queued).
@@ -132,14 +141,40 @@ struct answer_mark {
   bool operator==(const answer_mark&) const = default;
 };
 
-// A reply (or opt-out, opt-in) waiting for one webhook, or given up on.
+// An event waiting for one webhook, or given up on: a reply's (an
+// opt-out, an opt-in) or, with `event` set, a message's.
 struct outbox_entry {
   std::uint64_t reply_id = 0;
   std::string webhook;
   std::uint32_t attempts = 0;  // failed tries so far
   std::int64_t next_us = 0;    // not tried again before
   std::string last_error;
+  // A message's event, and the message as it was when the event arose.
+  message_event event = message_event::none;
+  std::uint64_t message_id = 0;
+  state st = state::queued;
+  cause settled_by = cause::engine;  // what set that state (the deciding part's)
+  std::uint32_t error_code = 0;      // the receipt's error (the deciding part's)
+  std::uint32_t command_status = 0;  // the last resp's status (the deciding part's)
+  std::int64_t at_us = 0;            // when it arose
   bool operator==(const outbox_entry&) const = default;
+};
+
+// Outbox entries as stored: the key (waiting or dead) and the value.
+std::string outbox_key(const outbox_entry& e, bool dead);
+void encode_outbox(const outbox_entry& e, std::string& out);
+[[nodiscard]] std::error_code decode_outbox(std::string_view key, std::string_view value, outbox_entry& out);
+
+// A message's event for a webhook: what the message is now (its state and
+// the part that decided it).
+outbox_entry message_outbox_entry(message_event event, const message_record& r, std::string webhook,
+                                  std::int64_t at_us);
+
+// A message whose delivery deadline has passed (or is near).
+struct deadline_entry {
+  std::int64_t deliver_by_us = 0;
+  std::uint64_t message_id = 0;
+  bool operator==(const deadline_entry&) const = default;
 };
 
 void encode_part(const inbound_part& p, std::string& out);
@@ -226,6 +261,13 @@ class reply_store {
   std::uint64_t outbox_dead(const outbox_entry& e, std::error_code& ec);
   std::vector<outbox_entry> dead_letters(std::size_t limit, std::error_code& ec) const;
   std::size_t retry_dead_letters(std::error_code& ec);
+
+  // Delivery deadlines (the message log keeps the list with the records):
+  // those due at or before now_us, earliest first, at most `limit`; one
+  // taken off the list with the events it raises, in one batch.
+  std::vector<deadline_entry> due_deadlines(std::int64_t now_us, std::size_t limit, std::error_code& ec) const;
+  std::uint64_t deadline_passed(const deadline_entry& d, std::span<const outbox_entry> events,
+                                std::error_code& ec);
 
   std::optional<reply_record> get(std::uint64_t id, std::error_code& ec) const;
   // A customer's replies, newest first, at most `limit`.

@@ -21,6 +21,14 @@ std::string id_key(std::uint64_t id) {
   return k;
 }
 
+std::string deadline_key(std::int64_t deliver_by_us, std::uint64_t id) {
+  std::string k;
+  k.reserve(16);
+  put_u64_be(k, static_cast<std::uint64_t>(deliver_by_us));
+  put_u64_be(k, id);
+  return k;
+}
+
 std::string smsc_index_key(std::string_view smsc, std::string_view id_key) {
   std::string k;
   k.reserve(smsc.size() + 1 + id_key.size());

@@ -20,10 +20,13 @@
 //                  's' smsc NUL part content                   received_us (8 BE): parts
 //                                                              seen lately (redeliveries)
 //   suppression    address                                     opt-out entry (reply_store.hpp)
+//   deadlines      deliver_by_us (8 BE) id (8 BE)              ""  (messages with a delivery
+//                                                              deadline, not delivered yet)
 //
-// The last three came with two-way messaging: a database written by an
-// older smppd lacks them until it is opened for writing (the writer creates
-// them; the reader opens those present).
+// replies, inbound and suppression came with two-way messaging, deadlines
+// with message events: a database written by an older smppd lacks them
+// until it is opened for writing (the writer creates them; the reader
+// opens those present).
 //
 // Addresses are keyed by their digits only, without a leading "00", so
 // that "+37060012345", "0037060012345" and "37060012345" (what a receipt
@@ -70,13 +73,14 @@ enum cf : std::size_t {
   cf_replies,
   cf_inbound,
   cf_suppression,
+  cf_deadlines,
   cf_count
 };
 // "default" is RocksDB's kDefaultColumnFamilyName, which must exist.
 inline constexpr std::array<const char*, cf_count> cf_names = {
     "default",     "messages", "open",  "smsc_ids",  "recipients",
     "idempotency", "in_doubt", "stats", "campaigns", "orphans",
-    "replies",     "inbound",  "suppression"};
+    "replies",     "inbound",  "suppression", "deadlines"};
 
 // An open database and its column families (owned by whoever opened it).
 // A reader of a database an older smppd wrote has null handles for the
@@ -92,6 +96,8 @@ std::string id_key(std::uint64_t id);
 std::string smsc_index_key(std::string_view smsc, std::string_view id_key);
 std::string part_value(std::uint64_t id, std::uint16_t part);
 bool read_part_value(std::string_view v, std::uint64_t& id, std::uint16_t& part) noexcept;
+
+std::string deadline_key(std::int64_t deliver_by_us, std::uint64_t id);
 
 // Digits only, leading "00" dropped; empty when there are no digits.
 std::string address_key(std::string_view address);

@@ -462,7 +462,8 @@ two_way:
   EXPECT_NE(text.find("smppd.yaml:7:15: two_way.webhooks[1].name: webhook \"a\" is named twice"), std::string::npos)
       << text;
   EXPECT_NE(text.find("two_way.webhooks[1].secret: only format json is signed"), std::string::npos) << text;
-  EXPECT_NE(text.find("two_way.webhooks[1].events[1]: expected one of reply, opt_out, opt_in, got \"bounce\""),
+  EXPECT_NE(text.find("two_way.webhooks[1].events[1]: expected one of reply, opt_out, opt_in, delivered, failed, "
+                      "undelivered_by_deadline, got \"bounce\""),
             std::string::npos) << text;
   EXPECT_NE(text.find("two_way.webhooks[2].name: missing (required)"), std::string::npos) << text;
   EXPECT_EQ(text.find("hook-secret-1"), std::string::npos) << text;
@@ -525,6 +526,34 @@ two_way:
       << text;
   EXPECT_NE(text.find("smppd.yaml:11:5: two_way.auto_ack.every: unknown key \"every\""), std::string::npos) << text;
   EXPECT_EQ(bad.errors.size(), 8u) << text;
+}
+
+TEST_F(config_files, reads_message_events_and_a_campaign_delivery_deadline) {
+  write("c.csv", "msisdn\n+15550001\n");
+  auto r = load(R"(smscs: [{ name: a, host: h, system_id: s }]
+operators: [{ name: o, prefixes: ["+1"], smscs: [a] }]
+campaigns:
+  - { id: c1, recipients: c.csv, from: ACME, text: hi, deliver_within: 5m }
+  - { id: c2, recipients: c.csv, from: ACME, text: hi }
+two_way:
+  webhooks:
+    - { name: ops, url: "http://h/x", events: [delivered, failed, undelivered_by_deadline], campaigns: [c1] }
+)");
+  ASSERT_TRUE(r.value) << all(r);
+  EXPECT_EQ(r.value->campaigns[0].deliver_within, std::chrono::minutes(5));
+  EXPECT_EQ(r.value->campaigns[1].deliver_within, std::chrono::milliseconds(0));  // none by default
+  using config::webhook_event;
+  EXPECT_EQ(r.value->two_way.webhooks[0].events,
+            (std::vector<webhook_event>{webhook_event::delivered, webhook_event::failed,
+                                        webhook_event::undelivered_by_deadline}));
+
+  auto bad = load(R"(smscs: [{ name: a, host: h, system_id: s }]
+operators: [{ name: o, prefixes: ["+1"], smscs: [a] }]
+campaigns:
+  - { id: c1, recipients: c.csv, from: ACME, text: hi, deliver_within: soon }
+)");
+  const std::string text = all(bad);
+  EXPECT_NE(text.find("smppd.yaml:4:72: campaigns[0].deliver_within: expected a duration"), std::string::npos) << text;
 }
 
 TEST_F(config_files, an_empty_file_says_what_is_needed) {

@@ -3,7 +3,9 @@
 // receiver in the test (Beast, 127.0.0.1 port 0) standing in for Slack,
 // Teams and a signed-JSON consumer. Covers each format, the signature
 // (checked with an HMAC computed here), retries after 500s, dead letters
-// and their retry, and a SIGKILL between storing a reply and forwarding it.
+// and their retry, a SIGKILL between storing a reply and forwarding it,
+// and messages' outcomes (delivered, failed, undelivered_by_deadline) for
+// the webhooks that list them, routed by campaign, across a SIGKILL.
 #include <gtest/gtest.h>
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
@@ -26,6 +28,7 @@
 #include <string>
 #include <thread>
 
+#include "engine/webhooks.hpp"
 #include "tests/support/child_process.hpp"
 #include "tests/support/http_call.hpp"
 #include "tests/support/logfmt.hpp"
@@ -226,6 +229,35 @@ class webhooks_e2e : public ::testing::Test {
   static std::pair<int, std::string> call(http::verb verb, std::uint16_t port, const std::string& target,
                                           const std::string& body = "") {
     return smppd::test::http_call(verb, port, target, body);
+  }
+
+  // Sends one API message; its id ("" when refused).
+  static std::string send(std::uint16_t port, const std::string& to, const std::string& deliver_within = "") {
+    json m{{"to", to}, {"from", "ACME"}, {"text", "Your parcel arrives today"}};
+    if (!deliver_within.empty()) m["deliver_within"] = deliver_within;
+    auto [status, body] = call(http::verb::post, port, "/v1/messages", m.dump());
+    EXPECT_EQ(status, 202) << body;
+    return status == 202 ? json::parse(body)["id"].get<std::string>() : std::string();
+  }
+
+  // The JSON bodies a receiver got on `path` with this event.
+  static std::vector<json> events(receiver& hook, const std::string& path, const std::string& event) {
+    std::vector<json> out;
+    for (const auto& r : hook.on(path)) {
+      json j = json::parse(r.body);
+      if (j.value("event", "") == event) out.push_back(std::move(j));
+    }
+    return out;
+  }
+  // Waits up to 20 s for n of them.
+  static std::vector<json> wait_events(receiver& hook, const std::string& path, const std::string& event,
+                                       std::size_t n) {
+    for (int i = 0; i < 200; ++i) {
+      auto got = events(hook, path, event);
+      if (got.size() >= n) return got;
+      std::this_thread::sleep_for(100ms);
+    }
+    return events(hook, path, event);
   }
 };
 
@@ -474,6 +506,198 @@ TEST_F(webhooks_e2e, a_reply_stored_before_a_sigkill_is_forwarded_by_the_next_ru
   std::this_thread::sleep_for(300ms);
   EXPECT_EQ(hook.on("/json").size(), 1u);  // delivered once, then gone from the outbox
   smppd.stop(SIGTERM);
+}
+
+TEST_F(webhooks_e2e, delivered_and_failed_go_only_to_the_webhooks_that_list_them_routed_by_campaign) {
+  receiver hook;
+  std::ofstream(dir / "sale.csv") << "msisdn\n+37060000301\nnot-a-number\n";
+  // outcomes: every message's outcome; replies: the default list (no
+  // outcomes); sale: deliveries of campaign "sale" only, as Slack text.
+  const auto cfg = write_config(
+      "  webhooks:\n"
+      "    - { name: outcomes, url: \"" + hook.url("/outcomes") + "\", events: [delivered, failed] }\n"
+      "    - { name: replies, url: \"" + hook.url("/replies") + "\" }\n"
+      "    - { name: sale, url: \"" + hook.url("/sale") + "\", format: slack, events: [delivered],"
+      " campaigns: [sale] }\n"
+      "campaigns:\n"
+      "  - { id: sale, recipients: sale.csv, from: ACME, text: \"Spring sale\" }\n");
+  child_process smppd(bin_dir + "/smppd", {"--config", cfg.string()}, true);
+  std::string seen;
+  const std::uint16_t port = api_port(smppd, seen);
+  ASSERT_NE(port, 0) << seen;
+  const std::uint16_t mport = metrics_port(smppd, seen);
+  ASSERT_NE(mport, 0) << seen;
+  const std::string id = send(port, "+37060000201");
+  ASSERT_FALSE(id.empty());
+
+  // Two deliveries (the API's message and the campaign's first row) and
+  // one failure (the campaign's second row, not a number).
+  const auto delivered = wait_events(hook, "/outcomes", "delivered", 2);
+  ASSERT_EQ(delivered.size(), 2u);
+  const auto failed = wait_events(hook, "/outcomes", "failed", 1);
+  ASSERT_EQ(failed.size(), 1u);
+  const json* api_msg = nullptr;
+  const json* sale_msg = nullptr;
+  for (const auto& j : delivered) (j["campaign"] == "api" ? api_msg : sale_msg) = &j;
+  ASSERT_TRUE(api_msg && sale_msg) << delivered[0] << delivered[1];
+  EXPECT_EQ((*api_msg)["message_id"].get<std::uint64_t>(), std::stoull(id));
+  EXPECT_EQ((*api_msg)["id"], id + "-delivered");
+  EXPECT_EQ((*api_msg)["recipient"], "+37060000201");
+  EXPECT_EQ((*api_msg)["state"], "delivered");
+  EXPECT_EQ((*api_msg)["cause"], "receipt");
+  EXPECT_TRUE((*api_msg)["deliver_by"].is_null());
+  EXPECT_EQ((*sale_msg)["campaign"], "sale");
+  EXPECT_EQ((*sale_msg)["recipient"], "+37060000301");
+  EXPECT_EQ(failed[0]["campaign"], "sale");
+  EXPECT_EQ(failed[0]["state"], "failed");
+  EXPECT_EQ(failed[0]["row"], 2);
+
+  // sale: the campaign's delivery only, as a summary line.
+  const auto sale = hook.wait_for("/sale", 1);
+  ASSERT_EQ(sale.size(), 1u);
+  const std::string text = json::parse(sale[0].body)["text"];
+  EXPECT_NE(text.find(" delivered\nTo +37060000301, campaign sale, receipt at "), std::string::npos) << text;
+
+  // Nothing for the webhook that did not ask, nor more for sale.
+  std::this_thread::sleep_for(500ms);
+  EXPECT_TRUE(hook.on("/replies").empty());
+  EXPECT_EQ(hook.on("/sale").size(), 1u);
+  EXPECT_EQ(hook.on("/outcomes").size(), 3u);
+  const std::string scraped = call(http::verb::get, mport, "/metrics").second;
+  EXPECT_NE(scraped.find("smppd_webhook_event_deliveries_total{event=\"delivered\"} 3"), std::string::npos) << scraped;
+  EXPECT_NE(scraped.find("smppd_webhook_event_deliveries_total{event=\"failed\"} 1"), std::string::npos) << scraped;
+  smppd.stop(SIGTERM);
+  while (auto line = smppd.read_line(100ms)) seen += *line + "\n";
+  EXPECT_EQ(seen.find("37060000201"), std::string::npos) << seen;  // no numbers in the log
+}
+
+TEST_F(webhooks_e2e, a_message_late_past_its_deadline_is_told_once_then_its_outcome_even_across_a_sigkill) {
+  // Receipts come 4 s after each submit: a 2 s deadline passes first.
+  sim->stop();
+  sim.reset();
+  sim_port = smppd::test::start_smsc_sim(sim, bin_dir + "/smsc-sim", {"--receipt-delay", "4000"});
+  ASSERT_NE(sim_port, 0);
+  receiver hook;
+  const auto cfg = write_config(
+      "  webhooks:\n"
+      "    - { name: late, url: \"" + hook.url("/late") + "\", events: [undelivered_by_deadline, delivered] }\n"
+      "    - { name: sale-only, url: \"" + hook.url("/sale") + "\", events: [undelivered_by_deadline],"
+      " campaigns: [sale] }\n");
+  std::string late_id, roomy_id;
+  {
+    child_process smppd(bin_dir + "/smppd", {"--config", cfg.string()}, true);
+    std::string seen;
+    const std::uint16_t port = api_port(smppd, seen);
+    ASSERT_NE(port, 0) << seen;
+    const auto sent = std::chrono::steady_clock::now();
+    late_id = send(port, "+37060000401", "2s");
+    roomy_id = send(port, "+37060000402", "1m");
+    ASSERT_FALSE(late_id.empty() || roomy_id.empty());
+    const json shown = json::parse(call(http::verb::get, port, "/v1/messages/" + late_id).second);
+    EXPECT_FALSE(shown.value("deliver_by", "").empty()) << shown;
+    EXPECT_EQ(json::parse(call(http::verb::get, port, "/v1/messages/" + send(port, "+37060000404")).second)
+                  .value("deliver_by", "?"),
+              "");  // none asked
+    // A deadline that is not a duration is refused.
+    EXPECT_EQ(call(http::verb::post, port, "/v1/messages",
+                   json{{"to", "+37060000405"}, {"from", "ACME"}, {"text", "x"}, {"deliver_within", "soon"}}.dump())
+                  .first,
+              400);
+
+    const auto missed = wait_events(hook, "/late", "undelivered_by_deadline", 1);
+    ASSERT_EQ(missed.size(), 1u);
+    EXPECT_GE(std::chrono::steady_clock::now() - sent, 2s);
+    EXPECT_EQ(missed[0]["message_id"].get<std::uint64_t>(), std::stoull(late_id));
+    EXPECT_EQ(missed[0]["id"], late_id + "-undelivered_by_deadline");
+    EXPECT_EQ(missed[0]["state"], "accepted");  // sent, its receipt not yet in
+    EXPECT_EQ(missed[0]["campaign"], "api");
+    EXPECT_EQ(missed[0]["at"], missed[0]["deliver_by"]);
+    // Later, all three are delivered: each outcome is told too.
+    const auto delivered = wait_events(hook, "/late", "delivered", 3);
+    ASSERT_EQ(delivered.size(), 3u);
+    std::this_thread::sleep_for(500ms);
+    EXPECT_EQ(events(hook, "/late", "undelivered_by_deadline").size(), 1u);  // once, and not for the roomy one
+    EXPECT_TRUE(hook.on("/sale").empty());  // API messages are not its campaign
+    smppd.stop(SIGTERM);
+  }
+  // A deadline survives a crash: sent, killed at once, told by the next
+  // run. The simulator goes too, so that no receipt (smsc-sim sends those
+  // it still holds to the next bind) can deliver the message in time.
+  std::string crash_id;
+  {
+    child_process smppd(bin_dir + "/smppd", {"--config", cfg.string()}, true);
+    std::string seen;
+    const std::uint16_t port = api_port(smppd, seen);
+    ASSERT_NE(port, 0) << seen;
+    crash_id = send(port, "+37060000403", "2s");  // 202: durable
+    ASSERT_FALSE(crash_id.empty());
+    smppd.stop(SIGKILL);
+  }
+  sim->stop();
+  sim.reset();
+  child_process smppd(bin_dir + "/smppd", {"--config", cfg.string()}, true);
+  const auto missed = wait_events(hook, "/late", "undelivered_by_deadline", 2);
+  std::string seen;
+  if (missed.size() != 2)
+    while (auto line = smppd.read_line(100ms)) seen += *line + "\n";
+  ASSERT_EQ(missed.size(), 2u) << seen;
+  EXPECT_EQ(missed[1]["message_id"].get<std::uint64_t>(), std::stoull(crash_id));
+  smppd.stop(SIGTERM);
+}
+
+TEST(webhook_body, a_message_event_names_its_message_state_cause_error_and_times_in_each_format) {
+  engine::webhook_event_data e;
+  e.kind = config::webhook_event::failed;
+  e.campaign = "spring";
+  e.message.id = 42;
+  e.message.origin = storage::origin::campaign;
+  e.message.campaign = "spring";
+  e.message.row = 7;
+  e.message.recipient = "+37060000501";
+  e.message.sender = "ACME";
+  e.message.queued_us = 1'700'000'000'000'000;  // 2023-11-14T22:13:20Z
+  e.message.parts.resize(2);
+  e.outcome = storage::message_outbox_entry(storage::message_event::failed, e.message, "ops", 1'700'000'060'000'000);
+  e.outcome.st = storage::state::undeliverable;
+  e.outcome.settled_by = storage::cause::receipt;
+  e.outcome.error_code = 0x0b;
+
+  const json j = json::parse(engine::webhook_body(config::webhook_format::json, e));
+  EXPECT_EQ(j["id"], "42-failed");
+  EXPECT_EQ(j["event"], "failed");
+  EXPECT_EQ(j["message_id"], 42);
+  EXPECT_EQ(j["campaign"], "spring");
+  EXPECT_EQ(j["row"], 7);
+  EXPECT_EQ(j["recipient"], "+37060000501");
+  EXPECT_EQ(j["sender"], "ACME");
+  EXPECT_EQ(j["state"], "undeliverable");
+  EXPECT_EQ(j["cause"], "receipt");
+  EXPECT_EQ(j["error_code"], 11);
+  EXPECT_EQ(j["command_status"], 0);
+  EXPECT_EQ(j["parts"], 2);
+  EXPECT_EQ(j["queued_at"], "2023-11-14T22:13:20Z");
+  EXPECT_EQ(j["at"], "2023-11-14T22:14:20Z");
+  EXPECT_TRUE(j["deliver_by"].is_null());
+
+  const std::string slack = json::parse(engine::webhook_body(config::webhook_format::slack, e))["text"];
+  EXPECT_EQ(slack,
+            "Message 42 not delivered: undeliverable\nTo +37060000501, campaign spring, receipt at "
+            "2023-11-14T22:14:20Z, error 0x0000000b");
+  const json teams = json::parse(engine::webhook_body(config::webhook_format::teams, e));
+  EXPECT_EQ(teams["title"], "Message 42 not delivered: undeliverable");
+  EXPECT_EQ(teams["text"], slack);
+
+  e.kind = config::webhook_event::undelivered_by_deadline;
+  e.outcome.event = storage::message_event::undelivered_by_deadline;
+  e.outcome.st = storage::state::accepted;
+  e.outcome.error_code = 0;
+  e.message.deliver_by_us = e.outcome.at_us;
+  const json late = json::parse(engine::webhook_body(config::webhook_format::json, e));
+  EXPECT_EQ(late["id"], "42-undelivered_by_deadline");
+  EXPECT_EQ(late["deliver_by"], "2023-11-14T22:14:20Z");
+  EXPECT_EQ(json::parse(engine::webhook_body(config::webhook_format::slack, e))["text"],
+            "Message 42 not delivered by its deadline\nTo +37060000501, campaign spring, accepted at "
+            "2023-11-14T22:14:20Z");
 }
 
 }  // namespace

@@ -20,6 +20,7 @@ message_record sample() {
   r.window_zone = "Europe/Vilnius";
   r.window_start = 9 * 60;
   r.window_end = 20 * 60 + 30;
+  r.deliver_by_us = 1'700'000'300'000'000;
   r.st = state::accepted;
   part_record p;
   p.st = state::accepted;
@@ -65,7 +66,7 @@ TEST(record, refuses_an_unknown_version_and_an_invalid_state) {
   encode_record(sample(), bytes);
   message_record back;
   std::string newer = bytes;
-  newer[0] = 4;
+  newer[0] = 5;
   EXPECT_EQ(decode_record(newer, back), make_error_code(storage_errc::unknown_version));
   // The message state octet follows valid_until_us; find it by re-encoding
   // with a marker state and corrupting that octet.
@@ -102,21 +103,40 @@ TEST(record, reads_version_1_written_before_the_part_fields_were_added) {
 }
 
 TEST(record, reads_version_2_written_before_send_windows_were_kept) {
-  // Version 2 is version 3 without the window's three fields.
+  // Version 2 is version 4 without the window's three fields and the
+  // deadline.
   message_record r = sample();
   r.window_zone.clear();
   r.window_start = r.window_end = 0;
-  std::string v3;
-  encode_record(r, v3);
-  // An empty zone and two zero minutes: three octets after valid_until_us,
-  // whose last octet is the one before them. Cut them out.
-  std::string v2 = v3;
-  const std::size_t at = v3.find(std::string("\0\0\0", 3) + static_cast<char>(state::accepted));
+  r.deliver_by_us = 0;
+  std::string v4;
+  encode_record(r, v4);
+  // An empty zone, two zero minutes and no deadline: four octets after
+  // valid_until_us, just before the state. Cut them out.
+  std::string v2 = v4;
+  const std::size_t at = v4.find(std::string("\0\0\0\0", 4) + static_cast<char>(state::accepted));
   ASSERT_NE(at, std::string::npos);
-  v2.erase(at, 3);
+  v2.erase(at, 4);
   v2[0] = 2;
   message_record back;
   ASSERT_FALSE(decode_record(v2, back));
+  EXPECT_EQ(back, r);
+}
+
+TEST(record, reads_version_3_written_before_delivery_deadlines) {
+  // Version 3 is version 4 without deliver_by_us, the octet before the state.
+  message_record r = sample();
+  r.deliver_by_us = 0;
+  std::string v4;
+  encode_record(r, v4);
+  const std::string window_end_and_none = {static_cast<char>(0xce), 0x09, 0, static_cast<char>(state::accepted)};
+  const std::size_t at = v4.find(window_end_and_none);  // 1230 minutes = 0xce 0x09
+  ASSERT_NE(at, std::string::npos);
+  std::string v3 = v4;
+  v3.erase(at + 2, 1);
+  v3[0] = 3;
+  message_record back;
+  ASSERT_FALSE(decode_record(v3, back));
   EXPECT_EQ(back, r);
 }
 

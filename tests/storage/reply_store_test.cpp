@@ -1,7 +1,9 @@
 // Replies in the message log on real RocksDB: parts kept until their
 // message is whole, replies by id and by customer, content seen lately,
-// the opt-out list, the webhook outbox, answer marks; what survives a reopen; a database written before
-// two-way messaging opens for writing and for reading.
+// the opt-out list, the webhook outbox (replies' and messages' events),
+// answer marks, the delivery deadline list; what survives a reopen; a
+// database written before two-way messaging opens for writing and for
+// reading.
 #include <gtest/gtest.h>
 
 #include <rocksdb/db.h>
@@ -201,6 +203,214 @@ TEST_F(reply_store_test, webhook_events_are_written_with_their_reply_then_retrie
   ASSERT_EQ(waiting.size(), 1u);
   EXPECT_EQ(waiting[0], (outbox_entry{1, "crm", 0, 0, "HTTP 500"}));  // tried at once, the last error kept
   EXPECT_EQ(store.retry_dead_letters(ec), 0u);
+}
+
+TEST_F(reply_store_test, message_event_entries_have_their_own_keys_and_reply_entries_read_as_before) {
+  // A reply's entry as an older smppd wrote it, by hand: 'o', reply id 7
+  // (8 octets BE), webhook "crm"; version 1, 2 attempts, next 0, error "x".
+  const std::string reply_key = std::string("o\0\0\0\0\0\0\0\x07", 9) + "crm";
+  const std::string reply_value = {1, 2, 0, 1, 'x'};
+  outbox_entry e;
+  ASSERT_FALSE(decode_outbox(reply_key, reply_value, e));
+  outbox_entry want_reply;
+  want_reply.reply_id = 7;
+  want_reply.webhook = "crm";
+  want_reply.attempts = 2;
+  want_reply.last_error = "x";
+  EXPECT_EQ(e, want_reply);
+  EXPECT_EQ(outbox_key(want_reply, false), reply_key);
+  std::string v;
+  encode_outbox(want_reply, v);
+  EXPECT_EQ(v, reply_value);
+
+  // A message's: 'm', message id 0x0102 BE, event 2 (failed), webhook
+  // "ops"; the reply's fields, then state 5 (undeliverable), cause 1
+  // (receipt), error 0x0b, status 0, at 300 (varint 0xac 0x02).
+  outbox_entry m;
+  m.event = message_event::failed;
+  m.message_id = 0x0102;
+  m.webhook = "ops";
+  m.st = state::undeliverable;
+  m.settled_by = cause::receipt;
+  m.error_code = 0x0b;
+  m.at_us = 300;
+  const std::string message_key = std::string("m\0\0\0\0\0\0\x01\x02\x02", 10) + "ops";
+  const std::string message_value = {1, 0, 0, 0, 5, 1, 0x0b, 0, static_cast<char>(0xac), 0x02};
+  EXPECT_EQ(outbox_key(m, false), message_key);
+  EXPECT_EQ(outbox_key(m, true), std::string("n") + message_key.substr(1));
+  encode_outbox(m, v);
+  EXPECT_EQ(v, message_value);
+  ASSERT_FALSE(decode_outbox(message_key, message_value, e));
+  EXPECT_EQ(e, m);
+  ASSERT_FALSE(decode_outbox(outbox_key(m, true), message_value, e));
+  EXPECT_EQ(e, m);
+
+  for (std::size_t n = 0; n < message_value.size(); ++n) {
+    SCOPED_TRACE(n);
+    EXPECT_EQ(decode_outbox(message_key, message_value.substr(0, n), e),
+              make_error_code(storage_errc::corrupt_record));
+  }
+  EXPECT_EQ(decode_outbox(message_key, message_value + "x", e), make_error_code(storage_errc::corrupt_record));
+  std::string bad_event = message_key;
+  bad_event[9] = 0;  // "none" is no message event
+  EXPECT_EQ(decode_outbox(bad_event, message_value, e), make_error_code(storage_errc::corrupt_record));
+  bad_event[9] = message_event_count;
+  EXPECT_EQ(decode_outbox(bad_event, message_value, e), make_error_code(storage_errc::corrupt_record));
+  std::string bad_state = message_value;
+  bad_state[4] = static_cast<char>(state_count);
+  EXPECT_EQ(decode_outbox(message_key, bad_state, e), make_error_code(storage_errc::corrupt_record));
+  EXPECT_EQ(decode_outbox(message_key.substr(0, 9), message_value, e), make_error_code(storage_errc::corrupt_record));
+  EXPECT_EQ(decode_outbox("q" + message_key.substr(1), message_value, e),
+            make_error_code(storage_errc::corrupt_record));
+}
+
+// A log whose writer tells the webhooks "ops" (every message) and "sale"
+// (campaign "sale" only) when a message becomes final.
+class message_events_test : public reply_store_test {
+ protected:
+  void SetUp() override {
+    reply_store_test::SetUp();
+    log_options o;
+    o.message_event_targets = [](message_event, const message_record& r, std::vector<std::string>& out) {
+      out.push_back("ops");
+      if (r.campaign == "sale") out.push_back("sale");
+    };
+    open(sync_policy::always, o);
+  }
+  std::vector<outbox_entry> waiting() {
+    reply_store store(*log_);
+    std::error_code ec;
+    auto out = store.outbox(100, ec);
+    EXPECT_FALSE(ec) << ec.message();
+    return out;
+  }
+  static part_update receipt(std::uint64_t id, state s, std::uint32_t error = 0, std::int64_t at = t0 + 900) {
+    part_update u = to(id, 0, s, at);
+    u.cause = cause::receipt;
+    u.error_code = error;
+    return u;
+  }
+};
+
+TEST_F(message_events_test, a_message_becoming_final_raises_its_event_in_the_same_batch_once) {
+  add(message(1));
+  add(campaign_message(2, "sale", 1));
+  apply({submitted(1, 0, "sim"), accepted(1, 0, "A1"), submitted(2, 0, "sim"), accepted(2, 0, "A2")});
+  EXPECT_TRUE(waiting().empty());  // in flight: nothing yet
+
+  apply({receipt(1, state::delivered), receipt(2, state::undeliverable, 0x0b)});
+  auto w = waiting();
+  ASSERT_EQ(w.size(), 3u);
+  // Keyed by message id, event and webhook.
+  EXPECT_EQ(w[0].message_id, 1u);
+  EXPECT_EQ(w[0].event, message_event::delivered);
+  EXPECT_EQ(w[0].webhook, "ops");
+  EXPECT_EQ(w[0].st, state::delivered);
+  EXPECT_EQ(w[0].settled_by, cause::receipt);
+  EXPECT_EQ(w[0].at_us, t0 + 900);
+  EXPECT_EQ(w[1].message_id, 2u);
+  EXPECT_EQ(w[1].event, message_event::failed);
+  EXPECT_EQ(w[1].webhook, "ops");
+  EXPECT_EQ(w[1].st, state::undeliverable);
+  EXPECT_EQ(w[1].error_code, 0x0bu);
+  EXPECT_EQ(w[2].webhook, "sale");
+  EXPECT_EQ(w[2].message_id, 2u);
+
+  // A record appended final (a rejected campaign row) raises its event too;
+  // the same event again (a repeated receipt) raises nothing more.
+  message_record rejected = campaign_message(3, "other", 2);
+  rejected.st = rejected.parts[0].st = state::failed;
+  add(rejected);
+  apply({receipt(1, state::delivered)});
+  w = waiting();
+  ASSERT_EQ(w.size(), 4u);
+  EXPECT_EQ(w[3].message_id, 3u);
+  EXPECT_EQ(w[3].event, message_event::failed);
+  EXPECT_EQ(w[3].st, state::failed);
+}
+
+TEST_F(message_events_test, unknown_raises_nothing_until_a_late_receipt_settles_it) {
+  add(message(1));
+  apply({submitted(1, 0, "sim"), accepted(1, 0, "A1"), to(1, 0, state::unknown)});
+  EXPECT_TRUE(waiting().empty());
+  apply({receipt(1, state::delivered)});
+  const auto w = waiting();
+  ASSERT_EQ(w.size(), 1u);
+  EXPECT_EQ(w[0].event, message_event::delivered);
+}
+
+TEST_F(message_events_test, the_events_survive_a_restart_and_leave_the_outbox_like_replies_do) {
+  add(message(1));
+  apply({submitted(1, 0, "sim"), accepted(1, 0, "A1"), receipt(1, state::expired)});
+  open();  // no targets now: what was raised is still there
+  auto w = waiting();
+  ASSERT_EQ(w.size(), 1u);
+  reply_store store(*log_);
+  std::error_code ec;
+  outbox_entry e = w[0];
+  e.attempts = 1;
+  e.last_error = "HTTP 502";
+  log_->wait_durable(store.outbox_dead(e, ec));
+  ASSERT_FALSE(ec);
+  EXPECT_TRUE(waiting().empty());
+  const auto dead = store.dead_letters(100, ec);
+  ASSERT_EQ(dead.size(), 1u);
+  EXPECT_EQ(dead[0], e);
+  EXPECT_EQ(store.retry_dead_letters(ec), 1u);
+  w = waiting();
+  ASSERT_EQ(w.size(), 1u);
+  EXPECT_EQ(w[0].event, message_event::failed);
+  log_->wait_durable(store.outbox_delivered(w[0], ec));
+  EXPECT_TRUE(waiting().empty());
+  // A message going final without targets raises nothing.
+  add(message(2));
+  apply({submitted(2, 0, "sim"), accepted(2, 0, "A2"), receipt(2, state::delivered)});
+  EXPECT_TRUE(waiting().empty());
+}
+
+TEST_F(reply_store_test, deadlines_are_listed_when_due_left_when_delivered_and_kept_across_a_restart) {
+  message_record a = message(1), b = message(2), c = message(3), none = message(4);
+  a.deliver_by_us = t0 + 2 * second;
+  b.deliver_by_us = t0 + 10 * second;
+  c.deliver_by_us = t0 + 5 * second;
+  add(a);
+  add(b);
+  add(c);
+  add(none);
+  EXPECT_EQ(stored(1).deliver_by_us, t0 + 2 * second);
+  reply_store store(*log_);
+  std::error_code ec;
+  EXPECT_TRUE(store.due_deadlines(t0 + second, 100, ec).empty());
+  EXPECT_EQ(store.due_deadlines(t0 + 6 * second, 100, ec),
+            (std::vector<deadline_entry>{{t0 + 2 * second, 1}, {t0 + 5 * second, 3}}));
+  EXPECT_EQ(store.due_deadlines(t0 + 6 * second, 1, ec).size(), 1u);
+
+  // Delivered in time: off the list. Failed: still on it (not delivered).
+  apply({submitted(3, 0, "sim"), accepted(3, 0, "C"), to(3, 0, state::delivered),
+         submitted(2, 0, "sim"), to(2, 0, state::failed)});
+  EXPECT_EQ(store.due_deadlines(t0 + hour, 100, ec),
+            (std::vector<deadline_entry>{{t0 + 2 * second, 1}, {t0 + 10 * second, 2}}));
+
+  open();
+  reply_store again(*log_);
+  auto due = again.due_deadlines(t0 + hour, 100, ec);
+  ASSERT_EQ(due.size(), 2u);
+  // Passed: off the list with its events, in one batch.
+  const std::vector<outbox_entry> events{
+      message_outbox_entry(message_event::undelivered_by_deadline, stored(1), "ops", due[0].deliver_by_us)};
+  log_->wait_durable(again.deadline_passed(due[0], events, ec));
+  ASSERT_FALSE(ec);
+  EXPECT_EQ(again.due_deadlines(t0 + hour, 100, ec), (std::vector<deadline_entry>{{t0 + 10 * second, 2}}));
+  const auto w = again.outbox(100, ec);
+  ASSERT_EQ(w.size(), 1u);
+  EXPECT_EQ(w[0].event, message_event::undelivered_by_deadline);
+  EXPECT_EQ(w[0].message_id, 1u);
+  EXPECT_EQ(w[0].st, state::queued);
+  EXPECT_EQ(w[0].at_us, t0 + 2 * second);
+
+  // Retention takes a removed message's deadline with it.
+  EXPECT_EQ(log_->remove_before(t0 + 2 * hour, ec), 2u);  // the two final ones (2 and 3)
+  EXPECT_TRUE(again.due_deadlines(t0 + hour, 100, ec).empty());
 }
 
 TEST_F(reply_store_test, replies_are_numbered_across_restarts_and_listed_by_customer_newest_first) {
