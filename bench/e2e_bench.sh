@@ -37,7 +37,7 @@ cleanup() {
     kill "$p" 2>/dev/null || true
     wait "$p" 2>/dev/null || true
   done
-  rm -rf "$work"
+  [[ -n ${SMPPD_BENCH_KEEP:-} ]] && cp "$work/lat" "$SMPPD_BENCH_KEEP" 2>/dev/null; rm -rf "$work"
 }
 trap cleanup EXIT
 

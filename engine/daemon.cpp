@@ -695,6 +695,7 @@ int run_daemon(const config::settings& s, const daemon_options& opt) {
 
   if (opt.once && opt.report_to) {
     log->wait_durable(log->issued_ticket());
+    log->wait_durable(log->issued_ticket(storage::urgency::urgent));
     if (!reader) reader = std::make_unique<storage::log_reader>(*log);
     for (const auto& c : campaigns->list()) {
       if (!c.in_config) continue;

@@ -262,12 +262,14 @@ void dispatcher::stop(std::chrono::milliseconds drain, std::function<void()> don
     // was not durable) will not be written now: they go back to retrying,
     // so the next run sends them instead of taking them for in doubt.
     const std::int64_t now = now_us();
-    for (auto& st : staged_) {
-      log_parts(st.message->id, st.parts, storage::state::retrying, now);
-      staged_parts_[st.smsc] -= st.parts.size();
-      st.message->pending.insert(st.message->pending.end(), st.parts.begin(), st.parts.end());
+    for (auto* q : {&staged_urgent_, &staged_}) {
+      for (auto& st : *q) {
+        log_parts(st.message->id, st.parts, storage::state::retrying, now);
+        staged_parts_[st.smsc] -= st.parts.size();
+        st.message->pending.insert(st.message->pending.end(), st.parts.begin(), st.parts.end());
+      }
+      q->clear();
     }
-    staged_.clear();
     auto remaining = std::make_shared<std::size_t>(smscs_.size());
     auto finish = std::make_shared<std::function<void()>>(std::move(done));
     if (smscs_.empty()) {
@@ -320,24 +322,28 @@ std::int64_t dispatcher::now_us() const {
       .count();
 }
 
-void dispatcher::log_update(storage::part_update u) {
-  if (log_backlog_.empty()) {
+bool dispatcher::log_update(storage::part_update u, storage::urgency how) {
+  // An urgent event (a notification's first submit) has nothing of its
+  // message in log_backlog_ before it: it may go ahead of what waits there.
+  if (log_backlog_.empty() || how == storage::urgency::urgent) {
     std::error_code ec;
-    (void)log_.update(u, ec);
-    if (!ec) return;
+    (void)log_.update(u, ec, how);
+    if (!ec) return true;
     if (ec != storage::storage_errc::backlog_full) {
       lg::error(component::storage, "message log refused an event",
                 {{"message", u.message_id}, {"part", u.part}, {"to", storage::name(u.to)}, {"error", ec}});
-      return;
+      return true;
     }
   }
   // The writer is behind: keep the event (in order) and stop sending until
   // it is taken. Bounded by the windows: nothing new goes out meanwhile.
   log_backlog_.push_back(std::move(u));
+  return false;
 }
 
-void dispatcher::log_parts(std::uint64_t id, const std::vector<std::uint16_t>& parts, storage::state to,
-                           std::int64_t at_us, const std::string& smsc, storage::cause why) {
+bool dispatcher::log_parts(std::uint64_t id, const std::vector<std::uint16_t>& parts, storage::state to,
+                           std::int64_t at_us, const std::string& smsc, storage::cause why, storage::urgency how) {
+  bool queued = true;
   for (std::uint16_t part : parts) {
     storage::part_update u;
     u.message_id = id;
@@ -346,8 +352,9 @@ void dispatcher::log_parts(std::uint64_t id, const std::vector<std::uint16_t>& p
     u.at_us = at_us;
     u.smsc = smsc;
     u.cause = why;
-    log_update(std::move(u));
+    queued = log_update(std::move(u), how) && queued;
   }
+  return queued;
 }
 
 bool dispatcher::flush_log_backlog() {
@@ -358,9 +365,11 @@ bool dispatcher::flush_log_backlog() {
     if (ec == storage::storage_errc::backlog_full) return false;
     log_backlog_.pop_front();
   }
-  // Staged parts whose events were held back now have a ticket.
-  for (auto& st : staged_)
-    if (st.ticket == unknown_ticket) st.ticket = log_.issued_ticket();
+  // Staged parts whose events were held back now have a ticket (a normal
+  // one: durable, it covers the urgent events queued before it too).
+  for (auto* q : {&staged_, &staged_urgent_})
+    for (auto& st : *q)
+      if (st.ticket == unknown_ticket) st.ticket = log_.issued_ticket();
   return true;
 }
 
@@ -579,21 +588,33 @@ bool dispatcher::send(outbound_message& m, std::size_t smsc) {
   // The parts become "submitting" in the log first; their PDUs are written
   // only once that is durable (submit_staged), so that after a crash no
   // part that reached the SMSC looks unsent and goes out twice.
-  log_parts(m.id, m.pending, storage::state::submitting, now, s.setup.name);
+  // A notification's first submit goes through the log's urgent lane when
+  // its record did: it does not wait behind a campaign's events (nothing of
+  // its message is in the normal lane yet; a retry's marks follow its
+  // earlier events there, as do those of a message whose record went
+  // through the normal lane).
+  const auto how = m.urgent_log && m.priority == lane::notification && m.attempts == 0 ? storage::urgency::urgent
+                                                                                       : storage::urgency::normal;
+  const bool queued = log_parts(m.id, m.pending, storage::state::submitting, now, s.setup.name,
+                                storage::cause::engine, how);
   staged_parts_[smsc] += m.pending.size();
-  staged_.push_back(staged{log_backlog_.empty() ? log_.issued_ticket() : unknown_ticket, &m, smsc,
-                           std::move(m.pending)});
+  auto& q = how == storage::urgency::urgent ? staged_urgent_ : staged_;
+  q.push_back(staged{queued ? log_.issued_ticket(how) : unknown_ticket, &m, smsc, std::move(m.pending)});
   m.pending.clear();
   ++m.attempts;
-  if (log_.durable_ticket() >= staged_.back().ticket) submit_staged();
+  if (q.back().ticket != unknown_ticket && log_.is_durable(q.back().ticket)) submit_staged();
   return true;
 }
 
 void dispatcher::submit_staged() {
-  const std::uint64_t durable = log_.durable_ticket();
-  while (!staged_.empty() && staged_.front().ticket <= durable) {
-    staged st = std::move(staged_.front());
-    staged_.pop_front();
+  submit_from(staged_urgent_);
+  submit_from(staged_);
+}
+
+void dispatcher::submit_from(std::deque<staged>& q) {
+  while (!q.empty() && q.front().ticket != unknown_ticket && log_.is_durable(q.front().ticket)) {
+    staged st = std::move(q.front());
+    q.pop_front();
     staged_parts_[st.smsc] -= st.parts.size();
     outbound_message& m = *st.message;
     auto& s = smscs_[st.smsc];

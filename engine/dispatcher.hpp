@@ -81,6 +81,10 @@ struct outbound_message {
   std::uint32_t attempts = 0;
   std::int64_t queued_us = 0;
   bool ignores_opt_out = false;  // the confirmation of an opt-out itself
+  // Its record went through the message log's urgent lane and was durable
+  // before it came here: its first submit marks may take that lane too
+  // (nothing of the message waits in the normal lane before them).
+  bool urgent_log = false;
   bool retry_pending = false;  // the dispatcher's: an attempt is planned
   bool written = false;        // the dispatcher's: a part has reached an SMSC
 };
@@ -335,6 +339,7 @@ class dispatcher : private smpp::session_handler {
     std::vector<std::uint16_t> parts;
   };
   static constexpr std::uint64_t unknown_ticket = ~std::uint64_t{0};
+  void submit_from(std::deque<staged>& q);  // its front parts whose marks are durable
   struct pending_ack {
     std::uint64_t ticket;
     smpp::inbound_token token;
@@ -368,9 +373,11 @@ class dispatcher : private smpp::session_handler {
   void schedule_retry(outbound_message& m, std::chrono::milliseconds delay);
   // Records a part's outcome; true when that ended the message (`m` is gone).
   bool part_final(outbound_message& m, std::uint16_t part, storage::state st);
-  void log_update(storage::part_update u);
-  void log_parts(std::uint64_t id, const std::vector<std::uint16_t>& parts, storage::state to, std::int64_t at_us,
-                 const std::string& smsc = {}, storage::cause why = storage::cause::engine);
+  // False when the writer was behind and the event waits in log_backlog_.
+  bool log_update(storage::part_update u, storage::urgency how = storage::urgency::normal);
+  bool log_parts(std::uint64_t id, const std::vector<std::uint16_t>& parts, storage::state to, std::int64_t at_us,
+                 const std::string& smsc = {}, storage::cause why = storage::cause::engine,
+                 storage::urgency how = storage::urgency::normal);
   bool flush_log_backlog();
   void tick();
   void log_connect_failures(std::size_t smsc);
@@ -404,6 +411,7 @@ class dispatcher : private smpp::session_handler {
   std::deque<storage::part_update> log_backlog_;  // events the log refused for now
   std::deque<pending_ack> acks_;                  // receipts answered once durable
   std::deque<staged> staged_;                     // parts waiting for their submitting event
+  std::deque<staged> staged_urgent_;              // the same, marked in the log's urgent lane
   std::vector<std::size_t> staged_parts_;         // per SMSC
   std::vector<smpp::pdu_body> bodies_;            // submit_staged's scratch
   std::vector<std::uint64_t> tags_;

@@ -480,13 +480,18 @@ class http_api::connection : public std::enable_shared_from_this<connection> {
     }
 
     // All or none in the log: a refused append cancels those before it.
-    std::uint64_t ticket = 0;
+    // Notifications go through the log's urgent lane, ahead of campaigns.
+    std::uint64_t ticket = 0, urgent = 0;
     std::vector<std::uint64_t> ids;
     for (std::size_t i = 0; i < items.size(); ++i) {
       std::error_code ec;
-      ticket = api_.log_.append(items[i].prepared.record, ec);
+      const auto how = items[i].req.priority == lane::notification ? storage::urgency::urgent
+                                                                    : storage::urgency::normal;
+      const std::uint64_t t = api_.log_.append(items[i].prepared.record, ec, how);
+      (how == storage::urgency::urgent ? urgent : ticket) = t;
       if (!ec) {
         ids.push_back(items[i].prepared.record.id);
+        items[i].prepared.message->urgent_log = how == storage::urgency::urgent;  // handed over once durable
         continue;
       }
       for (std::size_t k = 0; k < i; ++k) api_.cancel_unsent(items[k].prepared.record);
@@ -502,7 +507,8 @@ class http_api::connection : public std::enable_shared_from_this<connection> {
       if (!it.expects_reply) continue;
       std::error_code ec;
       std::uint64_t t = 0;
-      const auto c = api_.conversations_->open(it.prepared.record.recipient, it.opening, it.prepared.record.id, {}, &t, ec);
+      const auto c =
+          api_.conversations_->open(it.prepared.record.recipient, it.opening, it.prepared.record.id, {}, &t, ec);
       if (ec) continue;  // the message still goes; its replies match by recency
       ticket = std::max(ticket, t);
       conversations.push_back({{"id", std::to_string(c.id)}, {"number", c.number}, {"code", c.code}});
@@ -510,16 +516,17 @@ class http_api::connection : public std::enable_shared_from_this<connection> {
     // Answer (and dispatch) once the records are durable.
     auto messages = std::make_shared<std::vector<std::unique_ptr<outbound_message>>>();
     for (auto& it : items) messages->push_back(std::move(it.prepared.message));
-    api_.waiting_.push_back(waiting{ticket, [self = shared_from_this(), messages, ids = std::move(ids), batch,
-                                             conversations = std::move(conversations)] {
-                                      for (auto& m : *messages) self->api_.hand_over(std::move(m));
-                                      self->api_.counters_.accepted += ids.size();
-                                      json body = ids_body(ids, batch);
-                                      if (!conversations.empty())
-                                        body["conversation" + std::string(batch ? "s" : "")] =
-                                            batch ? conversations : conversations[0];
-                                      self->reply(http::status::accepted, body.dump());
-                                    }});
+    auto done = [self = shared_from_this(), messages, ids = std::move(ids), batch,
+                 conversations = std::move(conversations)] {
+      for (auto& m : *messages) self->api_.hand_over(std::move(m));
+      self->api_.counters_.accepted += ids.size();
+      json body = ids_body(ids, batch);
+      if (!conversations.empty())
+        body["conversation" + std::string(batch ? "s" : "")] = batch ? conversations : conversations[0];
+      self->reply(http::status::accepted, body.dump());
+    };
+    // Only urgent events (notifications): not behind answers waiting for the normal lane.
+    (ticket ? api_.waiting_ : api_.waiting_urgent_).push_back(waiting{ticket, std::move(done), urgent});
     api_.complete_durable();
   }
 
@@ -786,10 +793,12 @@ class http_api::connection : public std::enable_shared_from_this<connection> {
         return true;
       }
       // The first request may still wait for durability: so does this one.
-      api_.waiting_.push_back(waiting{api_.log_.issued_ticket(), [self = shared_from_this(), ids, batch] {
-                                        self->response_.set("Idempotent-Replayed", "true");
-                                        self->reply(http::status::accepted, ids_body(ids, batch).dump(), true, false);
-                                      }});
+      auto done = [self = shared_from_this(), ids, batch] {
+        self->response_.set("Idempotent-Replayed", "true");
+        self->reply(http::status::accepted, ids_body(ids, batch).dump(), true, false);
+      };
+      api_.waiting_.push_back(waiting{api_.log_.issued_ticket(), std::move(done),
+                                      api_.log_.issued_ticket(storage::urgency::urgent)});
       api_.complete_durable();
       return true;
     }
@@ -973,11 +982,13 @@ void http_api::on_durable() {
 }
 
 void http_api::complete_durable() {
-  const std::uint64_t durable = log_.durable_ticket();
-  while (!waiting_.empty() && waiting_.front().ticket <= durable) {
-    auto done = std::move(waiting_.front().done);
-    waiting_.pop_front();
-    done();
+  auto ready = [this](const waiting& w) { return log_.is_durable(w.ticket) && log_.is_durable(w.urgent_ticket); };
+  for (auto* q : {&waiting_urgent_, &waiting_}) {
+    while (!q->empty() && ready(q->front())) {
+      auto done = std::move(q->front().done);
+      q->pop_front();
+      done();
+    }
   }
 }
 

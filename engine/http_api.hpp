@@ -123,9 +123,11 @@ class http_api {
 
  private:
   class connection;
+  // An answer due once the log has made its events durable (both lanes).
   struct waiting {
     std::uint64_t ticket;
     std::function<void()> done;
+    std::uint64_t urgent_ticket = 0;
   };
   void accept();
   void complete_durable();
@@ -149,6 +151,7 @@ class http_api {
   std::chrono::steady_clock::time_point durable_moved_{};
   boost::asio::ip::tcp::acceptor acceptor_;
   std::deque<waiting> waiting_;
+  std::deque<waiting> waiting_urgent_;  // only urgent events: notifications
   std::deque<std::unique_ptr<outbound_message>> overflow_;  // durable, waiting for lane room
   boost::asio::steady_timer overflow_timer_;
   bool overflow_timer_armed_ = false;

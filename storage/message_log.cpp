@@ -79,8 +79,13 @@ struct message_log::impl {
   db_handles handles;
   std::vector<rocksdb::ColumnFamilyHandle*> cf_list;
   moodycamel::BlockingConcurrentQueue<event> queue;
+  // The urgent lane: taken before `queue` at each batch; a `wake` event in
+  // `queue` rouses a writer that waits on it.
+  moodycamel::ConcurrentQueue<event> urgent_queue;
   std::atomic<std::size_t> backlog{0};
+  std::atomic<std::size_t> urgent_backlog{0};
   std::atomic<std::uint64_t> next_ticket{0};
+  std::atomic<std::uint64_t> next_urgent{0};
   std::atomic<bool> closing{false};
 
   // Idempotency keys appended but not yet written, so that a second append
@@ -119,6 +124,7 @@ struct message_log::impl {
   bool retention_more = false;       // the last automatic step stopped at its limit
   std::chrono::steady_clock::time_point last_retention = std::chrono::steady_clock::now();
   std::priority_queue<std::uint64_t, std::vector<std::uint64_t>, std::greater<>> written;
+  std::priority_queue<std::uint64_t, std::vector<std::uint64_t>, std::greater<>> written_urgent;  // without the bit
   std::chrono::steady_clock::time_point last_sync = std::chrono::steady_clock::now();
   bool unsynced = false;  // batches written since the last fsync
   std::string value_;     // encoding buffer
@@ -227,31 +233,42 @@ struct message_log::impl {
 
   // Takes room for n events in the backlog and their tickets: returns the
   // first ticket, or 0 with ec set (closed, backlog_full) and nothing taken.
-  std::uint64_t reserve(std::size_t n, std::error_code& ec) {
+  // (Urgent: each lane has its own limit and numbering; the first ticket
+  // has urgent_ticket_bit set.)
+  std::uint64_t reserve(std::size_t n, std::error_code& ec, urgency lane = urgency::normal) {
     if (closing) {
       ec = storage_errc::closed;
       return 0;
     }
+    const bool urgent = lane == urgency::urgent;
+    auto& count = urgent ? urgent_backlog : backlog;
     // An empty backlog takes any bulk, so that one larger than the limit
     // can still go through.
-    const std::size_t queued = backlog.load(std::memory_order_relaxed);
+    const std::size_t queued = count.load(std::memory_order_relaxed);
     if (options.max_backlog == 0 || (queued != 0 && queued + n > options.max_backlog)) {
       ec = storage_errc::backlog_full;
       return 0;
     }
-    backlog.fetch_add(n, std::memory_order_relaxed);
+    count.fetch_add(n, std::memory_order_relaxed);
     ec.clear();
+    if (urgent) return (next_urgent.fetch_add(n, std::memory_order_relaxed) + 1) | urgent_ticket_bit;
     return next_ticket.fetch_add(n, std::memory_order_relaxed) + 1;
   }
 
-  // Queues events for which reserve() gave `first`.
+  // Queues events for which reserve() gave `first` (in its lane).
   std::uint64_t push(std::span<event> events, std::uint64_t first) {
     const std::size_t n = events.size();
     for (std::size_t i = 0; i < n; ++i) events[i].ticket = first + i;
-    if (n == 1)
+    if (first & urgent_ticket_bit) {
+      urgent_queue.enqueue_bulk(std::make_move_iterator(events.begin()), n);
+      event wake;
+      wake.kind = event_kind::wake;
+      queue.enqueue(std::move(wake));
+    } else if (n == 1) {
       queue.enqueue(std::move(events[0]));
-    else
+    } else {
       queue.enqueue_bulk(std::make_move_iterator(events.begin()), n);
+    }
     return first + n - 1;
   }
 
@@ -265,8 +282,8 @@ struct message_log::impl {
   }
 
   template <class Record>
-  std::uint64_t append(Record&& r, std::error_code& ec) {
-    if (r.idempotency_key.empty()) return append_reserved(std::forward<Record>(r), ec);
+  std::uint64_t append(Record&& r, std::error_code& ec, urgency lane) {
+    if (r.idempotency_key.empty()) return append_reserved(std::forward<Record>(r), ec, lane);
     // Claimed under the lock, so that two appends with one key cannot both
     // pass; the database is asked only when no queued append has the key.
     std::lock_guard lock(pending_keys_mutex);
@@ -285,14 +302,14 @@ struct message_log::impl {
     }
     std::string key = r.idempotency_key;
     const std::uint64_t id = r.id;
-    const std::uint64_t ticket = append_reserved(std::forward<Record>(r), ec);
+    const std::uint64_t ticket = append_reserved(std::forward<Record>(r), ec, lane);
     if (!ec) pending_keys[std::move(key)] = id;
     return ticket;
   }
 
   template <class Record>
-  std::uint64_t append_reserved(Record&& r, std::error_code& ec) {
-    const std::uint64_t first = reserve(1, ec);
+  std::uint64_t append_reserved(Record&& r, std::error_code& ec, urgency lane) {
+    const std::uint64_t first = reserve(1, ec, lane);
     if (ec) return 0;
     event e;
     e.kind = event_kind::put;
@@ -301,8 +318,8 @@ struct message_log::impl {
   }
 
   template <class Update>
-  std::uint64_t update(Update&& u, std::error_code& ec) {
-    const std::uint64_t first = reserve(1, ec);
+  std::uint64_t update(Update&& u, std::error_code& ec, urgency lane) {
+    const std::uint64_t first = reserve(1, ec, lane);
     if (ec) return 0;
     event e;
     e.update = std::forward<Update>(u);
@@ -764,46 +781,71 @@ struct message_log::impl {
     // The events are only acknowledged once written: retry a failing
     // write (disk full, I/O error) rather than drop it.
     while (!db->Write(wo, &batch).ok()) {
-      if (closing && backlog.load() == 0) break;
+      if (closing && drained()) break;
       std::this_thread::sleep_for(std::chrono::milliseconds(100));
     }
     unsynced = true;
   }
 
+  void apply_event(event& e, rocksdb::WriteBatch& batch,
+                   std::vector<std::shared_ptr<retention_request>>& retention_requests) {
+    switch (e.kind) {
+      case event_kind::put: put(e.record, batch); break;
+      case event_kind::update: apply(e.update, batch); break;
+      case event_kind::park: batch.Put(handles.cfs[cf_orphans], e.key, e.value); break;
+      case event_kind::unpark: batch.Delete(handles.cfs[cf_orphans], e.key); break;
+      case event_kind::orphan_expired:
+        batch.Delete(handles.cfs[cf_orphans], e.key);
+        ++stats_for(stats_smsc, e.smsc).orphans_expired;
+        break;
+      case event_kind::retention: retention_requests.push_back(std::move(e.retention)); break;
+      case event_kind::write:
+        for (const kv_write& w : e.writes) {
+          if (w.erase) batch.Delete(handles.cfs[w.family], w.key);
+          else batch.Put(handles.cfs[w.family], w.key, w.value);
+        }
+        break;
+      case event_kind::wake: break;
+    }
+  }
+
+  // Every urgent event queued now, appended to `out` in order.
+  void take_urgent(std::vector<event>& out, std::vector<event>& buffer) {
+    for (;;) {
+      const std::size_t k = urgent_queue.try_dequeue_bulk(buffer.begin(), buffer.size());
+      for (std::size_t i = 0; i < k; ++i) out.push_back(std::move(buffer[i]));
+      if (k < buffer.size()) return;
+    }
+  }
+
+  bool drained() const { return backlog.load() == 0 && urgent_backlog.load() == 0; }
+
   void run() {
-    std::vector<event> events(1024);
+    std::vector<event> events(1024), urgent, buffer(64);
     std::vector<std::shared_ptr<retention_request>> retention_requests;
     while (true) {
-      const std::size_t n = queue.wait_dequeue_bulk_timed(events.begin(), events.size(),
-                                                          std::chrono::milliseconds(5));
-      if (n == 0) {
-        if (closing && backlog.load() == 0) break;
+      // Urgent events first, then the normal ones waiting (at most 1024).
+      take_urgent(urgent, buffer);
+      std::size_t n = urgent.empty()
+                          ? queue.wait_dequeue_bulk_timed(events.begin(), events.size(), std::chrono::milliseconds(5))
+                          : queue.try_dequeue_bulk(events.begin(), events.size());
+      // An urgent event a producer queued before one of these is visible
+      // now: it must not be applied after it.
+      if (n) take_urgent(urgent, buffer);
+      n = static_cast<std::size_t>(std::remove_if(events.begin(), events.begin() + static_cast<std::ptrdiff_t>(n),
+                                                  [](const event& e) { return e.kind == event_kind::wake; }) -
+                                   events.begin());
+      if (n == 0 && urgent.empty()) {
+        if (closing && drained()) break;
         sync_if_due();
         retention_if_due();
         continue;
       }
+      prefetch(std::span(urgent.data(), urgent.size()));
       prefetch(std::span(events.data(), n));
       rocksdb::WriteBatch batch;
-      for (std::size_t i = 0; i < n; ++i) {
-        event& e = events[i];
-        switch (e.kind) {
-          case event_kind::put: put(e.record, batch); break;
-          case event_kind::update: apply(e.update, batch); break;
-          case event_kind::park: batch.Put(handles.cfs[cf_orphans], e.key, e.value); break;
-          case event_kind::unpark: batch.Delete(handles.cfs[cf_orphans], e.key); break;
-          case event_kind::orphan_expired:
-            batch.Delete(handles.cfs[cf_orphans], e.key);
-            ++stats_for(stats_smsc, e.smsc).orphans_expired;
-            break;
-          case event_kind::retention: retention_requests.push_back(std::move(e.retention)); break;
-          case event_kind::write:
-            for (const kv_write& w : e.writes) {
-              if (w.erase) batch.Delete(handles.cfs[w.family], w.key);
-              else batch.Put(handles.cfs[w.family], w.key, w.value);
-            }
-            break;
-        }
-      }
+      for (event& e : urgent) apply_event(e, batch, retention_requests);
+      for (std::size_t i = 0; i < n; ++i) apply_event(events[i], batch, retention_requests);
       write_dirty(batch);
       write_batch(batch);
       sync_if_due();
@@ -812,11 +854,14 @@ struct message_log::impl {
       for (auto& request : retention_requests)
         request->removed.set_value(retention_pass(request->cutoff_us));
       retention_requests.clear();
+      for (const event& e : urgent) written_urgent.push(e.ticket & ~urgent_ticket_bit);
       for (std::size_t i = 0; i < n; ++i) written.push(events[i].ticket);
       advance_durable();
-      self.counters_.events.fetch_add(n, std::memory_order_relaxed);
+      self.counters_.events.fetch_add(n + urgent.size(), std::memory_order_relaxed);
       self.counters_.batches.fetch_add(1, std::memory_order_relaxed);
       backlog.fetch_sub(n, std::memory_order_relaxed);
+      urgent_backlog.fetch_sub(urgent.size(), std::memory_order_relaxed);
+      urgent.clear();
       retention_if_due();
     }
   }
@@ -838,14 +883,19 @@ struct message_log::impl {
   // order across producers: durable is the highest ticket with every
   // smaller one written.
   void advance_durable() {
-    std::uint64_t d = self.durable_.load(std::memory_order_relaxed);
-    while (!written.empty() && written.top() <= d + 1) {
-      d = std::max(d, written.top());
-      written.pop();
-    }
+    auto advance = [](auto& heap, std::uint64_t d) {
+      while (!heap.empty() && heap.top() <= d + 1) {
+        d = std::max(d, heap.top());
+        heap.pop();
+      }
+      return d;
+    };
+    const std::uint64_t d = advance(written, self.durable_.load(std::memory_order_relaxed));
+    const std::uint64_t u = advance(written_urgent, self.urgent_durable_.load(std::memory_order_relaxed));
     {
       std::lock_guard lock(durable_mutex);
       self.durable_.store(d, std::memory_order_release);
+      self.urgent_durable_.store(u, std::memory_order_release);
     }
     durable_cv.notify_all();
     if (options.on_durable) options.on_durable(d);
@@ -857,20 +907,20 @@ message_log::message_log(const log_options& options)
 
 message_log::~message_log() = default;
 
-std::uint64_t message_log::append(message_record&& r, std::error_code& ec) {
-  return impl_->append(std::move(r), ec);
+std::uint64_t message_log::append(message_record&& r, std::error_code& ec, urgency lane) {
+  return impl_->append(std::move(r), ec, lane);
 }
 
-std::uint64_t message_log::append(const message_record& r, std::error_code& ec) {
-  return impl_->append(r, ec);
+std::uint64_t message_log::append(const message_record& r, std::error_code& ec, urgency lane) {
+  return impl_->append(r, ec, lane);
 }
 
-std::uint64_t message_log::update(part_update&& u, std::error_code& ec) {
-  return impl_->update(std::move(u), ec);
+std::uint64_t message_log::update(part_update&& u, std::error_code& ec, urgency lane) {
+  return impl_->update(std::move(u), ec, lane);
 }
 
-std::uint64_t message_log::update(const part_update& u, std::error_code& ec) {
-  return impl_->update(u, ec);
+std::uint64_t message_log::update(const part_update& u, std::error_code& ec, urgency lane) {
+  return impl_->update(u, ec, lane);
 }
 
 std::uint64_t message_log::update(std::span<part_update> updates, std::error_code& ec) {
@@ -885,13 +935,14 @@ std::uint64_t message_log::update(std::span<part_update> updates, std::error_cod
   return impl_->push(events, first);
 }
 
-std::uint64_t message_log::issued_ticket() const noexcept {
+std::uint64_t message_log::issued_ticket(urgency lane) const noexcept {
+  if (lane == urgency::urgent) return impl_->next_urgent.load(std::memory_order_acquire) | urgent_ticket_bit;
   return impl_->next_ticket.load(std::memory_order_acquire);
 }
 
 void message_log::wait_durable(std::uint64_t ticket) {
   std::unique_lock lock(impl_->durable_mutex);
-  impl_->durable_cv.wait(lock, [&] { return durable_.load() >= ticket || impl_->closing; });
+  impl_->durable_cv.wait(lock, [&] { return is_durable(ticket) || impl_->closing; });
 }
 
 std::optional<message_record> message_log::get(std::uint64_t id, std::error_code& ec) const {
@@ -973,7 +1024,9 @@ std::uint64_t message_log::remove_before(std::int64_t cutoff_us, std::error_code
   return done.get();
 }
 
-std::size_t message_log::backlog() const noexcept { return impl_->backlog.load(std::memory_order_relaxed); }
+std::size_t message_log::backlog() const noexcept {
+  return impl_->backlog.load(std::memory_order_relaxed) + impl_->urgent_backlog.load(std::memory_order_relaxed);
+}
 
 std::uint64_t message_log::pending_compaction_bytes() const {
   std::uint64_t bytes = 0;

@@ -47,8 +47,19 @@
 // between the engine's batches. Counts and histograms keep them (a report
 // of an old campaign still adds up); `removed` says how many went.
 //
-// Ordering: events of one producer thread are applied in the order it
-// queued them; events of different threads may be reordered within a few
+// Urgency: an urgent event (a notification's record, its first
+// `submitting` marks) goes through a lane of its own that the writer takes
+// first, in the next batch, however many normal events wait: an OTP never
+// waits behind a campaign's backlog. Urgent tickets are numbered apart
+// (urgent_ticket_bit set); is_durable() and wait_durable() take either
+// kind, durable_ticket() is the normal lane's.
+//
+// Ordering: events of one producer thread and lane are applied in the order
+// it queued them; an urgent event may overtake normal ones queued before
+// it (so a producer makes urgent only events that nothing of the same
+// message waits before, such as a new record or a first submit), while a
+// normal event never overtakes an urgent one its thread queued earlier.
+// Events of different threads may be reordered within a few
 // milliseconds. Dispatch must therefore make a part's `submitting` event
 // durable before it writes the PDU (which it must anyway: otherwise a crash
 // leaves a sent part looking queued, and it is sent twice), so that the
@@ -153,6 +164,9 @@ struct part_update {
   storage::cause cause = cause::engine;
 };
 
+enum class urgency : std::uint8_t { normal, urgent };
+inline constexpr std::uint64_t urgent_ticket_bit = std::uint64_t{1} << 63;
+
 struct part_ref {
   std::uint64_t message_id = 0;
   std::uint16_t part = 0;
@@ -191,19 +205,25 @@ class message_log {
   // record's idempotency key already names another message (queued or
   // stored; find_idempotent() tells which). The record is moved from only
   // when it is queued, so a caller can retry with it.
-  [[nodiscard]] std::uint64_t append(message_record&& r, std::error_code& ec);
-  [[nodiscard]] std::uint64_t append(const message_record& r, std::error_code& ec);
-  [[nodiscard]] std::uint64_t update(part_update&& u, std::error_code& ec);
-  [[nodiscard]] std::uint64_t update(const part_update& u, std::error_code& ec);
+  [[nodiscard]] std::uint64_t append(message_record&& r, std::error_code& ec, urgency u = urgency::normal);
+  [[nodiscard]] std::uint64_t append(const message_record& r, std::error_code& ec, urgency u = urgency::normal);
+  [[nodiscard]] std::uint64_t update(part_update&& u, std::error_code& ec, urgency how = urgency::normal);
+  [[nodiscard]] std::uint64_t update(const part_update& u, std::error_code& ec, urgency how = urgency::normal);
   // Queues all of them, in order, or none (backlog_full, closed; then they
   // are left as they were); returns the last ticket.
   [[nodiscard]] std::uint64_t update(std::span<part_update> updates, std::error_code& ec);
 
   std::uint64_t durable_ticket() const noexcept { return durable_.load(std::memory_order_acquire); }
-  // The highest ticket handed out so far, by any producer: once
-  // durable_ticket() reaches it, everything queued before the call is
+  // A ticket of either lane (0 counts as durable).
+  bool is_durable(std::uint64_t ticket) const noexcept {
+    return ticket & urgent_ticket_bit
+               ? (ticket & ~urgent_ticket_bit) <= urgent_durable_.load(std::memory_order_acquire)
+               : ticket <= durable_.load(std::memory_order_acquire);
+  }
+  // The highest ticket of the lane handed out so far, by any producer: once
+  // it is durable, everything queued in that lane before the call is
   // durable (and perhaps more).
-  std::uint64_t issued_ticket() const noexcept;
+  std::uint64_t issued_ticket(urgency lane = urgency::normal) const noexcept;
   // Blocks until `ticket` is durable (or the log is closed).
   void wait_durable(std::uint64_t ticket);
 
@@ -254,6 +274,7 @@ class message_log {
   struct impl;
   // Constructed before impl_, whose writer thread uses them.
   std::atomic<std::uint64_t> durable_{0};
+  std::atomic<std::uint64_t> urgent_durable_{0};  // without urgent_ticket_bit
   std::atomic<std::uint64_t> max_id_{0};
   log_counters counters_;
   std::unique_ptr<impl> impl_;  // last: destroyed first, joining the writer

@@ -26,6 +26,7 @@ enum class event_kind : std::uint8_t {
   orphan_expired,  // key, smsc: a parked receipt kept too long, dropped and counted
   retention,       // retention: a pass requested by remove_before()
   write,           // writes: puts and deletes in any column family, in one batch
+  wake,            // nothing: wakes the writer for urgent events (no ticket, not in the backlog)
 };
 
 // One change of a `write` event.

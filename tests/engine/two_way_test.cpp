@@ -670,6 +670,10 @@ TEST_F(two_way_e2e, one_auto_acknowledgement_per_period_none_to_keywords_or_auto
     EXPECT_EQ(to["37060000064"], 1) << counts.dump();
 
     std::uint16_t metrics_port = 0;
+    // The metrics server may start after the first replies came in.
+    if (seen.find("msg=\"metrics listening\"") == std::string::npos) {
+      ASSERT_TRUE(read_until(smppd, "msg=\"metrics listening\"", seen)) << seen;
+    }
     for (std::size_t at = 0, nl; !metrics_port && (nl = seen.find('\n', at)) != std::string::npos; at = nl + 1)
       metrics_port = smppd::test::listening_port(std::string_view(seen).substr(at, nl - at), "metrics");
     ASSERT_NE(metrics_port, 0) << seen;

@@ -439,3 +439,59 @@ TEST_F(message_log_test, tells_the_metrics_an_accounts_submit_to_receipt_times) 
 }
 
 }  // namespace
+
+namespace {
+
+// The urgent lane: taken by the writer ahead of everything normal that
+// waits, however much that is; tickets numbered apart.
+TEST_F(message_log_test, an_urgent_record_is_durable_before_a_large_normal_backlog) {
+  // What the writer had made durable (normal lane) when the urgent record
+  // first was: read on the writer thread after each batch.
+  std::atomic<std::uint64_t> urgent_ticket{0}, normal_then{0};
+  log_options o;
+  o.on_durable = [&](std::uint64_t d) {
+    const std::uint64_t u = urgent_ticket.load();
+    if (u && !normal_then.load() && log_->is_durable(u)) normal_then.store(d | urgent_ticket_bit);
+  };
+  open(sync_policy::interval, o);
+  std::error_code ec;
+  std::uint64_t last_normal = 0;
+  for (std::uint64_t id = 1; id <= 40000; ++id) {
+    last_normal = log_->append(campaign_message(id, "spring", id), ec);
+    ASSERT_FALSE(ec) << ec.message();
+  }
+  const std::uint64_t before = log_->durable_ticket();
+  ASSERT_GT(last_normal - before, 8192u) << "the writer kept up: no backlog to overtake";
+  const std::uint64_t urgent = log_->append(message(50000), ec, urgency::urgent);
+  ASSERT_FALSE(ec);
+  urgent_ticket.store(urgent);
+  EXPECT_TRUE(urgent & urgent_ticket_bit);
+  EXPECT_EQ(log_->issued_ticket(urgency::urgent), urgent);
+  EXPECT_EQ(log_->issued_ticket(), last_normal);
+  log_->wait_durable(urgent);
+  EXPECT_EQ(stored(50000).recipient, "+37060012345");
+  log_->wait_durable(last_normal);
+  // The writer takes at most 1024 normal events a batch: the urgent record
+  // was in the first or second batch after it came, long before the rest.
+  const std::uint64_t then = normal_then.load() & ~urgent_ticket_bit;
+  EXPECT_LE(then, before + 3 * 1024) << "normal events written before the urgent one: " << then - before;
+  EXPECT_TRUE(log_->is_durable(last_normal) && log_->is_durable(urgent) && log_->is_durable(0));
+}
+
+TEST_F(message_log_test, a_normal_event_never_overtakes_an_urgent_one_queued_before_it) {
+  open(sync_policy::interval);
+  std::error_code ec;
+  std::uint64_t last = 0;
+  for (std::uint64_t id = 1; id <= 2000; ++id) {
+    (void)log_->append(message(id), ec, urgency::urgent);
+    part_update u = submitted(id, 0, "opa-1");
+    last = log_->update(u, ec);  // normal: applied after its urgent record
+    ASSERT_FALSE(ec);
+  }
+  log_->wait_durable(last);
+  log_->wait_durable(log_->issued_ticket(urgency::urgent));
+  EXPECT_EQ(log_->counters().unknown_messages.load(), 0u);
+  for (std::uint64_t id : {1u, 777u, 2000u}) EXPECT_EQ(stored(id).parts[0].st, state::submitting) << id;
+}
+
+}  // namespace
