@@ -823,6 +823,7 @@ namespace {
 enum retention_phase : std::uint8_t {
   phase_conversations = 0,
   phase_replies,
+  phase_reply_dead,
   phase_message_dead,
   phase_opt_ins,
   phase_done,
@@ -872,6 +873,7 @@ std::uint64_t reply_store::remove_step(retention_pass& pass, std::size_t budget,
         h.db->NewIterator(rocksdb::ReadOptions(), h.cfs[suppression ? cf_suppression : cf_replies]));
     const char prefix = phase == phase_conversations ? conversation_prefix
                         : phase == phase_replies     ? reply_prefix
+                        : phase == phase_reply_dead  ? dead_prefix
                                                      : message_dead_prefix;
     seek_after(*it, suppression ? std::string_view() : std::string_view(&prefix, 1), after);
     bool finished = true;  // the phase ran out of entries (or reached recent ones)
@@ -916,6 +918,15 @@ std::uint64_t reply_store::remove_step(retention_pass& pass, std::size_t budget,
           erase_prefixed(*related, events, e.writes);
         }
         ++removed.replies;
+      } else if (phase == phase_reply_dead) {
+        // A reply's dead letters go with it; one left behind (the webhook
+        // sender gave up on an event as its reply was being removed) goes
+        // on its own.
+        if (k.size() < 9) continue;
+        std::error_code gec;
+        if (get_reply(h, read_u64_be(k.substr(1, 8)), gec) || gec) continue;
+        e.writes.push_back(kv_write{cf_replies, std::string(k), {}, true});
+        ++removed.dead_letters;
       } else if (phase == phase_message_dead) {
         outbox_entry o;
         if (decode_outbox(k, v, o) || o.at_us >= pass.cutoff_us) continue;

@@ -199,7 +199,7 @@ struct retention_counts {
   std::uint64_t replies = 0;        // with their customer index keys and webhook events
   std::uint64_t conversations = 0;  // with their customer and campaign index keys
   std::uint64_t opt_ins = 0;        // opt-out entries of customers who opted in again
-  std::uint64_t dead_letters = 0;   // message events given up on (replies' go with their reply)
+  std::uint64_t dead_letters = 0;   // given up on: messages' events, replies' whose reply is gone
   bool operator==(const retention_counts&) const = default;
 };
 
@@ -210,7 +210,8 @@ struct retention_counts {
 //     otherwise (still open in memory), with their index keys;
 //   - replies received before it, with their customer index key and their
 //     webhook events, waiting or dead;
-//   - message events given up on (dead letters) that arose before it;
+//   - message events given up on (dead letters) that arose before it, and
+//     replies' dead letters whose reply is gone;
 //   - opt-out entries of customers who opted in again before it, unless
 //     keep_number names their digits (a change queued, not yet written).
 // Conversations and replies are looked at by id (ids follow time): each
