@@ -478,10 +478,11 @@ void two_way::retain(clock::time_point now) {
   const storage::retention_counts before = retention_->removed;
   std::error_code ec;
   (void)store_.remove_step(*retention_, retention_step_entries, ec);
+  if (ec == storage::storage_errc::backlog_full) return;  // tried again at the next tick, once it drains
   if (ec) {
-    // Tried again at the next tick (a full backlog drains).
-    if (ec != storage::storage_errc::backlog_full)
-      lg::warn(component::replies, "a retention step failed", {{"error", ec}});
+    // Given up until the next pass is due.
+    lg::warn(component::replies, "a retention pass failed", {{"error", ec}});
+    retention_.reset();
     return;
   }
   const storage::retention_counts& after = retention_->removed;

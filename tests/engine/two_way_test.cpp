@@ -741,6 +741,9 @@ TEST_F(two_way_e2e, one_auto_acknowledgement_per_period_none_to_keywords_or_auto
     EXPECT_TRUE(metric(metrics, "smppd_auto_acks_skipped_total{reason=\"period\"} 1")) << metrics;
     EXPECT_TRUE(metric(metrics, "smppd_auto_acks_skipped_total{reason=\"keyword\"} 1")) << metrics;
     EXPECT_TRUE(metric(metrics, "smppd_auto_acks_skipped_total{reason=\"automatic\"} 1")) << metrics;
+    // The first retention pass ran at start: nothing was old enough.
+    for (const char* kind : {"reply", "conversation", "opt_in", "dead_letter"})
+      EXPECT_TRUE(metric(metrics, std::string("smppd_two_way_removed_total{kind=\"") + kind + "\"} 0")) << metrics;
     // Log lines name the reply, never the number.
     EXPECT_EQ(seen.find("37060000061"), std::string::npos) << seen;
     // The replies were answered once durable, with their marks: a crash now
