@@ -326,6 +326,30 @@ TEST_F(reply_retention, the_timer_removes_old_replies_and_conversations_and_keep
   EXPECT_TRUE(opt_outs.contains("+37060000072"));
 }
 
+TEST_F(reply_retention, a_conversation_still_open_stays_though_older_than_the_retention) {
+  cfg.reply_retention = std::chrono::hours(1);  // shorter than the 72h the book keeps conversations open
+  restart();
+  converse("+37060000091", "spring");
+  reply("+37060000091", "+37060000200", "Does it cover shoes?");
+  now += 5 * hour;
+  replies->start();
+  const auto deadline = std::chrono::steady_clock::now() + 10s;
+  while (replies->counters().removed_replies.load() == 0 && std::chrono::steady_clock::now() < deadline)
+    io.run_for(200ms);
+  replies->stop();
+  log->wait_durable(log->issued_ticket());
+  EXPECT_EQ(replies->counters().removed_replies.load(), 1u);
+  EXPECT_EQ(replies->counters().removed_conversations.load(), 0u);
+  std::error_code ec;
+  auto open = replies->store().conversations_of("+37060000091", 10, ec);
+  ASSERT_EQ(open.size(), 1u);
+  EXPECT_EQ(open[0].replies, 1u);  // its count stays; the reply itself went
+  EXPECT_TRUE(replies->store().replies_from("+37060000091", 10, ec).empty());
+  // Still open: the customer's next reply matches it.
+  reply("+37060000091", "+37060000200", "And bags?");
+  EXPECT_EQ(replies->counters().matched.load(), 2u);
+}
+
 TEST_F(reply_retention, zero_keeps_everything) {
   cfg.reply_retention = std::chrono::seconds(0);
   restart();
