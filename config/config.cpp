@@ -706,8 +706,14 @@ void read_auto_ack(reader& r, const YAML::Node& n, auto_ack_config& out) {
 void read_two_way(reader& r, const YAML::Node& n, two_way_config& out) {
   if (!r.map(n, "two_way", {"reassembly_timeout", "redelivery_window", "languages", "reply_numbers",
                              "conversation_window", "webhooks", "webhook_retry_base", "webhook_retry_max",
-                             "webhook_attempts", "auto_ack"}))
+                             "webhook_attempts", "auto_ack", "reply_retention"}))
     return;
+  if (auto d = r.duration(n, "two_way", "reply_retention")) {
+    out.reply_retention = std::chrono::duration_cast<std::chrono::seconds>(*d);
+    if (d->count() != 0 && *d < std::chrono::hours(1))
+      r.error(n["reply_retention"], "two_way.reply_retention",
+              "at least 1h (0s keeps replies and conversations for ever), got " + show(n["reply_retention"].Scalar()));
+  }
   if (const YAML::Node a = n["auto_ack"]; a.IsDefined()) read_auto_ack(r, a, out.auto_ack);
   if (auto d = r.duration(n, "two_way", "webhook_retry_base")) out.webhook_retry_base = *d;
   if (auto d = r.duration(n, "two_way", "webhook_retry_max")) out.webhook_retry_max = *d;
@@ -873,6 +879,9 @@ load_result load_text(std::string_view yaml, std::string_view file, const fs::pa
       return out;
     if (root["two_way"].IsDefined()) read_two_way(r, root["two_way"], s.two_way);
     if (root["node"].IsDefined()) read_node(r, root["node"], s.node);
+    // Replies are kept as long as messages unless told otherwise.
+    if (const YAML::Node t = root["two_way"]; !(t.IsMap() && t["reply_retention"].IsDefined()))
+      s.two_way.reply_retention = s.node.retention;
     if (const YAML::Node a = root["api"]; a.IsDefined() && r.map(a, "api", {"listen", "tokens_file", "max_batch", "max_body_bytes"})) {
       if (auto v = r.listen(a, "api", "listen")) s.api.listen = *v;
       if (auto v = r.string(a, "api", "tokens_file")) {

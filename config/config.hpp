@@ -261,6 +261,11 @@ struct two_way_config {
   std::chrono::milliseconds webhook_retry_max{std::chrono::minutes(5)};
   int webhook_attempts = 10;
   auto_ack_config auto_ack;
+  // Replies, conversations (by their last activity), opt-out entries of
+  // customers who opted in again and webhook dead letters older than
+  // this are removed; 0 keeps them. Left out: node.retention. Opt-out
+  // entries of customers opted out are kept for ever.
+  std::chrono::seconds reply_retention{std::chrono::hours(24 * 90)};
   bool operator==(const two_way_config&) const = default;
 };
 two_way_config default_two_way();

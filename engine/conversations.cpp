@@ -149,6 +149,12 @@ std::uint64_t conversation_book::record_reply(std::uint64_t id, const std::strin
   return 0;
 }
 
+bool conversation_book::is_open(std::string_view customer, std::uint64_t id) const {
+  std::lock_guard lock(mutex_);
+  const auto open = open_of(digits(customer), now_us_());
+  return std::any_of(open.begin(), open.end(), [id](const auto* c) { return c->id == id; });
+}
+
 std::vector<storage::conversation_record> conversation_book::of(std::string_view customer, std::error_code& ec) const {
   return store_.conversations_of(customer, 100, ec);
 }

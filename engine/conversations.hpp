@@ -60,6 +60,10 @@ class conversation_book {
   // A reply matched conversation `id`: counted, its answer (if any) kept.
   std::uint64_t record_reply(std::uint64_t id, const std::string& answer, std::int64_t at_us, std::error_code& ec);
 
+  // Whether the book holds conversation `id` of `customer` open (a reply
+  // may still match it, and change it).
+  bool is_open(std::string_view customer, std::uint64_t id) const;
+
   // Reads (from the log): a customer's conversations newest first, one by id.
   std::vector<storage::conversation_record> of(std::string_view customer, std::error_code& ec) const;
   std::optional<storage::conversation_record> get(std::uint64_t id, std::error_code& ec) const;

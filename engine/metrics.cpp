@@ -364,6 +364,13 @@ class metrics_server::collector : public prometheus::Collectable {
                            MetricType::Counter);
     for (std::size_t i = 0; i < ack_skip_count; ++i)
       sample(skipped, load(c.auto_acks_skipped[i]), {{"reason", std::string(name(static_cast<ack_skip>(i)))}});
+    auto& removed = family(out, "smppd_two_way_removed_total",
+                           "Two-way data removed by retention (two_way.reply_retention), by kind.",
+                           MetricType::Counter);
+    sample(removed, load(c.removed_replies), {{"kind", "reply"}});
+    sample(removed, load(c.removed_conversations), {{"kind", "conversation"}});
+    sample(removed, load(c.removed_opt_ins), {{"kind", "opt_in"}});
+    sample(removed, load(c.removed_dead_letters), {{"kind", "dead_letter"}});
   }
 
   void collect_campaigns(families& out) const {

@@ -383,6 +383,7 @@ std::uint64_t two_way::act_on_keyword(const storage::reply_record& r, const keyw
     answer = opt_outs_.contains(r.from) != out;
     opt_outs_.set(r.from, out);
     ticket = store_.set_opt_out(r.from, storage::opt_out_entry{out, r.received_us, r.id, r.text}, ec);
+    if (!ec) unwritten_opt_outs_[opt_out_list::key(r.from)] = ticket;
     (out ? counters_.opt_outs : counters_.opt_ins).fetch_add(1, std::memory_order_relaxed);
     lg::info(component::replies, out ? "opted out" : "opted in", {{"reply", r.id}, {"language", kw.language}});
   } else {
@@ -453,6 +454,48 @@ void two_way::expire() {
     const auto window = std::chrono::duration_cast<std::chrono::microseconds>(options_.config.redelivery_window);
     (void)store_.forget_seen_before(now_us() - window.count(), ec);
   }
+  retain(now);
+}
+
+void two_way::retain(clock::time_point now) {
+  const auto keep = options_.config.reply_retention;
+  if (keep.count() <= 0) return;
+  const std::uint64_t durable = log_.durable_ticket();
+  std::erase_if(unwritten_opt_outs_, [durable](const auto& e) { return e.second <= durable; });
+  if (!retention_) {
+    if (last_retention_ != clock::time_point{} && now - last_retention_ < std::chrono::hours(1)) return;
+    last_retention_ = now;
+    storage::retention_pass pass;
+    pass.cutoff_us = now_us() - std::chrono::duration_cast<std::chrono::microseconds>(keep).count();
+    pass.keep_conversation = [this](const storage::conversation_record& c) {
+      return conversations_ && conversations_->is_open(c.customer, c.id);
+    };
+    pass.keep_number = [this](std::string_view digits) {
+      return unwritten_opt_outs_.contains(std::string(digits));
+    };
+    retention_ = std::move(pass);
+  }
+  const storage::retention_counts before = retention_->removed;
+  std::error_code ec;
+  (void)store_.remove_step(*retention_, retention_step_entries, ec);
+  if (ec == storage::storage_errc::backlog_full) return;  // tried again at the next tick, once it drains
+  if (ec) {
+    // Given up until the next pass is due.
+    lg::warn(component::replies, "a retention pass failed", {{"error", ec}});
+    retention_.reset();
+    return;
+  }
+  const storage::retention_counts& after = retention_->removed;
+  counters_.removed_replies.fetch_add(after.replies - before.replies, std::memory_order_relaxed);
+  counters_.removed_conversations.fetch_add(after.conversations - before.conversations, std::memory_order_relaxed);
+  counters_.removed_opt_ins.fetch_add(after.opt_ins - before.opt_ins, std::memory_order_relaxed);
+  counters_.removed_dead_letters.fetch_add(after.dead_letters - before.dead_letters, std::memory_order_relaxed);
+  if (!retention_->done()) return;
+  if (after != storage::retention_counts{})
+    lg::info(component::replies, "two-way data older than the retention removed",
+             {{"replies", after.replies}, {"conversations", after.conversations}, {"opt_ins", after.opt_ins},
+              {"dead_letters", after.dead_letters}});
+  retention_.reset();
 }
 
 }  // namespace engine

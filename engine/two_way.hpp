@@ -39,6 +39,14 @@
 // back from the number the customer wrote to. Opt-in lifts it; HELP is
 // answered with the configured text.
 //
+// Retention (config two_way.reply_retention): once an hour a pass removes
+// replies, conversations, opted-in-again entries of the opt-out list and
+// dead letters older than the retention (reply_store::remove_step), one
+// bounded step per timer tick, so that the io thread is never held long
+// and the log's writer not flooded. A conversation the book still holds
+// open stays; so does the entry of a customer whose opt-out change is
+// queued and not yet written. Opted-out entries are never removed.
+//
 // Threads: opt_out_list is used from any thread. two_way runs on the
 // dispatcher's io_context: on_mo and its timer there only.
 #pragma once
@@ -139,6 +147,11 @@ struct two_way_counters {
   std::atomic<std::uint64_t> matched{0};  // replies tied to a conversation
   std::atomic<std::uint64_t> auto_acks{0};  // auto-acknowledgements queued
   std::array<std::atomic<std::uint64_t>, ack_skip_count> auto_acks_skipped{};  // by ack_skip
+  // Removed by retention (two_way.reply_retention).
+  std::atomic<std::uint64_t> removed_replies{0};
+  std::atomic<std::uint64_t> removed_conversations{0};
+  std::atomic<std::uint64_t> removed_opt_ins{0};
+  std::atomic<std::uint64_t> removed_dead_letters{0};
 };
 
 class two_way {
@@ -166,6 +179,9 @@ class two_way {
   void set_campaign_acks(std::function<std::string(std::string_view campaign)> f) { campaign_acks_ = std::move(f); }
 
   const two_way_counters& counters() const noexcept { return counters_; }
+  // Entries a retention step looks at, at most (a few thousand keys
+  // removed per batch).
+  static constexpr std::size_t retention_step_entries = 1000;
   storage::reply_store& store() noexcept { return store_; }
 
  private:
@@ -187,6 +203,8 @@ class two_way {
   // (nullopt when it cannot be read).
   std::optional<storage::answer_mark> answered(std::string_view customer);
   void expire();
+  // Starts a retention pass when one is due; takes one step of it.
+  void retain(clock::time_point now);
   void arm_timer();
   smpp::decode_options decoding(std::string_view smsc) const;
   std::int64_t now_us() const { return options_.now_us(); }
@@ -218,6 +236,11 @@ class two_way {
   std::deque<std::pair<std::uint64_t, std::string>> unwritten_order_;  // by ticket
   void remember_seen(std::string key, std::uint64_t ticket);
   void forget_written_seen();
+  // Opt-out changes queued this run, by digits, with their tickets: a
+  // retention pass does not remove an entry whose newer state is queued.
+  std::unordered_map<std::string, std::uint64_t> unwritten_opt_outs_;
+  std::optional<storage::retention_pass> retention_;
+  clock::time_point last_retention_{};
   boost::asio::steady_timer timer_;
   clock::time_point last_forget_{};
   bool stopped_ = false;

@@ -816,4 +816,142 @@ std::vector<reply_record> reply_store::replies_from(std::string_view customer, s
   return detail::replies_from(log_access::handles(log_), customer, limit, ec);
 }
 
+// ---- retention ------------------------------------------------------------
+
+namespace {
+
+enum retention_phase : std::uint8_t {
+  phase_conversations = 0,
+  phase_replies,
+  phase_reply_dead,
+  phase_message_dead,
+  phase_opt_ins,
+  phase_done,
+};
+
+// The first key of `prefix` after `after` ("" : the first of all).
+void seek_after(rocksdb::Iterator& it, std::string_view prefix, const std::string& after) {
+  if (after.empty()) {
+    it.Seek(rocksdb::Slice(prefix.data(), prefix.size()));
+    return;
+  }
+  it.Seek(after);
+  if (it.Valid() && it.key().ToStringView() == after) it.Next();
+}
+
+// Deletes every key of cf_replies that starts with `prefix`.
+void erase_prefixed(rocksdb::Iterator& it, const std::string& prefix, std::vector<kv_write>& out) {
+  for (it.Seek(prefix); it.Valid(); it.Next()) {
+    const std::string_view k = it.key().ToStringView();
+    if (!k.starts_with(prefix)) break;
+    out.push_back(kv_write{cf_replies, std::string(k), {}, true});
+  }
+}
+
+}  // namespace
+
+bool retention_pass::done() const noexcept { return phase >= phase_done; }
+
+std::uint64_t reply_store::remove_step(retention_pass& pass, std::size_t budget, std::error_code& ec) {
+  ec.clear();
+  if (pass.done()) return 0;
+  const db_handles& h = log_access::handles(log_);
+  log_event e;
+  e.kind = event_kind::write;
+  retention_counts removed = pass.removed;
+  std::uint8_t phase = pass.phase;
+  std::string after = pass.after;
+  const auto next_phase = [&] {
+    ++phase;
+    after.clear();
+  };
+  std::unique_ptr<rocksdb::Iterator> related(h.db->NewIterator(rocksdb::ReadOptions(), h.cfs[cf_replies]));
+  std::size_t looked = 0;
+  while (phase < phase_done && looked < budget) {
+    const bool suppression = phase == phase_opt_ins;
+    std::unique_ptr<rocksdb::Iterator> it(
+        h.db->NewIterator(rocksdb::ReadOptions(), h.cfs[suppression ? cf_suppression : cf_replies]));
+    const char prefix = phase == phase_conversations ? conversation_prefix
+                        : phase == phase_replies     ? reply_prefix
+                        : phase == phase_reply_dead  ? dead_prefix
+                                                     : message_dead_prefix;
+    seek_after(*it, suppression ? std::string_view() : std::string_view(&prefix, 1), after);
+    bool finished = true;  // the phase ran out of entries (or reached recent ones)
+    for (; it->Valid(); it->Next()) {
+      if (looked >= budget) {
+        finished = false;
+        break;
+      }
+      const std::string_view k = it->key().ToStringView();
+      const std::string_view v = it->value().ToStringView();
+      if (!suppression && (k.empty() || k[0] != prefix)) break;
+      ++looked;
+      after.assign(k);
+      if (phase == phase_conversations) {
+        conversation_record c;
+        if (k.size() != 9 || decode_conversation(v, c)) continue;
+        // Ids follow the time conversations open: the rest are newer.
+        if (c.opened_us >= pass.cutoff_us) break;
+        if (std::max({c.opened_us, c.last_reply_us, c.expires_us}) >= pass.cutoff_us) continue;
+        if (pass.keep_conversation && pass.keep_conversation(c)) continue;
+        e.writes.push_back(kv_write{cf_replies, std::string(k), {}, true});
+        std::string index = conversation_customer_prefix_of(c.customer);
+        put_u64_be(index, static_cast<std::uint64_t>(c.opened_us));
+        put_u64_be(index, c.id);
+        e.writes.push_back(kv_write{cf_replies, std::move(index), {}, true});
+        if (!c.campaign.empty()) {
+          std::string by_campaign = conversation_campaign_prefix_of(c.campaign);
+          put_u64_be(by_campaign, c.id);
+          e.writes.push_back(kv_write{cf_replies, std::move(by_campaign), {}, true});
+        }
+        ++removed.conversations;
+      } else if (phase == phase_replies) {
+        reply_record r;
+        if (k.size() != 9 || decode_reply(v, r)) continue;
+        // Ids follow the time replies are stored: the rest are newer.
+        if (r.received_us >= pass.cutoff_us) break;
+        e.writes.push_back(kv_write{cf_replies, std::string(k), {}, true});
+        e.writes.push_back(kv_write{cf_replies, customer_key(r), {}, true});
+        for (const char form : {outbox_prefix, dead_prefix}) {
+          std::string events(1, form);
+          put_u64_be(events, r.id);
+          erase_prefixed(*related, events, e.writes);
+        }
+        ++removed.replies;
+      } else if (phase == phase_reply_dead) {
+        // A reply's dead letters go with it; one left behind (the webhook
+        // sender gave up on an event as its reply was being removed) goes
+        // on its own.
+        if (k.size() < 9) continue;
+        std::error_code gec;
+        if (get_reply(h, read_u64_be(k.substr(1, 8)), gec) || gec) continue;
+        e.writes.push_back(kv_write{cf_replies, std::string(k), {}, true});
+        ++removed.dead_letters;
+      } else if (phase == phase_message_dead) {
+        outbox_entry o;
+        if (decode_outbox(k, v, o) || o.at_us >= pass.cutoff_us) continue;
+        e.writes.push_back(kv_write{cf_replies, std::string(k), {}, true});
+        ++removed.dead_letters;
+      } else {
+        opt_out_entry o;
+        if (decode_opt_out(v, o) || o.opted_out || o.since_us >= pass.cutoff_us) continue;
+        if (pass.keep_number && pass.keep_number(k)) continue;
+        e.writes.push_back(kv_write{cf_suppression, std::string(k), {}, true});
+        ++removed.opt_ins;
+      }
+    }
+    if ((ec = to_error(it->status())) || (ec = to_error(related->status()))) return 0;
+    if (finished) next_phase();
+  }
+  std::uint64_t ticket = 0;
+  if (!e.writes.empty()) {
+    ticket = log_access::enqueue(log_, std::span(&e, 1), ec);
+    if (ec) return 0;
+  }
+  pass.removed = removed;
+  pass.phase = phase;
+  pass.after = std::move(after);
+  return ticket;
+}
+
 }  // namespace storage

@@ -41,6 +41,12 @@
 // makes it final (log_options::message_event_targets), and a missed
 // delivery deadline in the batch that takes the deadline off its list.
 //
+// Retention (remove_step): replies, conversations, opted-in-again entries
+// of the opt-out list and dead letters older than a cutoff are removed in
+// bounded steps, each step's removals one batch through the writer, index
+// keys with their records (a listing never names what is gone). Entries
+// of customers who opted out are consent records and are never removed.
+//
 // Threads: the writes may come from any producer thread; reads from any
 // thread see what the writer has written (not what is still queued).
 #pragma once
@@ -188,6 +194,40 @@ void encode_opt_out(const opt_out_entry& e, std::string& out);
 void encode_answer_mark(const answer_mark& m, std::string& out);
 [[nodiscard]] std::error_code decode_answer_mark(std::string_view in, answer_mark& out);
 
+// What a retention pass removed (queued to the log).
+struct retention_counts {
+  std::uint64_t replies = 0;        // with their customer index keys and webhook events
+  std::uint64_t conversations = 0;  // with their customer and campaign index keys
+  std::uint64_t opt_ins = 0;        // opt-out entries of customers who opted in again
+  std::uint64_t dead_letters = 0;   // given up on: messages' events, replies' whose reply is gone
+  bool operator==(const retention_counts&) const = default;
+};
+
+// One pass of retention over the two-way data, taken in steps. A pass
+// removes what is older than cutoff_us:
+//   - conversations whose last activity (opened, last reply) and whose end
+//     (expires_us) are both before it, unless keep_conversation says
+//     otherwise (still open in memory), with their index keys;
+//   - replies received before it, with their customer index key and their
+//     webhook events, waiting or dead;
+//   - message events given up on (dead letters) that arose before it, and
+//     replies' dead letters whose reply is gone;
+//   - opt-out entries of customers who opted in again before it, unless
+//     keep_number names their digits (a change queued, not yet written).
+// Conversations and replies are looked at by id (ids follow time): each
+// stops at the first one too recent, so a pass over a store with nothing
+// due reads a handful of entries.
+struct retention_pass {
+  std::int64_t cutoff_us = 0;
+  std::function<bool(const conversation_record&)> keep_conversation;
+  std::function<bool(std::string_view digits)> keep_number;
+  retention_counts removed;  // so far in this pass
+  // Where the pass is: the kind of entry and the last key looked at.
+  std::uint8_t phase = 0;
+  std::string after;
+  bool done() const noexcept;
+};
+
 class reply_store {
  public:
   // Continues numbering replies after the highest stored id.
@@ -268,6 +308,14 @@ class reply_store {
   std::vector<deadline_entry> due_deadlines(std::int64_t now_us, std::size_t limit, std::error_code& ec) const;
   std::uint64_t deadline_passed(const deadline_entry& d, std::span<const outbox_entry> events,
                                 std::error_code& ec);
+
+  // Retention: one step of `pass`, looking at no more than `budget`
+  // stored entries from where the last step stopped, their removals
+  // queued in one batch. Returns the batch's ticket (0: nothing to
+  // remove). On an error (backlog_full, closed, a read failing) the pass
+  // stays where it was, to be tried again; an entry that cannot be
+  // decoded is left as it is.
+  std::uint64_t remove_step(retention_pass& pass, std::size_t budget, std::error_code& ec);
 
   std::optional<reply_record> get(std::uint64_t id, std::error_code& ec) const;
   // A customer's replies, newest first, at most `limit`.

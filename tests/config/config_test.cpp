@@ -419,6 +419,36 @@ two_way: { languages: { en: { help: [HELP], opt_out: STOP } } }
   EXPECT_NE(text.find("two_way.languages.en.help_text: HELP keywords need the text"), std::string::npos) << text;
 }
 
+TEST_F(config_files, reply_retention_follows_node_retention_unless_set_and_refuses_a_too_short_one) {
+  const std::string base = R"(smscs: [{ name: a, host: h, system_id: s }]
+operators: [{ name: o, prefixes: ["+1"], smscs: [a] }]
+)";
+  auto plain = load(base);
+  ASSERT_TRUE(plain.value) << all(plain);
+  EXPECT_EQ(plain.value->two_way.reply_retention, std::chrono::hours(24 * 90));
+  auto follows = load(base + "node: { retention: 30d }\ntwo_way: { reply_numbers: [\"+15550000100\"] }\n");
+  ASSERT_TRUE(follows.value) << all(follows);
+  EXPECT_EQ(follows.value->two_way.reply_retention, std::chrono::hours(24 * 30));
+  auto own = load(base + "node: { retention: 30d }\ntwo_way: { reply_retention: 400d }\n");
+  ASSERT_TRUE(own.value) << all(own);
+  EXPECT_EQ(own.value->two_way.reply_retention, std::chrono::hours(24 * 400));
+  EXPECT_EQ(own.value->node.retention, std::chrono::hours(24 * 30));
+  auto forever = load(base + "two_way: { reply_retention: 0s }\n");
+  ASSERT_TRUE(forever.value) << all(forever);
+  EXPECT_EQ(forever.value->two_way.reply_retention.count(), 0);
+
+  auto bad = load(base + "two_way:\n  reply_retention: 10m\n");
+  ASSERT_FALSE(bad.value);
+  std::string text = all(bad);
+  EXPECT_NE(text.find("smppd.yaml:4:20: two_way.reply_retention: at least 1h (0s keeps replies and conversations "
+                      "for ever), got \"10m\""),
+            std::string::npos) << text;
+  auto garbled = load(base + "two_way:\n  reply_retention: forever\n");
+  ASSERT_FALSE(garbled.value);
+  text = all(garbled);
+  EXPECT_NE(text.find("smppd.yaml:4:20: two_way.reply_retention: expected a duration"), std::string::npos) << text;
+}
+
 TEST_F(config_files, reads_two_way_webhooks_with_their_secret_and_names_each_mistake_with_its_place) {
   setenv("SMPPD_TEST_HOOK_SECRET", "hook-secret-1", 1);
   auto r = load(R"(smscs: [{ name: a, host: h, system_id: s }]

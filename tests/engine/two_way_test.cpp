@@ -7,9 +7,9 @@
 // already queued; auto-acknowledgements go once per period and never to
 // keywords or automatic replies, also across a SIGKILL.
 //
-// Auto-acknowledgements unit by unit too: engine::two_way fed deliver_sm
-// PDUs directly over a real message log (RocksDB in a temporary
-// directory), with the clock in the test's hands.
+// Auto-acknowledgements and reply retention unit by unit too:
+// engine::two_way fed deliver_sm PDUs directly over a real message log
+// (RocksDB in a temporary directory), with the clock in the test's hands.
 #include "engine/two_way.hpp"
 
 #include <gtest/gtest.h>
@@ -274,6 +274,93 @@ TEST_F(auto_ack, without_a_text_nothing_is_sent_or_counted) {
   EXPECT_EQ(acks(), 0u);
   for (std::size_t i = 0; i < engine::ack_skip_count; ++i)
     EXPECT_EQ(skipped(static_cast<engine::ack_skip>(i)), 0u) << i;
+}
+
+// ---- reply retention, unit by unit -----------------------------------------
+
+// The same pieces: two_way over a real log with the clock in the test's
+// hands; its timer run on the io_context as the daemon runs it.
+class reply_retention : public auto_ack {};
+
+TEST_F(reply_retention, the_timer_removes_old_replies_and_conversations_and_keeps_stops_and_recent_ones) {
+  cfg.reply_retention = std::chrono::hours(24 * 30);
+  restart();
+  converse("+37060000071", "spring");
+  reply("+37060000071", "+37060000200", "When does it end?");
+  reply("+37060000072", "12345", "STOP");
+  reply("+37060000073", "12345", "STOP");
+  reply("+37060000073", "12345", "START");
+  now += 40 * 24 * hour;
+  converse("+37060000074", "spring");
+  reply("+37060000074", "+37060000200", "Is it for shoes too?");
+  ASSERT_EQ(replies->counters().matched.load(), 2u);
+
+  replies->start();  // the first pass soon after start, in steps on the timer
+  const auto deadline = std::chrono::steady_clock::now() + 10s;
+  while (replies->counters().removed_replies.load() == 0 && std::chrono::steady_clock::now() < deadline)
+    io.run_for(200ms);
+  replies->stop();
+  log->wait_durable(log->issued_ticket());
+
+  const auto& c = replies->counters();
+  EXPECT_EQ(c.removed_replies.load(), 4u);  // keywords are replies too
+  EXPECT_EQ(c.removed_conversations.load(), 1u);
+  EXPECT_EQ(c.removed_opt_ins.load(), 1u);
+  EXPECT_EQ(c.removed_dead_letters.load(), 0u);
+  auto& store = replies->store();
+  std::error_code ec;
+  EXPECT_TRUE(store.replies_from("+37060000071", 10, ec).empty());
+  EXPECT_TRUE(store.conversations_of("+37060000071", 10, ec).empty());
+  EXPECT_EQ(store.replies_from("+37060000074", 10, ec).size(), 1u);
+  auto spring = store.conversations_of_campaign("spring", 0, 10, ec);
+  ASSERT_EQ(spring.size(), 1u);
+  EXPECT_EQ(spring[0].customer, "+37060000074");
+  EXPECT_EQ(store.replies_of(spring[0], ec).size(), 1u);
+  // The STOP stays however old, in the log and in force; the opt-in goes.
+  auto list = store.opt_outs(ec);
+  ASSERT_FALSE(ec);
+  ASSERT_EQ(list.size(), 1u);
+  EXPECT_TRUE(list.at("37060000072").opted_out);
+  EXPECT_TRUE(opt_outs.contains("+37060000072"));
+  restart();
+  EXPECT_TRUE(opt_outs.contains("+37060000072"));
+}
+
+TEST_F(reply_retention, a_conversation_still_open_stays_though_older_than_the_retention) {
+  cfg.reply_retention = std::chrono::hours(1);  // shorter than the 72h the book keeps conversations open
+  restart();
+  converse("+37060000091", "spring");
+  reply("+37060000091", "+37060000200", "Does it cover shoes?");
+  now += 5 * hour;
+  replies->start();
+  const auto deadline = std::chrono::steady_clock::now() + 10s;
+  while (replies->counters().removed_replies.load() == 0 && std::chrono::steady_clock::now() < deadline)
+    io.run_for(200ms);
+  replies->stop();
+  log->wait_durable(log->issued_ticket());
+  EXPECT_EQ(replies->counters().removed_replies.load(), 1u);
+  EXPECT_EQ(replies->counters().removed_conversations.load(), 0u);
+  std::error_code ec;
+  auto open = replies->store().conversations_of("+37060000091", 10, ec);
+  ASSERT_EQ(open.size(), 1u);
+  EXPECT_EQ(open[0].replies, 1u);  // its count stays; the reply itself went
+  EXPECT_TRUE(replies->store().replies_from("+37060000091", 10, ec).empty());
+  // Still open: the customer's next reply matches it.
+  reply("+37060000091", "+37060000200", "And bags?");
+  EXPECT_EQ(replies->counters().matched.load(), 2u);
+}
+
+TEST_F(reply_retention, zero_keeps_everything) {
+  cfg.reply_retention = std::chrono::seconds(0);
+  restart();
+  reply("+37060000081", "12345", "Hello");
+  now += 400 * 24 * hour;
+  replies->start();
+  io.run_for(1500ms);
+  replies->stop();
+  std::error_code ec;
+  EXPECT_EQ(replies->store().replies_from("+37060000081", 10, ec).size(), 1u);
+  EXPECT_EQ(replies->counters().removed_replies.load(), 0u);
 }
 
 class two_way_e2e : public ::testing::Test {
@@ -682,6 +769,9 @@ TEST_F(two_way_e2e, one_auto_acknowledgement_per_period_none_to_keywords_or_auto
     EXPECT_TRUE(metric(metrics, "smppd_auto_acks_skipped_total{reason=\"period\"} 1")) << metrics;
     EXPECT_TRUE(metric(metrics, "smppd_auto_acks_skipped_total{reason=\"keyword\"} 1")) << metrics;
     EXPECT_TRUE(metric(metrics, "smppd_auto_acks_skipped_total{reason=\"automatic\"} 1")) << metrics;
+    // The first retention pass ran at start: nothing was old enough.
+    for (const char* kind : {"reply", "conversation", "opt_in", "dead_letter"})
+      EXPECT_TRUE(metric(metrics, std::string("smppd_two_way_removed_total{kind=\"") + kind + "\"} 0")) << metrics;
     // Log lines name the reply, never the number.
     EXPECT_EQ(seen.find("37060000061"), std::string::npos) << seen;
     // The replies were answered once durable, with their marks: a crash now

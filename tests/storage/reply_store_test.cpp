@@ -3,10 +3,14 @@
 // the opt-out list, the webhook outbox (replies' and messages' events),
 // answer marks, the delivery deadline list; what survives a reopen; a
 // database written before two-way messaging opens for writing and for
-// reading.
+// reading; retention removing old replies and conversations with their
+// index keys, in bounded steps, keeping opt-outs and listings consistent.
 #include <gtest/gtest.h>
 
 #include <rocksdb/db.h>
+
+#include <map>
+#include <memory>
 
 #include "storage/reply_store.hpp"
 #include "tests/storage/log_fixture.hpp"
@@ -538,6 +542,223 @@ TEST_F(reply_store_test, a_database_from_before_two_way_messaging_opens_for_read
   auto r = reply("+37060012345", t0, "hello");
   log_->wait_durable(store.add_reply(r, {}, {}, ec));
   EXPECT_EQ(store.replies_from("+37060012345", 10, ec).size(), 1u);
+}
+
+// The keys of a column family, by their first octet, read with the log
+// closed (then opened again).
+std::map<char, std::size_t> key_counts(const std::filesystem::path& dir, const std::string& family) {
+  std::map<char, std::size_t> out;
+  std::vector<std::string> names;
+  EXPECT_TRUE(rocksdb::DB::ListColumnFamilies(rocksdb::DBOptions(), dir.string(), &names).ok());
+  std::vector<rocksdb::ColumnFamilyDescriptor> d;
+  for (const auto& n : names) d.emplace_back(n, rocksdb::ColumnFamilyOptions());
+  std::vector<rocksdb::ColumnFamilyHandle*> handles;
+  rocksdb::DB* db = nullptr;
+  EXPECT_TRUE(rocksdb::DB::OpenForReadOnly(rocksdb::DBOptions(), dir.string(), d, &handles, &db).ok());
+  if (!db) return out;
+  for (std::size_t i = 0; i < names.size(); ++i) {
+    if (names[i] != family) continue;
+    std::unique_ptr<rocksdb::Iterator> it(db->NewIterator(rocksdb::ReadOptions(), handles[i]));
+    for (it->SeekToFirst(); it->Valid(); it->Next()) ++out[family == "replies" ? it->key()[0] : '*'];
+  }
+  for (auto* h : handles) EXPECT_TRUE(db->DestroyColumnFamilyHandle(h).ok());
+  delete db;
+  return out;
+}
+
+class retention_test : public reply_store_test {
+ protected:
+  static constexpr const char* ana = "+37060012345";
+  static constexpr const char* ben = "+37060022222";
+  static constexpr std::int64_t cutoff = t0 + 50 * hour;
+
+  static conversation_record conv(std::uint64_t id, std::string customer, std::int64_t opened, std::string campaign) {
+    return conversation_record{id, std::move(customer), "+37060000100", "#4821", 100 + id, opened, opened + hour,
+                               "", 0, 0, std::move(campaign)};
+  }
+
+  // Stores what the tests remove and keep:
+  //   conversations 1 (ana, old, answered, campaign visits), 2 (ana, old,
+  //   no campaign), 3 (ana, opened old, answered lately), 4 (ben, old,
+  //   held open by the book), 5 (ana, recent, visits);
+  //   replies 1, 2 (ana, old: 1 in conversation 1 with a waiting event
+  //   and a dead letter), 3 (ana, recent, conversation 3, an event
+  //   waiting), 4 (ana, recent, conversation 5);
+  //   opt-out entries: ana out (old), ben in again (old), 37060033333 in
+  //   again (old, a change queued), 37060044444 in again (recent);
+  //   message dead letters: message 900 (old), 901 (recent); a dead
+  //   letter of reply 77, which is not there.
+  void store_history(reply_store& store) {
+    std::error_code ec;
+    const std::vector<std::string> hooks{"crm"};
+    auto c1 = conv(1, ana, t0, "visits");
+    (void)store.put_conversation(c1, ec);
+    (void)store.put_conversation(conv(2, ana, t0 + hour, ""), ec);
+    (void)store.put_conversation(conv(3, ana, t0 + 2 * hour, "visits"), ec);
+    (void)store.put_conversation(conv(4, ben, t0 + 3 * hour, "visits"), ec);
+    auto r1 = reply(ana, t0 + 10 * minute, "YES");
+    r1.conversation = 1;
+    r1.method = match_method::number;
+    r1.answer = "yes";
+    (void)store.add_reply(r1, {}, {}, ec, hooks);
+    c1.replies = 1;
+    c1.answer = "yes";
+    c1.last_reply_us = r1.received_us;
+    (void)store.put_conversation(c1, ec);
+    outbox_entry dead{r1.id, "ops", 10, 0, "HTTP 500"};
+    (void)store.outbox_dead(dead, ec);
+    // Given up on as its reply was being removed: left behind.
+    (void)store.outbox_dead(outbox_entry{77, "ops", 1, 0, "reply not found"}, ec);
+    auto r2 = reply(ana, t0 + 20 * minute, "who is this?");
+    (void)store.add_reply(r2, {}, {}, ec);
+    auto c5 = conv(5, ana, t0 + 60 * hour, "visits");
+    (void)store.put_conversation(c5, ec);
+    auto r3 = reply(ana, t0 + 60 * hour, "still there? #4821");
+    r3.conversation = 3;
+    (void)store.add_reply(r3, {}, {}, ec, hooks);
+    auto c3 = conv(3, ana, t0 + 2 * hour, "visits");
+    c3.replies = 1;
+    c3.last_reply_us = r3.received_us;
+    (void)store.put_conversation(c3, ec);
+    auto r4 = reply(ana, t0 + 61 * hour, "NO");
+    r4.conversation = 5;
+    (void)store.add_reply(r4, {}, {}, ec);
+    (void)store.set_opt_out(ana, opt_out_entry{true, t0, r2.id, "STOP"}, ec);
+    (void)store.set_opt_out(ben, opt_out_entry{false, t0, 0, "START"}, ec);
+    (void)store.set_opt_out("+37060033333", opt_out_entry{false, t0, 0, "START"}, ec);
+    (void)store.set_opt_out("+37060044444", opt_out_entry{false, t0 + 60 * hour, 0, "START"}, ec);
+    message_record m = message(900);
+    m.st = state::failed;
+    auto old_event = message_outbox_entry(message_event::failed, m, "crm", t0 + hour);
+    m.id = 901;
+    auto new_event = message_outbox_entry(message_event::failed, m, "crm", t0 + 60 * hour);
+    (void)store.outbox_dead(old_event, ec);
+    log_->wait_durable(store.outbox_dead(new_event, ec));
+    ASSERT_FALSE(ec);
+  }
+
+  static retention_pass pass() {
+    retention_pass p;
+    p.cutoff_us = cutoff;
+    p.keep_conversation = [](const conversation_record& c) { return c.id == 4; };
+    p.keep_number = [](std::string_view digits) { return digits == "37060033333"; };
+    return p;
+  }
+};
+
+TEST_F(retention_test, removes_old_replies_and_conversations_with_their_keys_and_keeps_the_rest_consistent) {
+  {
+    reply_store store(*log_);
+    store_history(store);
+  }
+  log_.reset();
+  EXPECT_EQ(key_counts(dir_, "replies"),
+            (std::map<char, std::size_t>{{'c', 4}, {'k', 4}, {'n', 2}, {'o', 2}, {'r', 4}, {'v', 5}, {'w', 5},
+                                         {'x', 2}}));
+  open();
+  reply_store store(*log_);
+  std::error_code ec;
+  retention_pass p = pass();
+  std::uint64_t ticket = store.remove_step(p, 1000, ec);
+  ASSERT_FALSE(ec);
+  EXPECT_TRUE(p.done());
+  log_->wait_durable(ticket);
+  EXPECT_EQ(p.removed, (retention_counts{2, 2, 1, 2}));
+
+  // Listings hold what is left and nothing else.
+  auto conversations = store.conversations_of(ana, 10, ec);
+  ASSERT_EQ(conversations.size(), 2u);
+  EXPECT_EQ(conversations[0].id, 5u);
+  EXPECT_EQ(conversations[1].id, 3u);  // opened long ago, answered lately
+  EXPECT_EQ(conversations[1].replies, 1u);
+  EXPECT_EQ(store.conversations_of(ben, 10, ec).size(), 1u);  // held open
+  auto visits = store.conversations_of_campaign("visits", 0, 10, ec);
+  ASSERT_EQ(visits.size(), 3u);
+  EXPECT_EQ(visits[0].id, 3u);
+  EXPECT_EQ(visits[1].id, 4u);
+  EXPECT_EQ(visits[2].id, 5u);
+  EXPECT_EQ(store.conversations_of_campaign("visits", 3, 1, ec)[0].id, 4u);  // paging goes on as before
+  EXPECT_FALSE(store.conversation(1, ec));
+  EXPECT_FALSE(store.conversation(2, ec));
+  auto replies = store.replies_from(ana, 10, ec);
+  ASSERT_EQ(replies.size(), 2u);
+  EXPECT_EQ(replies[0].id, 4u);
+  EXPECT_EQ(replies[1].id, 3u);
+  EXPECT_FALSE(store.get(1, ec));
+  EXPECT_FALSE(store.get(2, ec));
+  EXPECT_EQ(store.replies_of(*store.conversation(3, ec), ec).size(), 1u);
+  // The waiting event of the recent reply stays; the old one's went with it.
+  auto waiting = store.outbox(10, ec);
+  ASSERT_EQ(waiting.size(), 1u);
+  EXPECT_EQ(waiting[0].reply_id, 3u);
+  auto dead = store.dead_letters(10, ec);
+  ASSERT_EQ(dead.size(), 1u);
+  EXPECT_EQ(dead[0].message_id, 901u);
+  // A STOP is kept however old; an old opt-in goes unless a change is queued.
+  auto opt_outs = store.opt_outs(ec);
+  ASSERT_FALSE(ec);
+  EXPECT_EQ(opt_outs.size(), 3u);
+  EXPECT_TRUE(opt_outs.at("37060012345").opted_out);
+  EXPECT_FALSE(opt_outs.contains("37060022222"));
+  EXPECT_TRUE(opt_outs.contains("37060033333"));
+  EXPECT_TRUE(opt_outs.contains("37060044444"));
+
+  // No index key is left behind (counted with the log closed).
+  log_.reset();
+  EXPECT_EQ(key_counts(dir_, "replies"),
+            (std::map<char, std::size_t>{{'c', 2}, {'k', 3}, {'n', 1}, {'o', 1}, {'r', 2}, {'v', 3}, {'w', 3}}));
+  open();
+  // Numbering goes on after the highest id kept.
+  reply_store again(*log_);
+  auto r = reply(ana, t0 + 70 * hour, "hi");
+  log_->wait_durable(again.add_reply(r, {}, {}, ec));
+  EXPECT_EQ(r.id, 5u);
+  EXPECT_EQ(again.max_conversation_id(), 5u);
+  // A second pass finds nothing more to remove.
+  retention_pass second = pass();
+  EXPECT_EQ(again.remove_step(second, 1000, ec), 0u);
+  EXPECT_TRUE(second.done());
+  EXPECT_EQ(second.removed, retention_counts{});
+}
+
+TEST_F(retention_test, goes_in_bounded_steps_that_each_look_at_no_more_than_their_budget) {
+  reply_store store(*log_);
+  store_history(store);
+  // Many more old replies: each step removes at most its budget of them.
+  std::error_code ec;
+  std::uint64_t last = 0;
+  for (int i = 0; i < 25; ++i) {
+    auto r = reply(ben, t0 + 30 * minute + i, "old");
+    last = store.add_reply(r, {}, {}, ec);
+  }
+  log_->wait_durable(last);
+  // Numbered after the recent ones, yet older: a pass stops at the first
+  // recent reply, so these wait for a pass after the recent ones age. The
+  // cutoff here takes them all.
+  retention_pass p = pass();
+  p.cutoff_us = t0 + 100 * hour;
+  std::size_t steps = 0;
+  std::uint64_t before = 0;
+  while (!p.done()) {
+    ASSERT_LT(++steps, 100u);
+    const retention_counts was = p.removed;
+    const std::uint64_t t = store.remove_step(p, 3, ec);
+    ASSERT_FALSE(ec);
+    const std::uint64_t removed = (p.removed.replies - was.replies) + (p.removed.conversations - was.conversations) +
+                                  (p.removed.opt_ins - was.opt_ins) + (p.removed.dead_letters - was.dead_letters);
+    EXPECT_LE(removed, 3u);
+    if (t) before = t;
+  }
+  log_->wait_durable(before);
+  EXPECT_GE(steps, 12u);
+  // Conversation 4 is held open; everything else is older than the cutoff.
+  EXPECT_EQ(p.removed, (retention_counts{29, 4, 2, 3}));
+  EXPECT_TRUE(store.replies_from(ben, 100, ec).empty());
+  EXPECT_TRUE(store.replies_from(ana, 100, ec).empty());
+  EXPECT_EQ(store.conversations_of_campaign("visits", 0, 10, ec).size(), 1u);
+  EXPECT_TRUE(store.outbox(10, ec).empty());
+  EXPECT_TRUE(store.dead_letters(10, ec).empty());
+  EXPECT_EQ(store.opt_outs(ec).size(), 2u);  // ana's STOP and the queued change
 }
 
 }  // namespace
