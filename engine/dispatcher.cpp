@@ -566,8 +566,17 @@ bool dispatcher::try_send(outbound_message& m, clock::time_point now,
   // does not go out after its window closed.
   if (outside_window(m)) return true;
   const double n = static_cast<double>(m.pending.size());
+  // Campaigns leave a sixteenth of a bind's window free (at least one
+  // slot; none in windows under 4, and never so much that the message
+  // could not go at all) for notifications: an OTP that comes while a
+  // campaign fills the windows goes out at once instead of waiting for
+  // resps to free room.
+  const bool bulk = m.priority == lane::campaign;
   auto smsc = router_.pick(m.op, [&](std::size_t s) {
-    return smscs_[s].pool->max_room() >= m.pending.size() + staged_parts_[s];
+    const std::size_t window = smscs_[s].setup.pool.client.session.window;
+    std::size_t keep = bulk && window >= 4 ? std::max<std::size_t>(1, window / 16) : 0;
+    keep = std::min(keep, window > m.pending.size() ? window - m.pending.size() : 0);
+    return smscs_[s].pool->max_room() >= m.pending.size() + staged_parts_[s] + keep;
   });
   if (!smsc) return false;  // on_ready wakes us when room appears
   auto& s = smscs_[*smsc];

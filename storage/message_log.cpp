@@ -841,27 +841,40 @@ struct message_log::impl {
         retention_if_due();
         continue;
       }
-      prefetch(std::span(urgent.data(), urgent.size()));
-      prefetch(std::span(events.data(), n));
-      rocksdb::WriteBatch batch;
-      for (event& e : urgent) apply_event(e, batch, retention_requests);
-      for (std::size_t i = 0; i < n; ++i) apply_event(events[i], batch, retention_requests);
-      write_dirty(batch);
-      write_batch(batch);
+      if (!urgent.empty()) {
+        // A small batch of their own, written first: durable without
+        // waiting for the normal events' larger write.
+        prefetch(std::span(urgent.data(), urgent.size()));
+        rocksdb::WriteBatch batch;
+        for (event& e : urgent) apply_event(e, batch, retention_requests);
+        write_dirty(batch);
+        write_batch(batch);
+        release_written_keys();
+        for (const event& e : urgent) written_urgent.push(e.ticket & ~urgent_ticket_bit);
+        advance_durable();
+        self.counters_.events.fetch_add(urgent.size(), std::memory_order_relaxed);
+        self.counters_.batches.fetch_add(1, std::memory_order_relaxed);
+        urgent_backlog.fetch_sub(urgent.size(), std::memory_order_relaxed);
+        urgent.clear();
+      }
+      if (n > 0) {
+        prefetch(std::span(events.data(), n));
+        rocksdb::WriteBatch batch;
+        for (std::size_t i = 0; i < n; ++i) apply_event(events[i], batch, retention_requests);
+        write_dirty(batch);
+        write_batch(batch);
+        release_written_keys();
+        for (std::size_t i = 0; i < n; ++i) written.push(events[i].ticket);
+        advance_durable();
+        self.counters_.events.fetch_add(n, std::memory_order_relaxed);
+        self.counters_.batches.fetch_add(1, std::memory_order_relaxed);
+        backlog.fetch_sub(n, std::memory_order_relaxed);
+      }
       sync_if_due();
       trim_cache();
-      release_written_keys();
       for (auto& request : retention_requests)
         request->removed.set_value(retention_pass(request->cutoff_us));
       retention_requests.clear();
-      for (const event& e : urgent) written_urgent.push(e.ticket & ~urgent_ticket_bit);
-      for (std::size_t i = 0; i < n; ++i) written.push(events[i].ticket);
-      advance_durable();
-      self.counters_.events.fetch_add(n + urgent.size(), std::memory_order_relaxed);
-      self.counters_.batches.fetch_add(1, std::memory_order_relaxed);
-      backlog.fetch_sub(n, std::memory_order_relaxed);
-      urgent_backlog.fetch_sub(urgent.size(), std::memory_order_relaxed);
-      urgent.clear();
       retention_if_due();
     }
   }
