@@ -135,17 +135,18 @@ conversation_book::match_result conversation_book::match(std::string_view custom
   return {recent->id, storage::match_method::recent};
 }
 
-std::uint64_t conversation_book::record_reply(std::uint64_t id, const std::string& answer, std::int64_t at_us,
-                                              std::error_code& ec) {
+std::uint64_t conversation_book::record_reply(std::string_view customer, std::uint64_t id, const std::string& answer,
+                                              std::int64_t at_us, std::error_code& ec) {
   std::lock_guard lock(mutex_);
-  for (auto& [key, list] : by_customer_)
-    for (auto& c : list) {
-      if (c.id != id) continue;
-      ++c.replies;
-      c.last_reply_us = at_us;
-      if (!answer.empty()) c.answer = answer;
-      return store_.put_conversation(c, ec);
-    }
+  auto it = by_customer_.find(digits(customer));
+  if (it == by_customer_.end()) return 0;
+  for (auto& c : it->second) {
+    if (c.id != id) continue;
+    ++c.replies;
+    c.last_reply_us = at_us;
+    if (!answer.empty()) c.answer = answer;
+    return store_.put_conversation(c, ec);
+  }
   return 0;
 }
 

@@ -57,8 +57,10 @@ class conversation_book {
     storage::match_method method = storage::match_method::none;
   };
   match_result match(std::string_view customer, std::string_view to_number, std::string_view text) const;
-  // A reply matched conversation `id`: counted, its answer (if any) kept.
-  std::uint64_t record_reply(std::uint64_t id, const std::string& answer, std::int64_t at_us, std::error_code& ec);
+  // A reply of `customer` matched their conversation `id`: counted, its
+  // answer (if any) kept.
+  std::uint64_t record_reply(std::string_view customer, std::uint64_t id, const std::string& answer,
+                             std::int64_t at_us, std::error_code& ec);
 
   // Whether the book holds conversation `id` of `customer` open (a reply
   // may still match it, and change it).

@@ -301,7 +301,7 @@ std::uint64_t two_way::store_reply(const smpp::reassembled& r, const storage::in
   }
   if (rec.conversation) {
     counters_.matched.fetch_add(1, std::memory_order_relaxed);
-    ticket = std::max(ticket, conversations_->record_reply(rec.conversation, rec.answer, rec.received_us, ec));
+    ticket = std::max(ticket, conversations_->record_reply(rec.from, rec.conversation, rec.answer, rec.received_us, ec));
     lg::info(component::replies, "reply matched a conversation",
              {{"reply", rec.id}, {"conversation", rec.conversation}, {"method", storage::name(rec.method)},
               {"answer", rec.answer}});
