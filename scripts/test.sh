@@ -18,18 +18,18 @@ started=$SECONDS
 step() { printf '\n==> %s (%ds)\n' "$*" $((SECONDS - started)); }
 
 step "release build"
-"$root/scripts/build.sh" "$out" -DCMAKE_BUILD_TYPE=Release -DSMPPD_PCH=ON
+"$root/scripts/build.sh" "$out" -DCMAKE_BUILD_TYPE=Release
 step "release tests"
 (cd "$out" && ctest -j2 --output-on-failure --timeout 300) || failed=1
 
 if [[ ${SMPPD_SKIP_SANITIZE:-0} != 1 ]]; then
   step "ASan+UBSan build"
-  # -g1: line tables are what the sanitizers' stack traces need; full debug
-  # information for the Asio and Beast templates costs a third of the
-  # compile time of a light source and more at link time. -O0 stays: -O1
-  # nearly doubles the compile time of the sources that use Beast.
+  # -g1: line tables are all the sanitizers' stack traces need; full debug
+  # information for the Asio and Beast templates makes some compiles half as
+  # long again. -O0 stays: -O1 doubles the compile time of the sources that
+  # use Beast, more than it saves in the tests.
   "$root/scripts/build.sh" "$out-asan" -DCMAKE_BUILD_TYPE=Debug -DCMAKE_CXX_FLAGS_DEBUG=-g1 \
-    -DSMPPD_SANITIZE=ON -DSMPPD_PCH=ON -DSMPPD_BENCH=OFF
+    -DSMPPD_SANITIZE=ON -DSMPPD_BENCH=OFF
   step "ASan+UBSan tests"
   (cd "$out-asan" && ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
     UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
