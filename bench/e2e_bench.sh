@@ -8,6 +8,7 @@
 #
 #   bench/e2e_bench.sh BUILD_DIR [--rows N] [--runs R] [--otps K]
 #
+# SMPPD_BENCH_KEEP=FILE keeps the last run's OTP latencies (ms, one a line).
 # Everything runs on 127.0.0.1; processes are stopped by PID and the
 # temporary directory removed.
 set -euo pipefail
