@@ -128,13 +128,7 @@ class daemon_e2e : public ::testing::Test {
   }
 
   static std::uint16_t api_port(child_process& p, std::string& seen) {
-    for (int i = 0; i < 100; ++i) {
-      auto line = p.read_line(100ms);
-      if (!line) continue;
-      seen += *line + "\n";
-      if (auto port = smppd::test::listening_port(*line, "API")) return port;
-    }
-    return 0;
+    return smppd::test::wait_listening_port(p, "API", seen);
   }
 
   static std::pair<int, std::string> post(std::uint16_t port, const std::string& target, const std::string& body) {

@@ -108,12 +108,7 @@ class metrics_e2e : public ::testing::Test {
   // Starts smppd and reads its metrics port from what it prints.
   void start_smppd(const fs::path& config) {
     smppd.emplace(bin_dir + "/smppd", std::vector<std::string>{"--config", config.string()}, true);
-    for (int i = 0; i < 100 && metrics_port == 0; ++i) {
-      auto line = smppd->read_line(100ms);
-      if (!line) continue;
-      seen += *line + "\n";
-      metrics_port = smppd::test::listening_port(*line, "metrics");
-    }
+    metrics_port = smppd::test::wait_listening_port(*smppd, "metrics", seen);
     ASSERT_NE(metrics_port, 0) << seen;
   }
 

@@ -187,32 +187,14 @@ class webhooks_e2e : public ::testing::Test {
     return dir / "smppd.yaml";
   }
 
-  void inject_mo(const std::string& body) {
-    const fs::path tmp_file = inject / ("mo" + std::to_string(injected) + ".tmp");
-    std::ofstream(tmp_file) << body;
-    char name[32];
-    std::snprintf(name, sizeof name, "mo%04d.mo", injected++);
-    fs::rename(tmp_file, inject / name);
-  }
+  void inject_mo(const std::string& body) { smppd::test::inject_mo_file(inject, injected++, body); }
 
   static std::uint16_t api_port(child_process& p, std::string& seen) {
-    for (int i = 0; i < 100; ++i) {
-      auto line = p.read_line(100ms);
-      if (!line) continue;
-      seen += *line + "\n";
-      if (auto port = smppd::test::listening_port(*line, "API")) return port;
-    }
-    return 0;
+    return smppd::test::wait_listening_port(p, "API", seen);
   }
 
   static std::uint16_t metrics_port(child_process& p, std::string& seen) {
-    for (int i = 0; i < 100; ++i) {
-      auto line = p.read_line(100ms);
-      if (!line) continue;
-      seen += *line + "\n";
-      if (auto port = smppd::test::listening_port(*line, "metrics")) return port;
-    }
-    return 0;
+    return smppd::test::wait_listening_port(p, "metrics", seen);
   }
 
   // A counter's value in the exposition text (-1: not there).

@@ -12,6 +12,9 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
 #include <optional>
 #include <stdexcept>
 #include <string>
@@ -150,6 +153,17 @@ inline std::uint16_t start_smsc_sim(std::optional<child_process>& sim, const std
   auto colon = line->rfind(':');
   if (colon == std::string::npos) return 0;
   return static_cast<std::uint16_t>(std::stoul(line->substr(colon + 1)));
+}
+
+// Drops reply number `n` for smsc-sim's --mo-inject-dir `dir` ("key: value"
+// lines: from, to, text, ...): written aside, then renamed in, so smsc-sim
+// never reads half a file.
+inline void inject_mo_file(const std::filesystem::path& dir, int n, const std::string& body) {
+  const std::filesystem::path aside = dir / ("mo" + std::to_string(n) + ".tmp");
+  std::ofstream(aside) << body;
+  char name[32];
+  std::snprintf(name, sizeof name, "mo%04d.mo", n);
+  std::filesystem::rename(aside, dir / name);
 }
 
 }  // namespace smppd::test

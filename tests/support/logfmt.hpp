@@ -4,6 +4,7 @@
 // Header-only; tests only.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <map>
 #include <optional>
@@ -88,6 +89,19 @@ inline std::uint16_t listening_port(std::string_view line, std::string_view what
   const auto colon = listen.rfind(':');
   if (colon == std::string::npos) return 0;
   return static_cast<std::uint16_t>(std::stoul(listen.substr(colon + 1)));
+}
+
+// Reads a process's lines (each added to `seen`) for up to 10 s until
+// smppd's "<what> listening" line; that port, 0 when it did not come.
+template <class Process>
+std::uint16_t wait_listening_port(Process& p, std::string_view what, std::string& seen) {
+  for (int i = 0; i < 100; ++i) {
+    auto line = p.read_line(std::chrono::milliseconds(100));
+    if (!line) continue;
+    seen += *line + "\n";
+    if (auto port = listening_port(*line, what)) return port;
+  }
+  return 0;
 }
 
 }  // namespace smppd::test
