@@ -28,6 +28,12 @@ std::string csv_quote(const std::string& s) {
   return out + "\"";
 }
 
+std::string_view trimmed(std::string_view s) noexcept {
+  while (!s.empty() && std::isspace(static_cast<unsigned char>(s.front()))) s.remove_prefix(1);
+  while (!s.empty() && std::isspace(static_cast<unsigned char>(s.back()))) s.remove_suffix(1);
+  return s;
+}
+
 }  // namespace
 
 consent_check::consent_check(const config::consent_rule& rule, const numbering_plan& numbering) : rule_(rule) {
@@ -39,12 +45,9 @@ consent_check::consent_check(const config::consent_rule& rule, const numbering_p
   }
   std::string line;
   for (std::uint64_t n = 1; std::getline(in, line); ++n) {
-    if (auto hash = line.find('#'); hash != std::string::npos) line.erase(hash);
-    while (!line.empty() && std::isspace(static_cast<unsigned char>(line.back()))) line.pop_back();
-    std::size_t start = 0;
-    while (start < line.size() && std::isspace(static_cast<unsigned char>(line[start]))) ++start;
-    if (start == line.size()) continue;
-    auto number = normalise_number(std::string_view(line).substr(start), numbering);
+    const std::string_view entry = trimmed(std::string_view(line).substr(0, line.find('#')));
+    if (entry.empty()) continue;
+    auto number = normalise_number(entry, numbering);
     if (!number.ok()) {
       if (bad_lines_++ == 0) first_bad_ = n;
       continue;
@@ -66,11 +69,14 @@ bool consent_check::bind(const std::vector<std::string>& header) {
 }
 
 bool consent_check::is_yes(std::string_view field) noexcept {
-  while (!field.empty() && std::isspace(static_cast<unsigned char>(field.front()))) field.remove_prefix(1);
-  while (!field.empty() && std::isspace(static_cast<unsigned char>(field.back()))) field.remove_suffix(1);
-  std::string lower;
-  for (char c : field) lower.push_back(static_cast<char>(std::tolower(static_cast<unsigned char>(c))));
-  return lower == "yes" || lower == "y" || lower == "true" || lower == "1" || lower == "x";
+  field = trimmed(field);
+  // Compared without case and without a copy: this runs for every row.
+  auto is = [field](std::string_view word) {
+    return field.size() == word.size() && std::equal(field.begin(), field.end(), word.begin(), [](char a, char b) {
+             return std::tolower(static_cast<unsigned char>(a)) == b;
+           });
+  };
+  return is("yes") || is("y") || is("true") || is("1") || is("x");
 }
 
 bool consent_check::allows(const std::vector<std::string>& row, const std::string& e164) const {

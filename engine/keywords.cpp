@@ -139,8 +139,9 @@ std::optional<std::string> keyword_table::confirmation(std::string_view text) co
   std::string plain;
   for (std::size_t i = 0; i < text.size(); ++i) {
     std::size_t n = 0;
-    while (text[i] == '#' && i + 1 + n < text.size() && text[i + 1 + n] >= '0' && text[i + 1 + n] <= '9') ++n;
-    if (n == 4) i += n;
+    if (text[i] == '#')
+      while (i + 1 + n < text.size() && text[i + 1 + n] >= '0' && text[i + 1 + n] <= '9') ++n;
+    if (n == 4) i += n;  // the code and its '#' left out
     else plain.push_back(text[i]);
   }
   const std::string folded = fold_keyword(plain);
