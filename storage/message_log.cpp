@@ -125,8 +125,16 @@ struct message_log::impl {
   std::chrono::steady_clock::time_point last_retention = std::chrono::steady_clock::now();
   std::priority_queue<std::uint64_t, std::vector<std::uint64_t>, std::greater<>> written;
   std::priority_queue<std::uint64_t, std::vector<std::uint64_t>, std::greater<>> written_urgent;  // without the bit
-  std::chrono::steady_clock::time_point last_sync = std::chrono::steady_clock::now();
-  bool unsynced = false;  // batches written since the last fsync
+  // sync::interval: the fsync runs on a thread of its own, so that the
+  // writer goes on writing batches while the disk flushes the WAL (under a
+  // campaign's load an fdatasync takes milliseconds, as RocksDB's flushes
+  // write to the same disk). `unsynced`: batches written since the last
+  // fsync began.
+  std::atomic<bool> unsynced{false};
+  std::mutex sync_mutex;
+  std::condition_variable sync_cv;
+  bool sync_stop = false;  // guarded by sync_mutex
+  std::thread syncer;
   std::string value_;     // encoding buffer
 
   // Guards nothing but the wait in wait_durable().
@@ -199,11 +207,20 @@ struct message_log::impl {
     max_written_id = self.max_id_;
     load_stats_and_cursors();
     writer = std::thread([this] { run(); });
+    if (options.sync == sync_policy::interval) syncer = std::thread([this] { sync_loop(); });
   }
 
   ~impl() {
     closing = true;
     writer.join();
+    if (syncer.joinable()) {
+      {
+        std::lock_guard lock(sync_mutex);
+        sync_stop = true;
+      }
+      sync_cv.notify_one();
+      syncer.join();
+    }
     if (options.sync != sync_policy::never) db->SyncWAL();
     for (auto* h : cf_list) db->DestroyColumnFamilyHandle(h);
     db->Close();
@@ -784,7 +801,11 @@ struct message_log::impl {
       if (closing && drained()) break;
       std::this_thread::sleep_for(std::chrono::milliseconds(100));
     }
-    unsynced = true;
+    if (options.sync == sync_policy::interval && !unsynced.exchange(true)) {
+      // The first batch since the last fsync: the syncer may be asleep.
+      std::lock_guard lock(sync_mutex);
+      sync_cv.notify_one();
+    }
   }
 
   void apply_event(event& e, rocksdb::WriteBatch& batch,
@@ -837,7 +858,6 @@ struct message_log::impl {
                                    events.begin());
       if (n == 0 && urgent.empty()) {
         if (closing && drained()) break;
-        sync_if_due();
         retention_if_due();
         continue;
       }
@@ -870,7 +890,6 @@ struct message_log::impl {
         self.counters_.batches.fetch_add(1, std::memory_order_relaxed);
         backlog.fetch_sub(n, std::memory_order_relaxed);
       }
-      sync_if_due();
       trim_cache();
       for (auto& request : retention_requests)
         request->removed.set_value(retention_pass(request->cutoff_us));
@@ -879,17 +898,25 @@ struct message_log::impl {
     }
   }
 
-  // sync::interval: fsync the WAL when something was written since the
-  // last fsync and the interval has passed (checked after each batch and on
-  // the idle wake-up every 5 ms, so nothing waits much longer than the
-  // interval). An idle log makes no syscalls.
-  void sync_if_due() {
-    if (options.sync != sync_policy::interval || !unsynced) return;
-    const auto now = std::chrono::steady_clock::now();
-    if (now - last_sync < options.sync_interval) return;
-    db->SyncWAL();
-    last_sync = now;
-    unsynced = false;
+  // sync::interval (the syncer thread): fsyncs the WAL at most every
+  // sync_interval, and only when a batch was written since the last fsync
+  // began: a batch waits at most about the interval plus one fsync for the
+  // disk, and an idle log makes no syscalls. (A batch written while an
+  // fsync runs sets `unsynced` again and is in the next one.)
+  void sync_loop() {
+    auto last_sync = std::chrono::steady_clock::now() - options.sync_interval;
+    std::unique_lock lock(sync_mutex);
+    while (true) {
+      sync_cv.wait(lock, [&] { return sync_stop || unsynced.load(); });
+      if (sync_stop) return;  // the destructor syncs what the writer wrote last
+      if (sync_cv.wait_until(lock, last_sync + options.sync_interval, [&] { return sync_stop; }))
+        return;
+      unsynced.store(false);
+      lock.unlock();
+      last_sync = std::chrono::steady_clock::now();
+      db->SyncWAL();
+      lock.lock();
+    }
   }
 
   // Tickets are taken before enqueueing, so they can be written out of
