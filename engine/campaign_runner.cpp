@@ -316,8 +316,12 @@ std::string campaign_runner::run() {
     if (window_ && setup_.prepare.zones)
       set_window(prepared, window_->for_recipient(prepared.record.recipient, *setup_.prepare.zones));
     std::uint64_t ticket = 0;
+    // The record goes to the log (moved: it is left as it was only when the
+    // log refuses it); a conversation needs its recipient and id after.
+    const std::uint64_t message_id = prepared.record.id;
+    std::string recipient = c.expects_reply ? prepared.record.recipient : std::string();
     for (;;) {
-      ticket = log_.append(prepared.record, ec);
+      ticket = log_.append(std::move(prepared.record), ec);
       if (ec != storage::storage_errc::backlog_full) break;
       hand_over(false);
       std::this_thread::sleep_for(std::chrono::milliseconds(1));
@@ -330,7 +334,7 @@ std::string campaign_runner::run() {
     if (c.expects_reply && !opening.number.empty()) {
       std::uint64_t opened = 0;
       for (;;) {
-        setup_.conversations->open(prepared.record.recipient, opening, prepared.record.id, c.id, &opened, ec);
+        setup_.conversations->open(recipient, opening, message_id, c.id, &opened, ec);
         if (ec != storage::storage_errc::backlog_full) break;
         hand_over(false);
         std::this_thread::sleep_for(std::chrono::milliseconds(1));

@@ -439,6 +439,16 @@ class metrics_server::collector : public prometheus::Collectable {
     sample(family(out, "smppd_log_pending_compaction_bytes", "RocksDB's estimate of bytes compaction has to rewrite.",
                   MetricType::Gauge),
            static_cast<double>(log.pending_compaction_bytes()));
+    const storage::message_log::memory_use m = log.memory();
+    auto& memory = family(out, "smppd_log_memory_bytes",
+                          "Memory the message log holds, by part (RocksDB's accounting).", MetricType::Gauge);
+    sample(memory, static_cast<double>(m.memtables), {{"part", "memtables"}});
+    sample(memory, static_cast<double>(m.block_cache), {{"part", "block_cache"}});
+    sample(memory, static_cast<double>(m.block_cache_pinned), {{"part", "block_cache_pinned"}});
+    sample(memory, static_cast<double>(m.table_readers), {{"part", "table_readers"}});
+    sample(family(out, "smppd_log_cached_records", "Message records the log's writer keeps in memory.",
+                  MetricType::Gauge),
+           static_cast<double>(m.cached_records));
   }
 
   metrics_sources s_;

@@ -261,6 +261,15 @@ class message_log {
   // written, one read each.
   std::size_t backlog() const noexcept;
   std::uint64_t pending_compaction_bytes() const;
+  // What the log holds in memory, by RocksDB's own accounting (bytes): the
+  // memtables (mutable and those waiting for their flush), the block cache
+  // (index and filter blocks included), the part of it pinned, and table
+  // readers outside the cache; and the records the writer keeps cached.
+  struct memory_use {
+    std::uint64_t memtables = 0, block_cache = 0, block_cache_pinned = 0, table_readers = 0;
+    std::uint64_t cached_records = 0;  // a count, not bytes
+  };
+  memory_use memory() const;
   std::array<std::uint64_t, state_count> campaign_states(std::string_view campaign, std::error_code& ec) const;
   std::array<std::uint64_t, state_count> smsc_states(std::string_view smsc, std::error_code& ec) const;
   // An SMSC account's submit -> final receipt times, as last written (every

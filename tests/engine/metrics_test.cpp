@@ -180,6 +180,13 @@ TEST_F(metrics_e2e, counts_a_campaign_the_binds_and_the_rates_without_secrets) {
   EXPECT_EQ(value(text, "smppd_api_requests_total"), 0);
   EXPECT_TRUE(value(text, "smppd_log_backlog_events").has_value());
   EXPECT_TRUE(value(text, "smppd_log_pending_compaction_bytes").has_value());
+  // 200 messages went through the log: its memtables hold them, and the
+  // writer's cache holds at most those.
+  EXPECT_GT(value(text, "smppd_log_memory_bytes{part=\"memtables\"}").value_or(0), 200 * 50);
+  EXPECT_TRUE(value(text, "smppd_log_memory_bytes{part=\"block_cache\"}").has_value());
+  EXPECT_TRUE(value(text, "smppd_log_memory_bytes{part=\"block_cache_pinned\"}").has_value());
+  EXPECT_TRUE(value(text, "smppd_log_memory_bytes{part=\"table_readers\"}").has_value());
+  EXPECT_LE(value(text, "smppd_log_cached_records").value_or(1e9), 200);
   // No secret and no recipient in any label.
   EXPECT_EQ(text.find(password), std::string::npos);
   EXPECT_EQ(text.find("3706"), std::string::npos);
