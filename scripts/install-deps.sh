@@ -8,6 +8,7 @@ packages=(
   build-essential cmake ninja-build pkg-config git
   libboost-dev libboost-system-dev libssl-dev
   libconcurrentqueue-dev librocksdb-dev libyaml-cpp-dev prometheus-cpp-dev nlohmann-json3-dev tzdata
+  libjemalloc-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   libsystemd-dev systemd dpkg-dev
   clang libclang-rt-14-dev
