@@ -121,7 +121,7 @@ struct log_options {
   // larger the share of those records it holds, the fewer reads reach the
   // files (each a syscall and a decompression). It also holds the files'
   // index and filter blocks.
-  std::size_t block_cache_bytes = std::size_t{48} << 20;
+  std::size_t block_cache_bytes = std::size_t{32} << 20;
   // Remove final messages whose last event is older than this; zero keeps
   // everything.
   std::chrono::seconds retention{0};
