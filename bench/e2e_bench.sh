@@ -8,6 +8,9 @@
 #
 #   bench/e2e_bench.sh BUILD_DIR [--rows N] [--runs R] [--otps K]
 #
+# After each run, the message log's memory by part at its largest (sampled
+# every second from smppd_log_memory_bytes): what of the peak RSS is
+# RocksDB's.
 # SMPPD_BENCH_KEEP=FILE keeps the last run's OTP latencies (ms, one a line).
 # Everything runs on 127.0.0.1; processes are stopped by PID and the
 # temporary directory removed.
@@ -33,8 +36,9 @@ done
 work=$(mktemp -d /tmp/smppd-e2e-XXXXXX)
 sim_pid=""
 smppd_pid=""
+sampler_pid=""
 cleanup() {
-  for p in $smppd_pid $sim_pid; do
+  for p in $sampler_pid $smppd_pid $sim_pid; do
     kill "$p" 2>/dev/null || true
     wait "$p" 2>/dev/null || true
   done
@@ -80,6 +84,22 @@ EOF
     [[ -n $api ]] && break
     sleep 0.05
   done
+  # The message log's memory by part, sampled every second; the largest
+  # value of each is printed after the run (smppd_log_memory_bytes).
+  metrics=""
+  for _ in $(seq 40); do
+    metrics=$(grep 'msg="metrics listening"' "$work/smppd.err" 2>/dev/null | grep -o 'listen=[0-9.]*:[0-9]*' | sed 's/.*://' || true)
+    [[ -n $metrics ]] && break
+    sleep 0.05
+  done
+  : >"$work/memory"
+  if [[ -n $metrics ]]; then
+    (while kill -0 "$smppd_pid" 2>/dev/null; do
+       curl -s "http://127.0.0.1:$metrics/metrics" | grep -E '^smppd_log_(memory_bytes|cached_records)' >>"$work/memory" || true
+       sleep 1
+     done) &
+    sampler_pid=$!
+  fi
   # OTPs while the campaign runs: one every 100 ms after a second's start.
   sleep 1
   : >"$work/otp-ids"
@@ -90,6 +110,7 @@ EOF
   done
   wait "$smppd_pid" || { echo "e2e_bench: smppd failed:" >&2; cat "$work/smppd.err" >&2; exit 1; }
   smppd_pid=""
+  [[ -n $sampler_pid ]] && { wait "$sampler_pid" 2>/dev/null || true; sampler_pid=""; }
   end=$(date +%s.%N)
   settled=$(sed -n 's/^  rows *\([0-9]*\).*/\1/p' "$work/report.txt")
   rate=$(awk -v n="${settled:-0}" -v a="$start" -v b="$end" 'BEGIN { printf "%.0f", n / (b - a) }')
@@ -105,6 +126,11 @@ print("%.1f" % ((f(m["parts"][0]["submitted"]) - f(m["queued"])) * 1000))' >>"$w
   p50=$(median <"$work/lat")
   p99=$(sort -n "$work/lat" | awk '{ v[NR] = $1 } END { i = int(NR * 0.99); if (i < 1) i = 1; if (i < NR) i++; print v[i] }')
   printf '%-4s %12s %10s %12s %12s\n' "$run" "$rate" "$rss" "$p50" "$p99"
+  awk '{ k = $1; sub(/^smppd_log_/, "", k); sub(/memory_bytes\{part="/, "", k); sub(/"\}/, "", k)
+         if (!(k in max) || $2 + 0 > max[k]) max[k] = $2 + 0 }
+       END { if (length(max)) printf "     log memory at its largest: memtables %.0f MiB, block cache %.0f MiB (pinned %.0f), table readers %.0f MiB, %d cached records\n",
+               max["memtables"] / 1048576, max["block_cache"] / 1048576, max["block_cache_pinned"] / 1048576,
+               max["table_readers"] / 1048576, max["cached_records"] }' "$work/memory"
   echo "$rate" >>"$work/rates"
   echo "$rss" >>"$work/rss"
   echo "$p99" >>"$work/p99"
