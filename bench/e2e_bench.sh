@@ -54,6 +54,18 @@ source "$root/scripts/lib/start_listening.sh"
 start_listening "$work" smsc-sim "$build/bin/smsc-sim" --listen 127.0.0.1:0 || { sim_pid=$server_pid; exit 1; }
 sim_pid=$server_pid
 
+# The port smppd logged for its "NAME listening" line, waiting up to
+# TRIES x 50 ms for the line; empty if it did not come.
+listening_port() {
+  local port=""
+  for _ in $(seq "$2"); do
+    port=$(grep "msg=\"$1 listening\"" "$work/smppd.err" 2>/dev/null | grep -o 'listen=[0-9.]*:[0-9]*' | sed 's/.*://' || true)
+    [[ -n $port ]] && break
+    sleep 0.05
+  done
+  echo "$port"
+}
+
 median() { sort -n | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
 
 echo "e2e_bench: $rows recipients per run, $runs runs, receipts on, sync every_10ms, throttles off"
@@ -78,20 +90,10 @@ EOF
   /usr/bin/time -f "%M" -o "$work/rss.txt" "$build/bin/smppd" --config "$work/smppd.yaml" --once --receipt-wait 10 \
     >"$work/report.txt" 2>"$work/smppd.err" &
   smppd_pid=$!
-  api=""
-  for _ in $(seq 200); do
-    api=$(grep 'msg="API listening"' "$work/smppd.err" 2>/dev/null | grep -o 'listen=[0-9.]*:[0-9]*' | sed 's/.*://' || true)
-    [[ -n $api ]] && break
-    sleep 0.05
-  done
+  api=$(listening_port API 200)
   # The message log's memory by part, sampled every second; the largest
   # value of each is printed after the run (smppd_log_memory_bytes).
-  metrics=""
-  for _ in $(seq 40); do
-    metrics=$(grep 'msg="metrics listening"' "$work/smppd.err" 2>/dev/null | grep -o 'listen=[0-9.]*:[0-9]*' | sed 's/.*://' || true)
-    [[ -n $metrics ]] && break
-    sleep 0.05
-  done
+  metrics=$(listening_port metrics 40)
   : >"$work/memory"
   if [[ -n $metrics ]]; then
     (while kill -0 "$smppd_pid" 2>/dev/null; do
