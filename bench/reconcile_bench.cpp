@@ -7,7 +7,7 @@
 //
 //   reconcile_bench [--messages N] [--receipts N] [--runs N] [--cache-mb N]
 //   (defaults: 10,000,000 messages, 1,000,000 receipts per run, 3 runs,
-//   the log's default block cache of 64 MiB)
+//   a 64 MiB block cache, twice the log's default of 32 MB)
 //
 // Printed, per run and as the median of the runs:
 //   warm    ids found in the reconciler's memory (parts accepted since start);
