@@ -1077,29 +1077,33 @@ std::size_t message_log::backlog() const noexcept {
   return impl_->backlog.load(std::memory_order_relaxed) + impl_->urgent_backlog.load(std::memory_order_relaxed);
 }
 
+namespace {
+
+// A RocksDB integer property summed over the column families (0 when the
+// database does not have it).
+std::uint64_t summed_property(rocksdb::DB& db, const std::string& property) {
+  std::uint64_t v = 0;
+  return db.GetAggregatedIntProperty(property, &v) ? v : 0;
+}
+
+}  // namespace
+
 std::uint64_t message_log::pending_compaction_bytes() const {
-  std::uint64_t bytes = 0;
-  if (!impl_->db->GetAggregatedIntProperty(rocksdb::DB::Properties::kEstimatePendingCompactionBytes, &bytes))
-    return 0;
-  return bytes;
+  return summed_property(*impl_->db, rocksdb::DB::Properties::kEstimatePendingCompactionBytes);
 }
 
 message_log::memory_use message_log::memory() const {
   memory_use m;
   rocksdb::DB& db = *impl_->db;
-  auto aggregated = [&](const std::string& property) {
-    std::uint64_t v = 0;
-    return db.GetAggregatedIntProperty(property, &v) ? v : 0;
-  };
-  // One block cache serves every column family: read it once.
-  auto single = [&](const std::string& property) {
+  // One block cache serves every column family: read it from one.
+  auto cache_property = [&](const std::string& property) {
     std::uint64_t v = 0;
     return db.GetIntProperty(impl_->handles.cfs[cf_messages], property, &v) ? v : 0;
   };
-  m.memtables = aggregated(rocksdb::DB::Properties::kCurSizeAllMemTables);
-  m.table_readers = aggregated(rocksdb::DB::Properties::kEstimateTableReadersMem);
-  m.block_cache = single(rocksdb::DB::Properties::kBlockCacheUsage);
-  m.block_cache_pinned = single(rocksdb::DB::Properties::kBlockCachePinnedUsage);
+  m.memtables = summed_property(db, rocksdb::DB::Properties::kCurSizeAllMemTables);
+  m.table_readers = summed_property(db, rocksdb::DB::Properties::kEstimateTableReadersMem);
+  m.block_cache = cache_property(rocksdb::DB::Properties::kBlockCacheUsage);
+  m.block_cache_pinned = cache_property(rocksdb::DB::Properties::kBlockCachePinnedUsage);
   m.cached_records = impl_->cached_records.load(std::memory_order_relaxed);
   return m;
 }
