@@ -300,7 +300,9 @@ std::string campaign_runner::run() {
              storage::state::suppressed, storage::cause::no_consent);
       continue;
     }
-    if (duplicates.seen_before(prepared.record.recipient)) {
+    const bool repeat = duplicates.seen_before(prepared.record.recipient);
+    counts_.duplicate_lookups.store(duplicates.log_lookups(), std::memory_order_relaxed);
+    if (repeat) {
       counts_.duplicates.fetch_add(1, std::memory_order_relaxed);
       reject(row_no, "duplicate recipient " + prepared.record.recipient, prepared.record.recipient,
              storage::state::suppressed, storage::cause::duplicate);

@@ -5,7 +5,7 @@
 // - Rows are read one at a time; at most `max_unconfirmed` messages wait
 //   for the log's durability and the dispatcher's lane is bounded, so
 //   memory stays flat whatever the file's size (the duplicate check is a
-//   Bloom filter of at most 16 MiB backed by the log: duplicate_check.hpp).
+//   Bloom filter of at most 8 MiB backed by the log: duplicate_check.hpp).
 // - A bad row (bad number, missing template field, wrong column count, a
 //   text that cannot be encoded, no operator for the number) is rejected
 //   with its row number and reason: counted, written to the rejections
@@ -67,6 +67,7 @@ struct campaign_counts {
   std::atomic<std::uint64_t> accepted{0};   // became messages
   std::atomic<std::uint64_t> rejected{0};   // bad rows
   std::atomic<std::uint64_t> duplicates{0}; // same recipient again in this campaign
+  std::atomic<std::uint64_t> duplicate_lookups{0}; // rows the duplicate filter sent to the log
   std::atomic<std::uint64_t> skipped{0};    // already messages before a restart
   std::atomic<std::uint64_t> no_consent{0}; // suppressed: consent required and not given
 };

@@ -169,7 +169,8 @@ void campaign_manager::start_runner_locked(entry& e) {
       lg::write(component::campaign, finished ? lg::level::info : lg::level::debug,
                 finished ? "campaign finished reading" : "campaign stopped reading",
                 {{"campaign", r->id()}, {"rows", c.rows.load()}, {"accepted", c.accepted.load()},
-                 {"rejected", c.rejected.load()}, {"duplicates", c.duplicates.load()}, {"skipped", c.skipped.load()},
+                 {"rejected", c.rejected.load()}, {"duplicates", c.duplicates.load()},
+                 {"duplicate_lookups", c.duplicate_lookups.load()}, {"skipped", c.skipped.load()},
                  {"no_consent", c.no_consent.load()}});
       return;
     }

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <bit>
 #include <cmath>
+#include <numbers>
 
 namespace engine {
 
@@ -27,12 +28,16 @@ constexpr std::size_t max_messages_looked_at = 4096;
 duplicate_check::duplicate_check(std::string campaign, const storage::message_log& log, std::uint64_t expected)
     : campaign_(std::move(campaign)), log_(log) {
   // About 16 bits a number (7 probes: about 0.1% false positives), between
-  // 128 KiB and max_filter_bytes, a power of two of 64-bit words.
-  const std::uint64_t wanted_bits = std::max<std::uint64_t>(expected, 1) * 16;
+  // 128 KiB and max_filter_bytes, a power of two of 64-bit words. A capped
+  // filter has fewer bits a number: the probes that give the fewest false
+  // positives then are bits x ln 2 (5 at 10 million numbers in 8 MiB).
+  const std::uint64_t numbers = std::max<std::uint64_t>(expected, 1);
   const std::uint64_t max_bits = max_filter_bytes * 8;
-  const std::uint64_t bits = std::clamp<std::uint64_t>(std::bit_ceil(wanted_bits), std::uint64_t{1} << 20, max_bits);
+  const std::uint64_t bits = std::clamp<std::uint64_t>(std::bit_ceil(numbers * 16), std::uint64_t{1} << 20, max_bits);
   bits_.assign(bits / 64, 0);
   bit_mask_ = bits - 1;
+  const double bits_per_number = static_cast<double>(bits) / static_cast<double>(numbers);
+  probes_ = std::clamp(static_cast<int>(std::lround(bits_per_number * std::numbers::ln2)), 1, 7);
 }
 
 duplicate_check::hashes duplicate_check::hash(std::string_view s) noexcept {

@@ -3,9 +3,10 @@
 //
 // An exact set of every number read would cost 8-16 octets a recipient
 // (160 MB for 10 million). Instead:
-// - a Bloom filter, sized from the recipients file (at most 16 MiB, about
-//   0.2% false positives at 10 million numbers), answers "certainly new"
-//   for almost every row without touching anything else;
+// - a Bloom filter, sized from the recipients file (16 bits a number, at
+//   most 8 MiB: about 4% false positives at 10 million numbers, each costing
+//   a look in the log), answers "certainly new" for almost every row without
+//   touching anything else;
 // - when it answers "maybe", the message log decides: its recipient index
 //   holds every message to the number, and the campaign is in each record;
 // - numbers handed to the log but not yet durable there (the writer's
@@ -30,7 +31,7 @@ namespace engine {
 
 class duplicate_check {
  public:
-  static constexpr std::size_t max_filter_bytes = std::size_t{16} << 20;
+  static constexpr std::size_t max_filter_bytes = std::size_t{8} << 20;
 
   // `expected` recipients size the filter (a guess is fine: more only
   // raises the false-positive rate, which costs log lookups, not errors).
@@ -49,6 +50,7 @@ class duplicate_check {
 
   // What the check holds now, for tests and status.
   std::size_t filter_bytes() const noexcept { return bits_.size() * sizeof(std::uint64_t); }
+  int probes() const noexcept { return probes_; }
   std::size_t pending() const noexcept { return pending_.size(); }
   std::uint64_t log_lookups() const noexcept { return log_lookups_; }
 

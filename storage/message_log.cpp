@@ -182,11 +182,19 @@ struct message_log::impl {
       table.block_cache = cache;
       table.filter_policy.reset(rocksdb::NewBloomFilterPolicy(10));
       // Index and filter blocks grow with the log (about 10 bits a key):
-      // kept in the block cache they are bounded with it; the newest
-      // files' (L0) stay pinned there, as every lookup reads them.
+      // kept in the block cache they are bounded with it. Partitioned (4 KB
+      // pieces under a small top-level index, which stays pinned), so a
+      // lookup reads and caches the pieces it needs, not a file's whole
+      // filter (hundreds of KB): a small cache serves a large log.
+      // (reconcile_bench, receipts for 2 million messages after a restart,
+      // 16 MB cache: 6.8k matched/s with whole filters, 23k/s partitioned.)
+      table.index_type = rocksdb::BlockBasedTableOptions::kTwoLevelIndexSearch;
+      table.partition_filters = true;
       table.cache_index_and_filter_blocks = true;
       table.cache_index_and_filter_blocks_with_high_priority = true;
-      table.pin_l0_filter_and_index_blocks_in_cache = true;
+      table.metadata_cache_options.top_level_index_pinning = rocksdb::PinningTier::kAll;
+      table.metadata_cache_options.partition_pinning = rocksdb::PinningTier::kNone;
+      table.optimize_filters_for_memory = true;
       cf_options.table_factory.reset(rocksdb::NewBlockBasedTableFactory(table));
       // Records and the open index are keyed by id (8 octets, big-endian)
       // and a batch writes its records in ascending id order: a memtable

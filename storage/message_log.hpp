@@ -120,8 +120,8 @@ struct log_options {
   // Receipts for messages accepted long ago read their records back: the
   // larger the share of those records it holds, the fewer reads reach the
   // files (each a syscall and a decompression). It also holds the files'
-  // index and filter blocks.
-  std::size_t block_cache_bytes = std::size_t{32} << 20;
+  // index and filter blocks (partitioned: the pieces in use).
+  std::size_t block_cache_bytes = std::size_t{16} << 20;
   // Remove final messages whose last event is older than this; zero keeps
   // everything.
   std::chrono::seconds retention{0};

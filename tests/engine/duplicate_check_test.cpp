@@ -124,8 +124,18 @@ TEST_F(duplicate_check_test, a_number_let_through_but_never_appended_is_forgotte
 
 TEST_F(duplicate_check_test, the_filter_is_sized_from_the_file_and_capped) {
   // 16 bits a number, rounded up to a power of two: 2 Mi bits, 256 KiB.
-  EXPECT_EQ(duplicate_check("a", *log, 100'000).filter_bytes(), std::size_t{1} << 18);
-  EXPECT_EQ(duplicate_check("b", *log, 50'000'000).filter_bytes(), duplicate_check::max_filter_bytes);
+  const duplicate_check small("a", *log, 100'000);
+  EXPECT_EQ(small.filter_bytes(), std::size_t{1} << 18);
+  EXPECT_EQ(small.probes(), 7);
+  // 10 million numbers in the 8 MiB cap: 6.7 bits a number, 5 probes.
+  const duplicate_check capped("b", *log, 10'000'000);
+  EXPECT_EQ(capped.filter_bytes(), duplicate_check::max_filter_bytes);
+  EXPECT_EQ(capped.filter_bytes(), std::size_t{8} << 20);
+  EXPECT_EQ(capped.probes(), 5);
+  // Far past the cap the filter stays its size and probes once.
+  const duplicate_check huge("c", *log, 500'000'000);
+  EXPECT_EQ(huge.filter_bytes(), duplicate_check::max_filter_bytes);
+  EXPECT_EQ(huge.probes(), 1);
 }
 
 }  // namespace
