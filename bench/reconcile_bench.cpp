@@ -7,7 +7,7 @@
 //
 //   reconcile_bench [--messages N] [--receipts N] [--runs N] [--cache-mb N]
 //   (defaults: 10,000,000 messages, 1,000,000 receipts per run, 3 runs,
-//   a 64 MiB block cache, twice the log's default of 32 MB)
+//   a 64 MiB block cache, four times the log's default of 16 MB)
 //
 // Printed, per run and as the median of the runs:
 //   warm    ids found in the reconciler's memory (parts accepted since start);

@@ -318,6 +318,44 @@ TEST_F(message_log_test, reads_back_records_beyond_its_cache) {
   EXPECT_TRUE(open_ids().empty());
 }
 
+TEST_F(message_log_test, finds_records_receipt_ids_and_recipients_in_compacted_files) {
+  // Enough messages for several index and filter partitions per file, then
+  // everything compacted into table files and the log reopened, so that
+  // every lookup below goes through the files' partitioned filters and
+  // indexes (hits and misses alike), not the memtables or the cache.
+  constexpr std::uint64_t n = 20'000;
+  log_options o;
+  o.max_cached_records = 4;
+  open(sync_policy::never, o);
+  std::error_code ec;
+  for (std::uint64_t id = 1; id <= n; ++id) {
+    (void)log_->append(campaign_message(id, "p", id), ec);
+    ASSERT_FALSE(ec) << id;
+    (void)log_->update(submitted(id, 0, "opa"), ec);
+    (void)log_->update(accepted(id, 0, std::to_string(900000 + id)), ec);
+    ASSERT_FALSE(ec) << id;
+    if (id % 1000 == 0) settle();
+  }
+  settle();
+  log_->compact();
+  open(sync_policy::never, o);
+  for (std::uint64_t id = 1; id <= n; id += 37) {
+    const auto r = stored(id);
+    EXPECT_EQ(r.id, id);
+    EXPECT_EQ(r.st, state::accepted) << id;
+    const auto ref = log_->find_part("opa", std::to_string(900000 + id), id_format::automatic, ec);
+    ASSERT_TRUE(ref.has_value()) << id;
+    EXPECT_EQ(ref->message_id, id);
+    const auto to_ids = log_->messages_to("+3706" + std::to_string(1000000 + id), 0, INT64_MAX, 10, ec);
+    EXPECT_EQ(to_ids, std::vector<std::uint64_t>{id}) << id;
+  }
+  // Absent keys: no record, no part, no message to the number.
+  EXPECT_FALSE(log_->get(n + 1, ec).has_value());
+  EXPECT_FALSE(log_->find_part("opa", std::to_string(900000 + n + 1), id_format::automatic, ec).has_value());
+  EXPECT_TRUE(log_->messages_to("+37069999999", 0, INT64_MAX, 10, ec).empty());
+  EXPECT_EQ(open_ids().size(), n);
+}
+
 TEST_F(message_log_test, removes_old_final_messages_and_their_index_entries_only) {
   // Old and final: goes. Old but waiting for its receipt, or final but
   // recent: stays.
