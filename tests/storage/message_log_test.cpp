@@ -3,12 +3,17 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <memory>
 #include <thread>
 #include <vector>
 
+#include <rocksdb/db.h>
+#include <rocksdb/table_properties.h>
+
 #include "log_fixture.hpp"
+#include "storage/detail/log_access.hpp"
 #include "storage/log_reader.hpp"
 
 namespace {
@@ -332,6 +337,7 @@ TEST_F(message_log_test, finds_records_receipt_ids_and_recipients_in_compacted_f
     (void)log_->append(campaign_message(id, "p", id), ec);
     ASSERT_FALSE(ec) << id;
     (void)log_->update(submitted(id, 0, "opa"), ec);
+    ASSERT_FALSE(ec) << id;
     (void)log_->update(accepted(id, 0, std::to_string(900000 + id)), ec);
     ASSERT_FALSE(ec) << id;
     if (id % 1000 == 0) settle();
@@ -339,6 +345,14 @@ TEST_F(message_log_test, finds_records_receipt_ids_and_recipients_in_compacted_f
   settle();
   log_->compact();
   open(sync_policy::never, o);
+  // The records' files really have their index in several pieces.
+  const auto& h = detail::log_access::handles(*log_);
+  rocksdb::TablePropertiesCollection tables;
+  ASSERT_TRUE(h.db->GetPropertiesOfAllTables(h.cfs[detail::cf_messages], &tables).ok());
+  ASSERT_FALSE(tables.empty());
+  std::uint64_t partitions = 0;
+  for (const auto& [file, properties] : tables) partitions = std::max(partitions, properties->index_partitions);
+  EXPECT_GT(partitions, 1u);
   for (std::uint64_t id = 1; id <= n; id += 37) {
     const auto r = stored(id);
     EXPECT_EQ(r.id, id);
