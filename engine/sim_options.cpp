@@ -52,6 +52,11 @@ Submits (submit_sm, submit_multi, data_sm):
                               (0x0B, 11 or ESME_RINVDSTADR); repeatable [none]
   --count-destinations        count accepted submits per destination_addr
                                                                          [off]
+  --arrivals-file FILE        append "DESTINATION UNIX_MICROSECONDS" to FILE
+                              for each submit as it arrives, answered or not
+                              (latency up to the wire)                  [none]
+  --arrivals-prefix DIGITS    only submits whose destination_addr starts
+                              with DIGITS (needs --arrivals-file)        [all]
 
 Delivery receipts (registered_delivery 1, or 2 for failures only):
   --receipt-delay MS          send receipts MS ms after the response
@@ -138,6 +143,8 @@ class parser {
       else if (a == "--tps-cap") s.tps_cap = static_cast<std::uint32_t>(whole(0, 1000000000));
       else if (a == "--reject") reject(s);
       else if (a == "--count-destinations") s.count_destinations = flag();
+      else if (a == "--arrivals-file") s.arrivals_file = text(false);
+      else if (a == "--arrivals-prefix") s.arrivals_prefix = bounded_text(20);
       else if (a == "--receipt-delay") s.receipt_delay = std::chrono::milliseconds(whole(0, 86400000));
       else if (a == "--receipt-mix") receipt_mix(s);
       else if (a == "--receipt-before-resp") s.receipt_before_resp = fraction();
@@ -379,6 +386,8 @@ class parser {
     flag_ = "--tls-cert";
     if (s.tls_cert_file.empty() != s.tls_key_file.empty())
       return fail("--tls-cert and --tls-key go together");
+    flag_ = "--arrivals-prefix";
+    if (!s.arrivals_prefix.empty() && s.arrivals_file.empty()) return fail("needs --arrivals-file");
     flag_ = "--mo-text";
     smpp::encoded_text scratch;
     smpp::encode_options eo;

@@ -374,6 +374,14 @@ std::error_code smsc_sim::start(std::string& what) {
       return ec;
     }
   }
+  if (!o.arrivals_file.empty()) {
+    std::error_code ec;
+    m.shared->arrivals = detail::sim_arrivals::open(o.arrivals_file, o.arrivals_prefix, ec);
+    if (!m.shared->arrivals) {
+      what = "cannot open --arrivals-file " + o.arrivals_file + ": " + ec.message();
+      return ec;
+    }
+  }
   error_code ec;
   const auto address = asio::ip::make_address(o.listen_host, ec);
   if (ec) {

@@ -84,6 +84,12 @@ struct smsc_sim_options {
   std::uint32_t tps_cap = 0;        // per system_id and second, 0 = none
   std::vector<sim_reject> rejects;  // fractions add up to at most 1
   bool count_destinations = false;
+  // With arrivals_file set: one line "DESTINATION UNIX_MICROSECONDS" is
+  // appended to it for every submit to a destination_addr starting with
+  // arrivals_prefix, at the time the sim decodes it (answered or not).
+  // Benchmarks measure latency up to the wire with it.
+  std::string arrivals_file;
+  std::string arrivals_prefix;
 
   // Receipts.
   std::chrono::milliseconds receipt_delay{0};  // after the resp

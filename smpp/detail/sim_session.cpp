@@ -482,6 +482,10 @@ class sim_session : public sim_peer, public std::enable_shared_from_this<sim_ses
   template <class Destinations>
   void accept(command_id resp, std::uint32_t seq, const submit_view& s,
               Destinations&& destinations) {
+    if (const auto* arrivals = shared_.arrivals.get())
+      destinations([&](std::string_view address, std::uint8_t, std::uint8_t) {
+        if (arrivals->wanted(address)) arrivals->note(address);
+      });
     const command_status status = admit_submit();
     if (status != ESME_ROK) {
       write_status_resp(resp, seq, status);

@@ -22,6 +22,7 @@
 #include <span>
 #include <string>
 #include <string_view>
+#include <system_error>
 #include <unordered_map>
 #include <vector>
 
@@ -223,10 +224,33 @@ class sim_registry {
 };
 
 // State shared by every connection of one smsc_sim.
+// The arrivals file (smsc_sim_options::arrivals_file): opened for
+// appending; each line is one write(), so lines of different threads never
+// mix.
+class sim_arrivals {
+ public:
+  // Fails with errno's error (the caller names the file).
+  static std::unique_ptr<sim_arrivals> open(const std::string& file, std::string prefix, std::error_code& ec);
+  ~sim_arrivals();
+  sim_arrivals(const sim_arrivals&) = delete;
+  sim_arrivals& operator=(const sim_arrivals&) = delete;
+
+  bool wanted(std::string_view destination) const noexcept { return destination.starts_with(prefix_); }
+  // Writes "DESTINATION UNIX_MICROSECONDS" with the time now.
+  void note(std::string_view destination) const;
+
+ private:
+  sim_arrivals(int fd, std::string prefix) : fd_(fd), prefix_(std::move(prefix)) {}
+  int fd_;
+  std::string prefix_;
+};
+
 struct sim_shared {
   sim_shared(const smsc_sim_options& o, sim_counters& control_counters);
   const smsc_sim_options& options;
   sim_registry registry;
+  // Set by smsc_sim::start() before the first connection, when asked for.
+  std::unique_ptr<sim_arrivals> arrivals;
   // The receipt mix as running sums of the weights (empty: all delivered).
   std::vector<std::uint32_t> mix_cumulative;
   std::atomic<std::uint64_t> next_id_block{0};

@@ -38,7 +38,8 @@ TEST(sim_options, translates_every_flag) {
                         "--max-binds", "3", "--stale-bind-seconds", "1.5",
                         "--enquire-link-seconds", "30", "--id-format", "HEX", "--resp-delay",
                         "20", "--tps-cap", "100", "--reject", "0.1:0x0B", "--reject",
-                        "0.2:ESME_RTHROTTLED", "--count-destinations", "--receipt-delay=250",
+                        "0.2:ESME_RTHROTTLED", "--count-destinations", "--arrivals-file", "a.txt",
+                        "--arrivals-prefix", "3707", "--receipt-delay=250",
                         "--receipt-mix", "DELIVRD=90,UNDELIV=10", "--receipt-before-resp", "0.5",
                         "--receipt-queue", "7", "--seed", "42", "--drop-after", "9",
                         "--drop-every", "60", "--no-enquire-link-resp", "--mo-script", "m.txt",
@@ -70,6 +71,8 @@ TEST(sim_options, translates_every_flag) {
   EXPECT_DOUBLE_EQ(s.rejects[1].fraction, 0.2);
   EXPECT_EQ(s.rejects[1].status, smpp::command_status::ESME_RTHROTTLED);
   EXPECT_TRUE(s.count_destinations);
+  EXPECT_EQ(s.arrivals_file, "a.txt");
+  EXPECT_EQ(s.arrivals_prefix, "3707");
   EXPECT_EQ(s.receipt_delay, 250ms);
   ASSERT_EQ(s.receipt_mix.size(), 2u);
   EXPECT_EQ(s.receipt_mix[1].state, smpp::message_state::undeliverable);
@@ -125,6 +128,7 @@ TEST(sim_options, names_the_flag_and_value_at_fault) {
       {{"--mo-encoding", "gsm7", "--mo-text", "Привет"},
        "--mo-text: 'Привет' cannot be sent: character not representable in the forced encoding"},
       {{"--count-destinations=yes"}, "--count-destinations: takes no value"},
+      {{"--arrivals-prefix", "3707"}, "--arrivals-prefix: needs --arrivals-file"},
       {{"--bogus"}, "unknown option --bogus"},
       {{"stray"}, "unexpected argument 'stray'"},
   };

@@ -8,6 +8,7 @@
 #include <cstdio>
 #include <map>
 #include <set>
+#include <sstream>
 #include <thread>
 
 #include "smpp/reassembly.hpp"
@@ -602,6 +603,35 @@ TEST(smsc_sim, writes_counts_on_sigusr1_and_on_exit) {
   EXPECT_EQ(json_number(final_counts, "connections"), 1);
 }
 
+TEST(smsc_sim, writes_the_arrival_time_of_submits_to_the_prefix) {
+  temp_dir dir;
+  const std::string file = dir.file("arrivals.txt");
+  running_sim sim({"--arrivals-file", file, "--arrivals-prefix", "3707", "--tps-cap", "3"});
+  test_esme esme(sim.port());
+  ASSERT_EQ(esme.bind(command_id::bind_transmitter), ESME_ROK);
+  const auto us = [] {
+    return std::chrono::duration_cast<std::chrono::microseconds>(
+               std::chrono::system_clock::now().time_since_epoch())
+        .count();
+  };
+  const std::int64_t before = us();
+  // The fourth is throttled: it arrived all the same.
+  for (const char* to : {"37070000001", "37060000001", "37070000002", "37070000003"}) esme.submit(to, "otp");
+  for (int i = 0; i < 4; ++i) ASSERT_TRUE(esme.next());
+  const std::int64_t after = us();
+  sim.stop();
+  std::istringstream lines(read_file(file));
+  std::vector<std::string> seen;
+  std::string to;
+  std::int64_t at = 0;
+  while (lines >> to >> at) {
+    seen.push_back(to);
+    EXPECT_GE(at, before) << to;
+    EXPECT_LE(at, after) << to;
+  }
+  EXPECT_EQ(seen, (std::vector<std::string>{"37070000001", "37070000002", "37070000003"}));
+}
+
 TEST(smsc_sim, leaves_by_itself_after_duration) {
   temp_dir dir;
   std::optional<child_process> sim;
@@ -631,6 +661,9 @@ TEST(smsc_sim, reports_bad_usage_with_exit_2_and_runtime_failures_with_exit_1) {
   r = run("--tls-cert /nonexistent/cert.pem --tls-key /nonexistent/key.pem --listen 127.0.0.1:0");
   EXPECT_EQ(r.exit_code, 1);
   EXPECT_NE(r.out.find("--tls-cert /nonexistent/cert.pem"), std::string::npos) << r.out;
+  r = run("--arrivals-file /nonexistent/arrivals.txt --listen 127.0.0.1:0");
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.out.find("cannot open --arrivals-file /nonexistent/arrivals.txt"), std::string::npos) << r.out;
 }
 
 TEST(smsc_sim, listens_on_ipv6) {
