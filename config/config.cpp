@@ -387,7 +387,9 @@ std::string check_template(std::string_view t) {
 }
 
 void read_node(reader& r, const YAML::Node& n, node_config& out) {
-  if (!r.map(n, "node", {"data_dir", "sync", "in_doubt", "retention", "orphan_receipts"})) return;
+  if (!r.map(n, "node",
+             {"data_dir", "sync", "in_doubt", "retention", "orphan_receipts", "log_memtables_mib", "log_cache_mib"}))
+    return;
   if (auto v = r.string(n, "node", "data_dir")) out.data_dir = r.resolve(*v);
   if (auto v = r.string(n, "node", "sync")) {
     if (*v == "always") out.sync = sync_mode::always;
@@ -406,6 +408,8 @@ void read_node(reader& r, const YAML::Node& n, node_config& out) {
   if (auto d = r.duration(n, "node", "retention")) out.retention = std::chrono::duration_cast<std::chrono::seconds>(*d);
   if (auto d = r.duration(n, "node", "orphan_receipts"))
     out.orphan_receipts = std::chrono::duration_cast<std::chrono::seconds>(*d);
+  if (auto v = r.integer<std::size_t>(n, "node", "log_memtables_mib", 16, 65536)) out.log_memtables_mib = *v;
+  if (auto v = r.integer<std::size_t>(n, "node", "log_cache_mib", 4, 65536)) out.log_cache_mib = *v;
 }
 
 void read_smsc(reader& r, const YAML::Node& n, const std::string& path, smsc_config& s) {

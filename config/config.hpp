@@ -58,6 +58,10 @@ struct node_config {
   in_doubt_policy in_doubt = in_doubt_policy::mark_unknown;
   std::chrono::seconds retention{std::chrono::hours(24 * 90)};  // terminal messages kept this long
   std::chrono::seconds orphan_receipts{std::chrono::hours(24)};  // unclaimed receipts kept this long
+  // The message log's memory: its memtables together (most of the
+  // daemon's size) and its block cache, in MiB.
+  std::size_t log_memtables_mib = 96;
+  std::size_t log_cache_mib = 16;
 };
 
 struct api_config {

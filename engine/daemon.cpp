@@ -312,7 +312,8 @@ void reload(const daemon_options& opt, config::settings& running, engine_plan& p
     notes.push_back("numbering changed");
   if (next.node.data_dir != running.node.data_dir || next.node.sync != running.node.sync ||
       next.node.sync_interval != running.node.sync_interval || next.node.in_doubt != running.node.in_doubt ||
-      next.api.listen != running.api.listen || next.api.max_batch != running.api.max_batch || next.api.max_body_bytes != running.api.max_body_bytes ||
+      next.node.log_memtables_mib != running.node.log_memtables_mib ||
+      next.node.log_cache_mib != running.node.log_cache_mib || next.api.listen != running.api.listen || next.api.max_batch != running.api.max_batch || next.api.max_body_bytes != running.api.max_body_bytes ||
       next.metrics.listen != running.metrics.listen)
     notes.push_back("node, api and metrics settings take effect at the next start");
   if (next.two_way != running.two_way) notes.push_back("two_way settings (webhooks too) take effect at the next start");
@@ -357,6 +358,8 @@ int run_daemon(const config::settings& s, const daemon_options& opt) {
                                                       : storage::sync_policy::interval;
   lo.sync_interval = s.node.sync_interval;
   lo.retention = s.node.retention;
+  lo.memtable_bytes = s.node.log_memtables_mib << 20;
+  lo.block_cache_bytes = s.node.log_cache_mib << 20;
   lo.on_durable = [&durable_sink, &api_sink](std::uint64_t) {
     if (auto* d = durable_sink.load()) d->on_durable();
     if (auto* a = api_sink.load()) a->on_durable();

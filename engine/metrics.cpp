@@ -446,6 +446,11 @@ class metrics_server::collector : public prometheus::Collectable {
     sample(memory, static_cast<double>(m.block_cache), {{"part", "block_cache"}});
     sample(memory, static_cast<double>(m.block_cache_pinned), {{"part", "block_cache_pinned"}});
     sample(memory, static_cast<double>(m.table_readers), {{"part", "table_readers"}});
+    auto& limits = family(out, "smppd_log_memory_limit_bytes",
+                          "The message log's memory bounds (node.log_memtables_mib, node.log_cache_mib).",
+                          MetricType::Gauge);
+    sample(limits, static_cast<double>(m.memtables_limit), {{"part", "memtables"}});
+    sample(limits, static_cast<double>(m.block_cache_limit), {{"part", "block_cache"}});
     sample(family(out, "smppd_log_cached_records", "Message records the log's writer keeps in memory.",
                   MetricType::Gauge),
            static_cast<double>(m.cached_records));

@@ -160,7 +160,7 @@ struct message_log::impl {
     // All memtables together; the largest is flushed beyond it. This is
     // most of the log's memory: it bounds the daemon's size whatever the
     // campaign's (a 1-million message run otherwise held 400 MB).
-    db_options.db_write_buffer_size = 96 << 20;
+    db_options.db_write_buffer_size = options.memtable_bytes;
     // Point lookups (a record by id, a receipt's SMSC id, an idempotency
     // key) dominate: bloom filters let a miss skip the files without the
     // key, and one block cache is shared by all column families.
@@ -175,7 +175,7 @@ struct message_log::impl {
       // about a tenth of the writer's time, and lookups were no faster for
       // it: reconcile_bench's receipts for messages accepted before a
       // restart matched at 24k/s with it, 34k/s without.)
-      cf_options.write_buffer_size = 32 << 20;
+      cf_options.write_buffer_size = std::min<std::size_t>(32 << 20, options.memtable_bytes);
       cf_options.max_write_buffer_number = 3;
       cf_options.min_write_buffer_number_to_merge = 1;
       rocksdb::BlockBasedTableOptions table;
@@ -1113,6 +1113,8 @@ message_log::memory_use message_log::memory() const {
   m.block_cache = cache_property(rocksdb::DB::Properties::kBlockCacheUsage);
   m.block_cache_pinned = cache_property(rocksdb::DB::Properties::kBlockCachePinnedUsage);
   m.cached_records = impl_->cached_records.load(std::memory_order_relaxed);
+  m.memtables_limit = impl_->options.memtable_bytes;
+  m.block_cache_limit = impl_->options.block_cache_bytes;
   return m;
 }
 

@@ -122,6 +122,9 @@ struct log_options {
   // files (each a syscall and a decompression). It also holds the files'
   // index and filter blocks (partitioned: the pieces in use).
   std::size_t block_cache_bytes = std::size_t{16} << 20;
+  // All memtables together (RocksDB's db_write_buffer_size): the largest
+  // is flushed beyond it.
+  std::size_t memtable_bytes = std::size_t{96} << 20;
   // Remove final messages whose last event is older than this; zero keeps
   // everything.
   std::chrono::seconds retention{0};
@@ -268,6 +271,8 @@ class message_log {
   struct memory_use {
     std::uint64_t memtables = 0, block_cache = 0, block_cache_pinned = 0, table_readers = 0;
     std::uint64_t cached_records = 0;  // a count, not bytes
+    // The bounds it was opened with (log_options).
+    std::uint64_t memtables_limit = 0, block_cache_limit = 0;
   };
   memory_use memory() const;
   std::array<std::uint64_t, state_count> campaign_states(std::string_view campaign, std::error_code& ec) const;

@@ -37,6 +37,8 @@ const char* full = R"(node:
   sync: every_10ms
   in_doubt: resend
   retention: 30d
+  log_memtables_mib: 64
+  log_cache_mib: 32
 api:
   listen: 127.0.0.1:8081
 metrics:
@@ -83,6 +85,8 @@ TEST_F(config_files, reads_every_section_into_structs) {
   EXPECT_EQ(s.node.sync_interval, 10ms);
   EXPECT_EQ(s.node.in_doubt, config::in_doubt_policy::resend);
   EXPECT_EQ(s.node.retention, std::chrono::hours(24 * 30));
+  EXPECT_EQ(s.node.log_memtables_mib, 64u);
+  EXPECT_EQ(s.node.log_cache_mib, 32u);
   EXPECT_EQ(s.api.listen, (config::endpoint{"127.0.0.1", 8081}));
   EXPECT_EQ(s.metrics.listen, (config::endpoint{"::1", 9464}));
   ASSERT_EQ(s.smscs.size(), 2u);
@@ -144,6 +148,7 @@ TEST_F(config_files, reports_every_error_at_once_each_with_line_and_column) {
 operators:
   - { name: o, prefixes: ["3706"], smscs: [nope] }
 default_operator: missing
+node: { log_memtables_mib: 8 }
 )");
   ASSERT_FALSE(r.value);
   const std::string text = all(r);
@@ -156,7 +161,10 @@ default_operator: missing
   EXPECT_NE(text.find("operators[0].prefixes[0]: expected '+' and digits"), std::string::npos) << text;
   EXPECT_NE(text.find("operators[0].smscs[0]: no SMSC named \"nope\""), std::string::npos) << text;
   EXPECT_NE(text.find("default_operator: no operator named \"missing\""), std::string::npos) << text;
-  EXPECT_EQ(r.errors.size(), 6u) << text;
+  EXPECT_NE(text.find("smppd.yaml:11:28: node.log_memtables_mib: expected a whole number from 16 to 65536, got \"8\""),
+            std::string::npos)
+      << text;
+  EXPECT_EQ(r.errors.size(), 7u) << text;
   for (auto& e : r.errors) EXPECT_GT(e.line, 0) << e.to_string();
 }
 

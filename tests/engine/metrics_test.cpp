@@ -94,7 +94,7 @@ class metrics_e2e : public ::testing::Test {
 
   fs::path write_config(const std::string& smsc_extra) {
     std::ofstream out(dir / "smppd.yaml");
-    out << "node: { data_dir: data, sync: every_10ms }\n"
+    out << "node: { data_dir: data, sync: every_10ms, log_memtables_mib: 48, log_cache_mib: 8 }\n"
         << "api: { listen: \"127.0.0.1:0\" }\n"
         << "metrics: { listen: \"127.0.0.1:" << metrics_port << "\" }\n"
         << "smscs:\n  - { name: sim, host: 127.0.0.1, port: " << sim_port << ", system_id: smppd, password: "
@@ -186,6 +186,9 @@ TEST_F(metrics_e2e, counts_a_campaign_the_binds_and_the_rates_without_secrets) {
   EXPECT_TRUE(value(text, "smppd_log_memory_bytes{part=\"block_cache\"}").has_value());
   EXPECT_TRUE(value(text, "smppd_log_memory_bytes{part=\"block_cache_pinned\"}").has_value());
   EXPECT_TRUE(value(text, "smppd_log_memory_bytes{part=\"table_readers\"}").has_value());
+  // The bounds the configuration set.
+  EXPECT_EQ(value(text, "smppd_log_memory_limit_bytes{part=\"memtables\"}"), 48 << 20);
+  EXPECT_EQ(value(text, "smppd_log_memory_limit_bytes{part=\"block_cache\"}"), 8 << 20);
   EXPECT_LE(value(text, "smppd_log_cached_records").value_or(1e9), 200);
   // No secret and no recipient in any label.
   EXPECT_EQ(text.find(password), std::string::npos);

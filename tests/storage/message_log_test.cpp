@@ -10,6 +10,7 @@
 #include <vector>
 
 #include <rocksdb/db.h>
+#include <rocksdb/table.h>
 #include <rocksdb/table_properties.h>
 
 #include "log_fixture.hpp"
@@ -321,6 +322,28 @@ TEST_F(message_log_test, reads_back_records_beyond_its_cache) {
   for (std::uint64_t id = 100; id < 120; ++id) EXPECT_EQ(stored(id).st, state::delivered) << id;
   EXPECT_GT(log_->counters().record_reads.load(), 0u);
   EXPECT_TRUE(open_ids().empty());
+}
+
+TEST_F(message_log_test, opens_rocksdb_with_the_memory_bounds_it_is_given) {
+  log_options o;
+  o.memtable_bytes = std::size_t{24} << 20;
+  o.block_cache_bytes = std::size_t{40} << 20;
+  open(sync_policy::never, o);
+  const auto& h = detail::log_access::handles(*log_);
+  EXPECT_EQ(h.db->GetDBOptions().db_write_buffer_size, o.memtable_bytes);
+  for (auto* cf : h.cfs) {
+    const rocksdb::Options options = h.db->GetOptions(cf);
+    // No column family's memtable is larger than all of them together.
+    EXPECT_EQ(options.write_buffer_size, o.memtable_bytes) << cf->GetName();
+    const auto* table = options.table_factory->GetOptions<rocksdb::BlockBasedTableOptions>();
+    ASSERT_NE(table, nullptr) << cf->GetName();
+    EXPECT_EQ(table->block_cache->GetCapacity(), o.block_cache_bytes) << cf->GetName();
+  }
+  // The defaults: 96 MiB of memtables (32 MiB at most each), 16 MiB of cache.
+  open(sync_policy::never, log_options{});
+  const auto& d = detail::log_access::handles(*log_);
+  EXPECT_EQ(d.db->GetDBOptions().db_write_buffer_size, std::size_t{96} << 20);
+  EXPECT_EQ(d.db->GetOptions(d.cfs[detail::cf_messages]).write_buffer_size, std::size_t{32} << 20);
 }
 
 TEST_F(message_log_test, finds_records_receipt_ids_and_recipients_in_compacted_files) {
