@@ -223,7 +223,6 @@ class sim_registry {
   std::size_t next_system_ = 0;
 };
 
-// State shared by every connection of one smsc_sim.
 // The arrivals file (smsc_sim_options::arrivals_file): opened for
 // appending; each line is one write(), so lines of different threads never
 // mix.
@@ -245,6 +244,7 @@ class sim_arrivals {
   std::string prefix_;
 };
 
+// State shared by every connection of one smsc_sim.
 struct sim_shared {
   sim_shared(const smsc_sim_options& o, sim_counters& control_counters);
   const smsc_sim_options& options;
