@@ -62,6 +62,7 @@ struct node_config {
   // daemon's size) and its block cache, in MiB.
   std::size_t log_memtables_mib = 96;
   std::size_t log_cache_mib = 16;
+  bool operator==(const node_config&) const = default;
 };
 
 struct api_config {

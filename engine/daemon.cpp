@@ -310,10 +310,9 @@ void reload(const daemon_options& opt, config::settings& running, engine_plan& p
       next.numbering.time_zones != running.numbering.time_zones ||
       next.numbering.default_time_zone != running.numbering.default_time_zone)
     notes.push_back("numbering changed");
-  if (next.node.data_dir != running.node.data_dir || next.node.sync != running.node.sync ||
-      next.node.sync_interval != running.node.sync_interval || next.node.in_doubt != running.node.in_doubt ||
-      next.node.log_memtables_mib != running.node.log_memtables_mib ||
-      next.node.log_cache_mib != running.node.log_cache_mib || next.api.listen != running.api.listen ||
+  // Every node setting is read when the log opens (retention and
+  // orphan_receipts too).
+  if (next.node != running.node || next.api.listen != running.api.listen ||
       next.api.max_batch != running.api.max_batch || next.api.max_body_bytes != running.api.max_body_bytes ||
       next.metrics.listen != running.metrics.listen)
     notes.push_back("node, api and metrics settings take effect at the next start");

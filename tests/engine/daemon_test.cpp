@@ -457,11 +457,11 @@ TEST_F(daemon_e2e, sighup_reloads_rates_smscs_and_campaigns_and_keeps_unchanged_
   const std::string smsc = "  - { name: sim, host: 127.0.0.1, port: " + std::to_string(sim_port) +
                            ", system_id: smppd, password: pw, binds: 2, window: 64, tps: TPS }\n";
   auto write = [&](const std::string& tps, const std::string& more_smscs, const std::string& routes,
-                   const std::string& campaigns) {
+                   const std::string& campaigns, const std::string& node_extra = "") {
     std::string s = smsc;
     s.replace(s.find("TPS"), 3, tps);
     std::ofstream out(dir / "smppd.yaml");
-    out << "node: { data_dir: data, sync: every_10ms }\napi: { listen: \"127.0.0.1:0\" }\n"
+    out << "node: { data_dir: data, sync: every_10ms" << node_extra << " }\napi: { listen: \"127.0.0.1:0\" }\n"
         << "metrics: { listen: \"127.0.0.1:0\" }\nsmscs:\n"
         << s << more_smscs << "operators:\n  - { name: lt, prefixes: [\"+370\"], smscs: [" << routes << "] }\n"
         << "numbering: { default_country_code: \"370\" }\ncampaigns:\n"
@@ -538,6 +538,18 @@ TEST_F(daemon_e2e, sighup_reloads_rates_smscs_and_campaigns_and_keeps_unchanged_
   EXPECT_EQ(counts["binds_transceiver"], binds_before + 1) << "sim's binds were not kept";
   EXPECT_EQ(counts["submit_sm"], 3200);
   for (auto& [to, n] : counts["destinations"].items()) EXPECT_EQ(n, 1) << to;
+
+  // A node setting (read when the log opens) waits for the next start, and
+  // the reload says so.
+  write("5000",
+        "  - { name: sim2, host: 127.0.0.1, port: " + std::to_string(sim_port) +
+            ", system_id: second, password: pw, binds: 1, window: 64 }\n",
+        "sim, sim2", "  - { id: b, recipients: b.csv, from: ACME, text: \"Hello {{name}}\" }\n",
+        ", retention: 30d");
+  seen.clear();
+  smppd.signal(SIGHUP);
+  ASSERT_TRUE(read_until(smppd, "reloaded", seen)) << seen;
+  EXPECT_TRUE(read_until(smppd, "node, api and metrics settings take effect at the next start", seen, 2s)) << seen;
 
   auto st = smppd.stop(SIGTERM, 20s);
   EXPECT_TRUE(WIFEXITED(st) && WEXITSTATUS(st) == 0) << st;
