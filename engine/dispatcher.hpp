@@ -81,9 +81,11 @@ struct outbound_message {
   std::uint32_t attempts = 0;
   std::int64_t queued_us = 0;
   bool ignores_opt_out = false;  // the confirmation of an opt-out itself
-  // Its record went through the message log's urgent lane and was durable
-  // before it came here: its first submit marks may take that lane too
-  // (nothing of the message waits in the normal lane before them).
+  // Its record went through the message log's urgent lane (queued before
+  // the message came here, perhaps not yet durable): its first submit
+  // marks may take that lane too (nothing of the message waits in the
+  // normal lane before them), and being behind the record in that lane's
+  // numbering, a mark is durable only once the record is.
   bool urgent_log = false;
   bool retry_pending = false;  // the dispatcher's: an attempt is planned
   bool written = false;        // the dispatcher's: a part has reached an SMSC

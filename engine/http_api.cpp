@@ -491,7 +491,7 @@ class http_api::connection : public std::enable_shared_from_this<connection> {
       (how == storage::urgency::urgent ? urgent : ticket) = t;
       if (!ec) {
         ids.push_back(items[i].prepared.record.id);
-        items[i].prepared.message->urgent_log = how == storage::urgency::urgent;  // handed over once durable
+        items[i].prepared.message->urgent_log = how == storage::urgency::urgent;
         continue;
       }
       for (std::size_t k = 0; k < i; ++k) api_.cancel_unsent(items[k].prepared.record);
@@ -513,12 +513,21 @@ class http_api::connection : public std::enable_shared_from_this<connection> {
       ticket = std::max(ticket, t);
       conversations.push_back({{"id", std::to_string(c.id)}, {"number", c.number}, {"code", c.code}});
     }
-    // Answer (and dispatch) once the records are durable.
+    // Answer once the records are durable. Notifications alone (nothing
+    // went through the normal lane) are dispatched now: their first submit
+    // marks follow their records in the urgent lane, and a PDU is written
+    // only once its mark is durable, so never before its record is (the
+    // log keeps a mark that overtakes its record until the record comes).
+    // Anything else is dispatched with the answer.
+    const bool dispatch_now = ticket == 0;
     auto messages = std::make_shared<std::vector<std::unique_ptr<outbound_message>>>();
     for (auto& it : items) messages->push_back(std::move(it.prepared.message));
-    auto done = [self = shared_from_this(), messages, ids = std::move(ids), batch,
+    if (dispatch_now)
+      for (auto& m : *messages) api_.hand_over(std::move(m));
+    auto done = [self = shared_from_this(), messages, ids = std::move(ids), batch, dispatch_now,
                  conversations = std::move(conversations)] {
-      for (auto& m : *messages) self->api_.hand_over(std::move(m));
+      if (!dispatch_now)
+        for (auto& m : *messages) self->api_.hand_over(std::move(m));
       self->api_.counters_.accepted += ids.size();
       json body = ids_body(ids, batch);
       if (!conversations.empty())
@@ -939,8 +948,9 @@ void http_api::accept() {
 
 void http_api::hand_over(std::unique_ptr<outbound_message> m) {
   if (overflow_.empty() && dispatch_.enqueue(std::move(m))) return;
-  // The lane filled between the check and now: the message is durable and
-  // answered; it joins the lane as soon as there is room.
+  // The lane filled between the check and now: the message is in the log
+  // (or on its way there, a notification's record); it joins the lane as
+  // soon as there is room.
   if (m) overflow_.push_back(std::move(m));
   while (!overflow_.empty() && dispatch_.enqueue(std::move(overflow_.front()))) overflow_.pop_front();
   if (overflow_.empty() || overflow_timer_armed_) return;

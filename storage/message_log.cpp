@@ -14,8 +14,10 @@
 #include <iterator>
 #include <mutex>
 #include <queue>
+#include <span>
 #include <thread>
 #include <unordered_map>
+#include <unordered_set>
 
 #include "storage/detail/log_access.hpp"
 #include "storage/detail/schema.hpp"
@@ -95,6 +97,15 @@ struct message_log::impl {
   mutable std::mutex pending_keys_mutex;
   std::unordered_map<std::string, std::uint64_t> pending_keys;
 
+  // Ids of records appended through the urgent lane and not yet applied.
+  // Their message can be handed on before the record is written (a
+  // notification goes to the dispatcher at once), so an update for it can
+  // reach the writer first: the lanes keep each producer's order, not the
+  // order between producers. Such an update waits in `early` for its
+  // record. Producers insert, the writer erases.
+  std::mutex awaited_mutex;
+  std::unordered_set<std::uint64_t> awaited;
+
   // ---- Writer thread only. ----
   struct cached {
     message_record record;
@@ -105,6 +116,11 @@ struct message_log::impl {
   std::vector<std::uint64_t> dirty;  // records touched in the current batch
   std::atomic<std::size_t> cached_records{0};  // records.size(), for the metrics
   std::vector<std::pair<std::string, std::uint64_t>> written_keys;  // idempotency keys of the batch
+  // Updates that came before their urgent record, by message id. Their
+  // tickets count as written only once they are applied (with the record,
+  // in the same batch): `released` holds those of the current batch.
+  std::unordered_map<std::uint64_t, std::vector<event>> early;
+  std::vector<std::uint64_t> released;
 
   struct stats_entry {
     stats s;
@@ -343,6 +359,10 @@ struct message_log::impl {
   std::uint64_t append_reserved(Record&& r, std::error_code& ec, urgency lane) {
     const std::uint64_t first = reserve(1, ec, lane);
     if (ec) return 0;
+    if (lane == urgency::urgent) {
+      std::lock_guard lock(awaited_mutex);
+      awaited.insert(r.id);
+    }
     event e;
     e.kind = event_kind::put;
     e.record = std::forward<Record>(r);
@@ -526,22 +546,25 @@ struct message_log::impl {
     }
   }
 
-  void apply(const part_update& u, rocksdb::WriteBatch& batch) {
+  // Applies an update; false (nothing done) when its record is an urgent
+  // one still queued: the caller keeps the update until the record comes.
+  bool apply(const part_update& u, rocksdb::WriteBatch& batch) {
     cached* c = record_for(u.message_id);
+    if (c == nullptr && is_awaited(u.message_id)) return false;
     if (c == nullptr || u.part >= c->record.parts.size()) {
       self.counters_.unknown_messages.fetch_add(1, std::memory_order_relaxed);
-      return;
+      return true;
     }
     message_record& r = c->record;
     part_record& p = r.parts[u.part];
     switch (check_transition(p.st, u.to)) {
       case transition::unchanged:
         self.counters_.duplicate_events.fetch_add(1, std::memory_order_relaxed);
-        return;
+        return true;
       case transition::illegal:
         self.counters_.illegal_transitions.fetch_add(1, std::memory_order_relaxed);
         if (options.on_illegal) options.on_illegal(u.message_id, u.part, p.st, u.to);
-        return;
+        return true;
       case transition::applied:
         break;
     }
@@ -589,6 +612,7 @@ struct message_log::impl {
     count_part(p, +1);
     if (in_doubt(p) && !was_in_doubt) add_in_doubt(r, u.part, batch);
     mark_dirty(r.id);
+    return true;
   }
 
   void record_latency(const message_record& r, const part_record& p,
@@ -828,8 +852,20 @@ struct message_log::impl {
   void apply_event(event& e, rocksdb::WriteBatch& batch,
                    std::vector<std::shared_ptr<retention_request>>& retention_requests) {
     switch (e.kind) {
-      case event_kind::put: put(e.record, batch); break;
-      case event_kind::update: apply(e.update, batch); break;
+      case event_kind::put: {
+        const std::uint64_t id = e.record.id;
+        put(e.record, batch);
+        if (e.ticket & urgent_ticket_bit) record_arrived(id, batch);
+        break;
+      }
+      case event_kind::update:
+        if (!apply(e.update, batch)) {
+          const std::uint64_t id = e.update.message_id;
+          early[id].push_back(std::move(e));
+          e.ticket = 0;  // written when applied, with its record
+          self.counters_.early_updates.fetch_add(1, std::memory_order_relaxed);
+        }
+        break;
       case event_kind::park: batch.Put(handles.cfs[cf_orphans], e.key, e.value); break;
       case event_kind::unpark: batch.Delete(handles.cfs[cf_orphans], e.key); break;
       case event_kind::orphan_expired:
@@ -845,6 +881,40 @@ struct message_log::impl {
         break;
       case event_kind::wake: break;
     }
+  }
+
+  bool is_awaited(std::uint64_t id) {
+    std::lock_guard lock(awaited_mutex);
+    return awaited.contains(id);
+  }
+
+  // An urgent record was applied: the updates that came before it follow
+  // it into the same batch.
+  void record_arrived(std::uint64_t id, rocksdb::WriteBatch& batch) {
+    {
+      std::lock_guard lock(awaited_mutex);
+      awaited.erase(id);
+    }
+    const auto it = early.find(id);
+    if (it == early.end()) return;
+    for (event& d : it->second) {
+      apply(d.update, batch);
+      released.push_back(d.ticket);
+    }
+    early.erase(it);
+  }
+
+  // Marks the tickets of the batch just written (0: an update kept for
+  // its record, not written yet) and of the early updates it applied.
+  void mark_written(std::span<const event> batch_events) {
+    for (const event& e : batch_events)
+      if (e.ticket) push_written(e.ticket);
+    for (std::uint64_t t : released) push_written(t);
+    released.clear();
+  }
+  void push_written(std::uint64_t ticket) {
+    if (ticket & urgent_ticket_bit) written_urgent.push(ticket & ~urgent_ticket_bit);
+    else written.push(ticket);
   }
 
   // Every urgent event queued now, appended to `out` in order.
@@ -887,7 +957,7 @@ struct message_log::impl {
         write_dirty(batch);
         write_batch(batch);
         release_written_keys();
-        for (const event& e : urgent) written_urgent.push(e.ticket & ~urgent_ticket_bit);
+        mark_written(std::span(urgent.data(), urgent.size()));
         advance_durable();
         self.counters_.events.fetch_add(urgent.size(), std::memory_order_relaxed);
         self.counters_.batches.fetch_add(1, std::memory_order_relaxed);
@@ -901,7 +971,7 @@ struct message_log::impl {
         write_dirty(batch);
         write_batch(batch);
         release_written_keys();
-        for (std::size_t i = 0; i < n; ++i) written.push(events[i].ticket);
+        mark_written(std::span(events.data(), n));
         advance_durable();
         self.counters_.events.fetch_add(n, std::memory_order_relaxed);
         self.counters_.batches.fetch_add(1, std::memory_order_relaxed);
@@ -913,6 +983,16 @@ struct message_log::impl {
       retention_requests.clear();
       retention_if_due();
     }
+    // Updates still waiting for a record that never came (its append
+    // cannot fail once queued, so none should): dropped as unknown, their
+    // tickets released so that no one waits on them.
+    for (auto& [id, list] : early)
+      for (const event& d : list) {
+        self.counters_.unknown_messages.fetch_add(1, std::memory_order_relaxed);
+        push_written(d.ticket);
+      }
+    if (!early.empty()) advance_durable();
+    early.clear();
   }
 
   // sync::interval (the syncer thread): fsyncs the WAL at most every

@@ -190,6 +190,7 @@ struct log_counters {
   std::atomic<std::uint64_t> in_doubt_added{0};    // parts that entered the in-doubt index
   std::atomic<std::uint64_t> record_reads{0};      // records read back (not cached)
   std::atomic<std::uint64_t> removed_messages{0};  // by retention
+  std::atomic<std::uint64_t> early_updates{0};     // came before their urgent record, applied with it
 };
 
 class message_log {

@@ -569,4 +569,49 @@ TEST_F(message_log_test, a_normal_event_never_overtakes_an_urgent_one_queued_bef
   for (std::uint64_t id : {1u, 777u, 2000u}) EXPECT_EQ(stored(id).parts[0].st, state::submitting) << id;
 }
 
+// A notification is handed to the dispatcher as soon as its record is
+// queued, so its first submit can reach the writer before the record (the
+// urgent lane keeps each producer's order, not the order between them):
+// the update waits for its record, is applied with it, and is durable only
+// then.
+TEST_F(message_log_test, an_update_that_comes_before_its_urgent_record_waits_for_it) {
+  // The writer is held after its first batch while both are queued.
+  std::atomic<bool> hold{true}, held{false};
+  log_options o;
+  o.on_durable = [&](std::uint64_t) {
+    while (hold.load()) {
+      held.store(true);
+      std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    }
+  };
+  open(sync_policy::interval, o);
+  std::error_code ec;
+  (void)log_->append(message(1), ec, urgency::urgent);
+  ASSERT_FALSE(ec);
+  while (!held.load()) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  std::uint64_t last_update = 0;
+  for (std::uint64_t round = 0; round < 5; ++round) {
+    const std::uint64_t first = 2 + round * 100;
+    for (std::uint64_t id = first; id < first + 100; ++id) {
+      (void)log_->append(message(id), ec, urgency::urgent);
+      ASSERT_FALSE(ec);
+    }
+    // Another producer, as the dispatcher is: its events can be taken first.
+    std::thread dispatcher([&] {
+      for (std::uint64_t id = first; id < first + 100; ++id) {
+        std::error_code uec;
+        last_update = log_->update(submitted(id, 0, "opa-1"), uec, urgency::urgent);
+        ASSERT_FALSE(uec);
+      }
+    });
+    dispatcher.join();
+  }
+  EXPECT_FALSE(log_->is_durable(last_update));
+  hold.store(false);
+  log_->wait_durable(last_update);
+  EXPECT_EQ(log_->counters().unknown_messages.load(), 0u);
+  EXPECT_GT(log_->counters().early_updates.load(), 0u) << "no update came before its record: the case is untested";
+  for (std::uint64_t id = 2; id < 502; ++id) EXPECT_EQ(stored(id).parts[0].st, state::submitting) << id;
+}
+
 }  // namespace
