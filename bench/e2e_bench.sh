@@ -133,20 +133,19 @@ PY
   settled=$(sed -n 's/^  rows *\([0-9]*\).*/\1/p' "$work/report.txt")
   rate=$(awk -v n="${settled:-0}" -v a="$start" -v b="$end" 'BEGIN { printf "%.0f", n / (b - a) }')
   rss=$(awk '{ printf "%.1f", $1 / 1024 }' "$work/rss.txt")
-  # Each OTP's acceptance from the log, its first arrival from smsc-sim.
-  : >"$work/otps.json"
-  while read -r id; do
-    "$build/bin/smppctl" message --data-dir "$work/data" --json "$id" >>"$work/otps.json" || true
-  done <"$work/otp-ids"
+  # Each OTP's acceptance from the log (all read at once), its first
+  # arrival from smsc-sim.
+  # shellcheck disable=SC2046 # one id a word
+  "$build/bin/smppctl" message --data-dir "$work/data" --json $(cat "$work/otp-ids") >"$work/otps.json" || true
   python3 - "$work/otps.json" "$work/arrivals" >"$work/lat" <<'PY'
 import datetime, json, sys
 arrived = {}
 for line in open(sys.argv[2]):
     to, us = line.split()
     arrived.setdefault(to, int(us))
-text, pos, decoder = open(sys.argv[1]).read(), 0, json.JSONDecoder()
-while text[pos:].strip():
-    m, pos = decoder.raw_decode(text, len(text) - len(text[pos:].lstrip()))
+text = open(sys.argv[1]).read().strip()
+found = json.loads(text) if text else []
+for m in found if isinstance(found, list) else [found]:
     queued = datetime.datetime.strptime(m["queued"], "%Y-%m-%dT%H:%M:%S.%fZ")
     queued = queued.replace(tzinfo=datetime.timezone.utc).timestamp()
     at = arrived.get(m["recipient"].lstrip("+"))

@@ -215,46 +215,53 @@ std::string reason_of(const storage::message_record& r) {
 
 }  // namespace
 
-std::string format_message(const storage::message_view& m, report_format f) {
+namespace {
+
+json message_json(const storage::message_view& m) {
   const auto& r = m.record;
-  if (f == report_format::json) {
-    json parts = json::array();
-    for (const auto& p : r.parts)
-      parts.push_back({{"state", storage::name(p.st)},
-                       {"attempts", p.attempts},
-                       {"smsc", p.smsc},
-                       {"smsc_message_id", p.smsc_message_id},
-                       {"submitted", utc(p.submitted_us)},
-                       {"resp", utc(p.resp_us)},
-                       {"receipt", utc(p.receipt_us)},
-                       {"command_status", p.command_status},
-                       {"error_code", p.error_code},
-                       {"cause", storage::name(p.settled_by)}});
-    json timeline = json::array();
-    for (const auto& e : m.timeline)
-      timeline.push_back({{"at", utc(e.at_us)},
-                          {"part", e.part},
-                          {"event", storage::name(e.what)},
-                          {"state", storage::name(e.st)},
-                          {"code", e.code},
-                          {"smsc", e.smsc},
-                          {"cause", storage::name(e.cause)}});
-    json j{{"id", std::to_string(r.id)},
-           {"state", storage::name(r.st)},
-           {"origin", r.origin == storage::origin::campaign ? "campaign" : "api"},
-           {"campaign", r.campaign},
-           {"row", r.row},
-           {"recipient", r.recipient},
-           {"sender", r.sender},
-           {"text", r.text},
-           {"queued", utc(r.queued_us)},
-           {"valid_until", utc(r.valid_until_us)},
-           {"deliver_by", utc(r.deliver_by_us)},
-           {"reason", reason_of(r)},
-           {"parts", parts},
-           {"timeline", timeline}};
-    return j.dump(2) + "\n";
-  }
+  json parts = json::array();
+  for (const auto& p : r.parts)
+    parts.push_back({{"state", storage::name(p.st)},
+                     {"attempts", p.attempts},
+                     {"smsc", p.smsc},
+                     {"smsc_message_id", p.smsc_message_id},
+                     {"submitted", utc(p.submitted_us)},
+                     {"resp", utc(p.resp_us)},
+                     {"receipt", utc(p.receipt_us)},
+                     {"command_status", p.command_status},
+                     {"error_code", p.error_code},
+                     {"cause", storage::name(p.settled_by)}});
+  json timeline = json::array();
+  for (const auto& e : m.timeline)
+    timeline.push_back({{"at", utc(e.at_us)},
+                        {"part", e.part},
+                        {"event", storage::name(e.what)},
+                        {"state", storage::name(e.st)},
+                        {"code", e.code},
+                        {"smsc", e.smsc},
+                        {"cause", storage::name(e.cause)}});
+  json j{{"id", std::to_string(r.id)},
+         {"state", storage::name(r.st)},
+         {"origin", r.origin == storage::origin::campaign ? "campaign" : "api"},
+         {"campaign", r.campaign},
+         {"row", r.row},
+         {"recipient", r.recipient},
+         {"sender", r.sender},
+         {"text", r.text},
+         {"queued", utc(r.queued_us)},
+         {"valid_until", utc(r.valid_until_us)},
+         {"deliver_by", utc(r.deliver_by_us)},
+         {"reason", reason_of(r)},
+         {"parts", parts},
+         {"timeline", timeline}};
+  return j;
+}
+
+}  // namespace
+
+std::string format_message(const storage::message_view& m, report_format f) {
+  if (f == report_format::json) return message_json(m).dump(2) + "\n";
+  const auto& r = m.record;
   std::string out;
   char buf[320];
   std::snprintf(buf, sizeof buf, "Message %llu: %s", static_cast<unsigned long long>(r.id),
@@ -383,23 +390,40 @@ int run_report_command(const std::vector<std::string_view>& args, std::string& o
 int run_message_command(const std::vector<std::string_view>& args, std::string& out, std::string& err) {
   log_args a;
   if (!parse_log_args(args, false, a, err)) return 2;
-  std::uint64_t id = 0;
-  if (a.positional.size() != 1 ||
-      std::from_chars(a.positional[0].data(), a.positional[0].data() + a.positional[0].size(), id).ec != std::errc() ||
-      id == 0) {
-    err += "usage: smppctl message [--data-dir DIR] [--json] ID\n";
+  std::vector<std::uint64_t> ids;
+  for (std::string_view p : a.positional) {
+    std::uint64_t id = 0;
+    if (std::from_chars(p.data(), p.data() + p.size(), id).ec != std::errc() || id == 0) {
+      err += "smppctl: '" + std::string(p) + "' is not a message id (a number from 1)\n";
+      ids.clear();
+      break;
+    }
+    ids.push_back(id);
+  }
+  if (ids.empty()) {
+    err += "usage: smppctl message [--data-dir DIR] [--json] ID [ID...]\n";
     return 2;
   }
   auto reader = open_reader(a.data_dir, err);
   if (!reader) return 1;
-  std::error_code ec;
-  auto m = reader->message(id, ec);
-  if (!m) {
-    err += "smppctl: no message " + a.positional[0] + " in the log\n";
-    return 1;
+  // Several ids: every message found is printed (JSON: an array of them,
+  // in the order given); each one missing is named, and the exit status is 1.
+  int rc = 0;
+  json found = json::array();
+  for (std::size_t i = 0; i < ids.size(); ++i) {
+    std::error_code ec;
+    auto m = reader->message(ids[i], ec);
+    if (!m) {
+      err += "smppctl: no message " + std::to_string(ids[i]) + " in the log\n";
+      rc = 1;
+      continue;
+    }
+    if (ids.size() == 1) out += format_message(*m, a.format);
+    else if (a.format == report_format::json) found.push_back(message_json(*m));
+    else out += (out.empty() ? "" : "\n") + format_message(*m, a.format);
   }
-  out += format_message(*m, a.format);
-  return 0;
+  if (ids.size() > 1 && a.format == report_format::json) out += found.dump(2) + "\n";
+  return rc;
 }
 
 }  // namespace engine

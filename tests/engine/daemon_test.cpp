@@ -211,6 +211,23 @@ TEST_F(daemon_e2e, sends_a_campaign_once_and_prints_its_delivery_report) {
   auto missing = run_ctl({"message", "--data-dir", data, "999999"});
   EXPECT_EQ(missing.first, 1);
   EXPECT_NE(missing.second.find("no message 999999"), std::string::npos);
+  // Several at once: a JSON array in the order given; one missing is named
+  // and makes the status 1, the others are still printed.
+  auto several = run_ctl({"message", "--data-dir", data, "--json", "2", "1"});
+  ASSERT_EQ(several.first, 0) << several.second;
+  auto both = json::parse(several.second);
+  ASSERT_TRUE(both.is_array());
+  ASSERT_EQ(both.size(), 2u);
+  EXPECT_EQ(both[0]["id"], "2");
+  EXPECT_EQ(both[1]["id"], "1");
+  EXPECT_EQ(both[1]["recipient"], "+37061000000");
+  auto partly = run_ctl({"message", "--data-dir", data, "1", "999999"});
+  EXPECT_EQ(partly.first, 1);
+  EXPECT_NE(partly.second.find("Message 1:"), std::string::npos) << partly.second;
+  EXPECT_NE(partly.second.find("no message 999999"), std::string::npos) << partly.second;
+  auto not_an_id = run_ctl({"message", "--data-dir", data, "1", "x7"});
+  EXPECT_EQ(not_an_id.first, 2);
+  EXPECT_NE(not_an_id.second.find("'x7' is not a message id"), std::string::npos) << not_an_id.second;
   auto no_log = run_ctl({"report", "--data-dir", (dir / "nothing").string(), "c1"});
   EXPECT_EQ(no_log.first, 1);
   EXPECT_NE(no_log.second.find("no message log in"), std::string::npos) << no_log.second;
