@@ -3,8 +3,10 @@
 //   POST /v1/messages   {"to": "+37060000001", "text": "...", "from": "ACME",
 //                        "receipts": true, "validity": "24h"}
 //                       -> 202 {"id": "123"} once the message is durable in
-//                          the log; it then goes out on the notification lane,
-//                          ahead of every campaign.
+//                          the log; it goes out on the notification lane,
+//                          ahead of every campaign (notifications enter it as
+//                          soon as their records are queued; a PDU still
+//                          waits for its record to be durable).
 //   GET  /v1/campaigns  -> 200 {"campaigns": [campaign, ...]}
 //   GET  /v1/campaigns/ID
 //                       -> 200 campaign: {"id", "state" (waiting, running,
