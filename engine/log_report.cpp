@@ -213,10 +213,7 @@ std::string reason_of(const storage::message_record& r) {
   return "";
 }
 
-}  // namespace
-
-namespace {
-
+// A message as JSON: smppctl message --json, GET /v1/messages/ID.
 json message_json(const storage::message_view& m) {
   const auto& r = m.record;
   json parts = json::array();

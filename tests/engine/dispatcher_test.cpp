@@ -2,16 +2,24 @@
 // per-operator lanes (back-pressure keeps the caller's message), and what
 // happens to messages that cannot go now: validity over, send window
 // closed (held alone, or suppressed when the validity ends first), a
-// cancelled campaign's held messages.
+// cancelled campaign's held messages. And, against smsc-sim, that a
+// notification dispatched before its record is durable is sent only after.
 #include "engine/dispatcher.hpp"
 
 #include <gtest/gtest.h>
 
 #include <boost/asio/io_context.hpp>
 
+#include <atomic>
+#include <fstream>
+#include <optional>
+#include <thread>
+
 #include "engine/recipient_zone.hpp"
 #include "storage/message_log.hpp"
+#include "smpp/text.hpp"
 #include "storage/reconciler.hpp"
+#include "tests/support/child_process.hpp"
 #include "tests/support/temp_dir.hpp"
 
 namespace {
@@ -233,6 +241,117 @@ TEST_F(dispatcher_windows, stops_reading_campaign_lanes_while_too_many_are_on_ho
   io.run_for(std::chrono::milliseconds(300));
   EXPECT_EQ(d.held_for_window(), 2u);
   EXPECT_EQ(d.queued(engine::lane::campaign), 3u);  // left in the lane: the reader feels it
+}
+
+}  // namespace
+
+namespace {
+
+const std::string bin_dir = SMPPD_BIN_DIR;
+
+// A notification from the API reaches the dispatcher as soon as its record
+// is queued in the log's urgent lane, before it is durable; its PDU must
+// still wait for that. The log's writer is held (in its durability
+// callback) while the record is queued and the message dispatched: nothing
+// reaches smsc-sim until the writer goes on, then the submit goes out and
+// the record and its parts' states are all in the log.
+TEST(dispatcher_notification, is_dispatched_before_its_record_is_durable_but_sent_only_after) {
+  smppd::test::temp_dir dir{"smppd-dispatcher-otp-test"};
+  const auto arrivals = dir / "arrivals";
+  std::optional<smppd::test::child_process> sim;
+  const std::uint16_t port = smppd::test::start_smsc_sim(
+      sim, bin_dir + "/smsc-sim", {"--arrivals-file", arrivals.string(), "--arrivals-prefix", "3706"});
+  ASSERT_NE(port, 0);
+
+  std::atomic<bool> hold{false}, held{false};
+  std::atomic<engine::dispatcher*> sink{nullptr};
+  storage::log_options lo;
+  lo.dir = dir / "log";
+  lo.sync = storage::sync_policy::never;
+  lo.on_durable = [&](std::uint64_t) {
+    while (hold.load()) {
+      held.store(true);
+      std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    }
+    if (auto* d = sink.load()) d->on_durable();
+  };
+  storage::message_log log(lo);
+  storage::reconciler reconciler(log);
+  boost::asio::io_context io;
+  engine::dispatcher_options o;
+  engine::smsc_setup s;
+  s.name = "sim";
+  s.pool.client.host = "127.0.0.1";
+  s.pool.client.port = port;
+  s.pool.client.session.system_id = "acme";
+  s.pool.client.session.password = "secret";
+  o.smscs.push_back(s);
+  o.operators.push_back({"lt", {"+370"}, {{0, 1}}});
+  engine::dispatcher d(io, o, log, reconciler);
+  sink.store(&d);
+  d.start();
+  auto run_until = [&](auto&& done, std::chrono::milliseconds limit) {
+    const auto end = std::chrono::steady_clock::now() + limit;
+    while (!done() && std::chrono::steady_clock::now() < end) io.run_for(std::chrono::milliseconds(20));
+    return done();
+  };
+  auto sent = [&] {
+    std::ifstream in(arrivals);
+    std::string line;
+    int n = 0;
+    while (std::getline(in, line)) ++n;
+    return n;
+  };
+  ASSERT_TRUE(run_until([&] { return d.counters(0).binds_bound.load() > 0; }, std::chrono::seconds(10)));
+
+  // The writer is held after writing a first record.
+  hold.store(true);
+  storage::message_record first;
+  first.id = 1;
+  first.recipient = "+37060000001";
+  first.parts.resize(1);
+  std::error_code ec;
+  (void)log.append(first, ec, storage::urgency::urgent);
+  ASSERT_FALSE(ec);
+  while (!held.load()) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+
+  storage::message_record r;
+  r.id = 2;
+  r.recipient = "+37060000002";
+  r.queued_us = wall_us();
+  r.parts.resize(1);
+  const std::uint64_t record_ticket = log.append(r, ec, storage::urgency::urgent);
+  ASSERT_FALSE(ec);
+  auto m = std::make_unique<engine::outbound_message>();
+  m->id = 2;
+  m->priority = engine::lane::notification;
+  m->to = r.recipient;
+  m->from = "ACME";
+  m->queued_us = r.queued_us;
+  m->urgent_log = true;
+  ASSERT_FALSE(smpp::encode_text("Your code is 1234", {}, m->text));
+  ASSERT_TRUE(d.enqueue(std::move(m)));
+  io.run_for(std::chrono::milliseconds(300));
+  EXPECT_FALSE(log.is_durable(record_ticket));
+  EXPECT_EQ(sent(), 0) << "a PDU went out before its record was durable";
+  EXPECT_EQ(d.counters().submitted.load(), 0u);
+
+  hold.store(false);
+  ASSERT_TRUE(run_until([&] { return sent() == 1 && d.counters().accepted.load() == 1; }, std::chrono::seconds(10)));
+  log.wait_durable(log.issued_ticket(storage::urgency::urgent));
+  log.wait_durable(log.issued_ticket());
+  const auto stored = log.get(2, ec);
+  ASSERT_TRUE(stored) << ec.message();
+  EXPECT_EQ(stored->recipient, "+37060000002");
+  EXPECT_NE(stored->parts[0].st, storage::state::queued);
+  EXPECT_NE(stored->parts[0].submitted_us, 0);
+  EXPECT_EQ(log.counters().unknown_messages.load(), 0u);
+
+  bool stopped = false;
+  d.stop(std::chrono::seconds(1), [&] { stopped = true; });
+  run_until([&] { return stopped; }, std::chrono::seconds(5));
+  sink.store(nullptr);
+  sim->stop();
 }
 
 }  // namespace
