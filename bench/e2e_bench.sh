@@ -136,7 +136,9 @@ PY
   # Each OTP's acceptance from the log (all read at once), its first
   # arrival from smsc-sim.
   # shellcheck disable=SC2046 # one id a word
-  "$build/bin/smppctl" message --data-dir "$work/data" --json $(cat "$work/otp-ids") >"$work/otps.json" || true
+  : >"$work/otps.json"
+  [[ -s $work/otp-ids ]] &&
+    "$build/bin/smppctl" message --data-dir "$work/data" --json $(cat "$work/otp-ids") >"$work/otps.json" || true
   python3 - "$work/otps.json" "$work/arrivals" >"$work/lat" <<'PY'
 import datetime, json, sys
 arrived = {}
