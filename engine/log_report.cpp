@@ -406,6 +406,7 @@ int run_message_command(const std::vector<std::string_view>& args, std::string& 
   // Several ids: every message found is printed (JSON: an array of them,
   // in the order given); each one missing is named, and the exit status is 1.
   int rc = 0;
+  const bool array = a.format == report_format::json && ids.size() > 1;
   json found = json::array();
   for (std::size_t i = 0; i < ids.size(); ++i) {
     std::error_code ec;
@@ -415,11 +416,10 @@ int run_message_command(const std::vector<std::string_view>& args, std::string& 
       rc = 1;
       continue;
     }
-    if (ids.size() == 1) out += format_message(*m, a.format);
-    else if (a.format == report_format::json) found.push_back(message_json(*m));
+    if (array) found.push_back(message_json(*m));
     else out += (out.empty() ? "" : "\n") + format_message(*m, a.format);
   }
-  if (ids.size() > 1 && a.format == report_format::json) out += found.dump(2) + "\n";
+  if (array) out += found.dump(2) + "\n";
   return rc;
 }
 
