@@ -10,7 +10,9 @@
 
 #include <algorithm>
 #include <array>
+#include <bit>
 #include <condition_variable>
+#include <deque>
 #include <iterator>
 #include <mutex>
 #include <queue>
@@ -71,6 +73,63 @@ std::chrono::microseconds since(std::int64_t from_us, std::int64_t to_us) {
 
 rocksdb::Slice slice(std::string_view s) { return {s.data(), s.size()}; }
 
+// A set of ids within a sliding window: one bit per id from base (a
+// multiple of 64), for up to max_words x 64 ids past it. The engine
+// numbers messages one by one, so the ids of the last seconds are dense.
+class id_window {
+ public:
+  static constexpr std::uint64_t max_words = 1 << 16;  // 4 Mi ids, 512 KiB at most
+
+  void reset(std::uint64_t first) {
+    words_.clear();
+    base_ = first & ~std::uint64_t{63};
+  }
+  // False (nothing done) for an id below the window or beyond its reach.
+  bool insert(std::uint64_t id) {
+    if (id < base_) return false;
+    const std::uint64_t w = (id - base_) >> 6;
+    if (w >= max_words) return false;
+    if (w >= words_.size()) words_.resize(w + 1);
+    words_[w] |= bit(id);
+    return true;
+  }
+  void erase(std::uint64_t id) {
+    if (id < base_) return;
+    const std::uint64_t w = (id - base_) >> 6;
+    if (w < words_.size()) words_[w] &= ~bit(id);
+  }
+  bool contains(std::uint64_t id) const {
+    if (id < base_) return false;
+    const std::uint64_t w = (id - base_) >> 6;
+    return w < words_.size() && (words_[w] & bit(id)) != 0;
+  }
+  // Calls f(id) for each id in the set up to `last`, ascending, and
+  // removes them; the window then starts at last's word.
+  template <class F>
+  void take_through(std::uint64_t last, F&& f) {
+    while (!words_.empty() && last >= base_) {
+      std::uint64_t& front = words_.front();
+      if (last - base_ < 63) {  // the word reaches past `last`: its lower bits only
+        const std::uint64_t mask = (bit(last) << 1) - 1;
+        for (std::uint64_t take = front & mask; take != 0; take &= take - 1)
+          f(base_ + static_cast<std::uint64_t>(std::countr_zero(take)));
+        front &= ~mask;
+        return;
+      }
+      for (std::uint64_t take = front; take != 0; take &= take - 1)
+        f(base_ + static_cast<std::uint64_t>(std::countr_zero(take)));
+      words_.pop_front();
+      base_ += 64;
+    }
+    if (words_.empty() && last >= base_) base_ = last & ~std::uint64_t{63};
+  }
+
+ private:
+  static std::uint64_t bit(std::uint64_t id) { return std::uint64_t{1} << (id & 63); }
+  std::uint64_t base_ = 0;
+  std::deque<std::uint64_t> words_;
+};
+
 }  // namespace
 
 struct message_log::impl {
@@ -121,6 +180,16 @@ struct message_log::impl {
   // in the same batch): `released` holds those of the current batch.
   std::unordered_map<std::uint64_t, std::vector<event>> early;
   std::vector<std::uint64_t> released;
+
+  // The open index. Every open message with an id at or below
+  // open_watermark has its entry; above it, an open message is in
+  // `deferred` until the watermark passes it (or, beyond the window's
+  // reach, was indexed at once). The watermark follows max_written_id
+  // open_index_delay behind, through marks taken every 50 ms.
+  std::uint64_t open_watermark = 0;
+  id_window deferred;
+  std::deque<std::pair<std::chrono::steady_clock::time_point, std::uint64_t>> open_marks;
+  std::chrono::steady_clock::time_point last_open_mark{};
 
   struct stats_entry {
     stats s;
@@ -236,6 +305,7 @@ struct message_log::impl {
     it->SeekToLast();
     if (it->Valid() && it->key().size() == 8) self.max_id_ = read_u64_be(it->key().ToStringView());
     max_written_id = self.max_id_;
+    index_open_above_watermark();
     load_stats_and_cursors();
     writer = std::thread([this] { run(); });
     if (options.sync == sync_policy::interval) syncer = std::thread([this] { sync_loop(); });
@@ -255,6 +325,52 @@ struct message_log::impl {
     if (options.sync != sync_policy::never) db->SyncWAL();
     for (auto* h : cf_list) db->DestroyColumnFamilyHandle(h);
     db->Close();
+  }
+
+  // At open: the messages above the stored watermark that are open get
+  // their entries (the last writer deferred them, or a crash cut it
+  // short), and the watermark moves to the last id. A database without
+  // one (new, or written before the index was deferred) has every open
+  // message indexed.
+  void index_open_above_watermark() {
+    std::string value;
+    const rocksdb::Status st =
+        db->Get(rocksdb::ReadOptions(), handles.cfs[cf_open], slice(open_watermark_key), &value);
+    if (!st.ok() && !st.IsNotFound())
+      throw std::system_error(make_error_code(storage_errc::io_error),
+                              "message log open index: " + st.ToString());
+    rocksdb::WriteBatch batch;
+    if (st.ok() && value.size() == 8)
+      for_open_records_above(read_u64_be(value), rocksdb::ReadOptions(), [&](std::uint64_t id) {
+        batch.Put(handles.cfs[cf_open], id_key(id), rocksdb::Slice());
+      });
+    put_open_watermark(max_written_id, batch);
+    deferred.reset(max_written_id + 1);
+    rocksdb::WriteOptions wo;
+    wo.sync = options.sync != sync_policy::never;
+    if (const rocksdb::Status w = db->Write(wo, &batch); !w.ok())
+      throw std::system_error(make_error_code(storage_errc::io_error),
+                              "message log open index: " + w.ToString());
+  }
+
+  void put_open_watermark(std::uint64_t w, rocksdb::WriteBatch& batch) {
+    open_watermark = w;
+    std::string v;
+    put_u64_be(v, w);
+    batch.Put(handles.cfs[cf_open], slice(open_watermark_key), v);
+  }
+
+  // Calls f(id) for each record above `watermark` with a part in flight.
+  template <class F>
+  rocksdb::Status for_open_records_above(std::uint64_t watermark, const rocksdb::ReadOptions& ro, F&& f) const {
+    std::unique_ptr<rocksdb::Iterator> it(db->NewIterator(ro, handles.cfs[cf_messages]));
+    for (it->Seek(id_key(watermark + 1)); it->Valid(); it->Next()) {
+      if (it->key().size() != 8) continue;
+      message_record r;
+      if (!decode_record(it->value().ToStringView(), r) && in_flight(r))
+        f(read_u64_be(it->key().ToStringView()));
+    }
+    return it->status();
   }
 
   void load_stats_and_cursors() {
@@ -483,10 +599,15 @@ struct message_log::impl {
       return nullptr;
     message_record r;
     if (decode_record(value, r)) return nullptr;
+    return &records.emplace(id, loaded(std::move(r))).first->second;
+  }
+
+  // A record read back from the database, to cache.
+  cached loaded(message_record&& r) {
     self.counters_.record_reads.fetch_add(1, std::memory_order_relaxed);
-    const bool open = in_flight(r);
+    const bool indexed = in_flight(r) && !(r.id > open_watermark && deferred.contains(r.id));
     const state st = r.st;
-    return &records.emplace(id, cached{std::move(r), open, st}).first->second;
+    return cached{std::move(r), indexed, st};
   }
 
   // Reads the records the drained updates need and the cache lacks in one
@@ -516,10 +637,7 @@ struct message_log::impl {
       if (!statuses[i].ok()) continue;  // record_for() tells a missing one apart
       message_record r;
       if (decode_record(values[i].ToStringView(), r)) continue;
-      self.counters_.record_reads.fetch_add(1, std::memory_order_relaxed);
-      const bool open = in_flight(r);
-      const state st = r.st;
-      records.emplace(prefetch_ids[i], cached{std::move(r), open, st});
+      records.emplace(prefetch_ids[i], loaded(std::move(r)));
     }
   }
   std::vector<std::uint64_t> prefetch_ids;
@@ -713,12 +831,52 @@ struct message_log::impl {
     const std::string key = id_key(r.id);
     batch.Put(handles.cfs[cf_messages], key, value_);
     // A message with a part in flight is open; unknown parts do not keep
-    // it open (recovery has nothing to do for them). The index is written
-    // only when that changes.
+    // it open (recovery has nothing to do for them). Above the watermark,
+    // its entry waits (index_open_if_due); one final by then never gets
+    // one.
     const bool open = in_flight(r);
-    if (open && !c.indexed_open) batch.Put(handles.cfs[cf_open], key, rocksdb::Slice());
-    if (!open && c.indexed_open) batch.Delete(handles.cfs[cf_open], key);
-    c.indexed_open = open;
+    if (open && !c.indexed_open) {
+      if (r.id <= open_watermark || !deferred.insert(r.id)) {
+        batch.Put(handles.cfs[cf_open], key, rocksdb::Slice());
+        c.indexed_open = true;
+        self.counters_.open_indexed.fetch_add(1, std::memory_order_relaxed);
+      }
+    } else if (!open) {
+      if (c.indexed_open) {
+        batch.Delete(handles.cfs[cf_open], key);
+        c.indexed_open = false;
+      } else if (r.id > open_watermark) {
+        deferred.erase(r.id);
+      }
+    }
+  }
+
+  // Moves the watermark to the highest id written open_index_delay ago,
+  // giving the messages it passes that are still open their entries, in
+  // a batch of its own with the new watermark.
+  void index_open_if_due() {
+    const auto now = std::chrono::steady_clock::now();
+    if (now - last_open_mark >= std::chrono::milliseconds(50)) {
+      last_open_mark = now;
+      if (open_marks.empty() || open_marks.back().second != max_written_id)
+        open_marks.emplace_back(now, max_written_id);
+    }
+    std::uint64_t through = open_watermark;
+    while (!open_marks.empty() && now - open_marks.front().first >= options.open_index_delay) {
+      through = std::max(through, open_marks.front().second);
+      open_marks.pop_front();
+    }
+    if (through == open_watermark) return;
+    rocksdb::WriteBatch batch;
+    std::uint64_t indexed = 0;
+    deferred.take_through(through, [&](std::uint64_t id) {
+      batch.Put(handles.cfs[cf_open], id_key(id), rocksdb::Slice());
+      if (const auto it = records.find(id); it != records.end()) it->second.indexed_open = true;
+      ++indexed;
+    });
+    put_open_watermark(through, batch);
+    write_batch(batch);
+    self.counters_.open_indexed.fetch_add(indexed, std::memory_order_relaxed);
   }
 
   // After the batch is written: finished messages leave memory (only the
@@ -945,6 +1103,7 @@ struct message_log::impl {
                                    events.begin());
       if (n == 0 && urgent.empty()) {
         if (closing && drained()) break;
+        index_open_if_due();
         retention_if_due();
         continue;
       }
@@ -978,6 +1137,7 @@ struct message_log::impl {
         backlog.fetch_sub(n, std::memory_order_relaxed);
       }
       trim_cache();
+      index_open_if_due();
       for (auto& request : retention_requests)
         request->removed.set_value(retention_pass(request->cutoff_us));
       retention_requests.clear();
@@ -1107,11 +1267,29 @@ std::optional<part_ref> message_log::find_part(std::string_view smsc, std::strin
 
 std::vector<std::uint64_t> message_log::open_message_ids(std::error_code& ec) const {
   std::vector<std::uint64_t> ids;
-  std::unique_ptr<rocksdb::Iterator> it(
-      impl_->db->NewIterator(rocksdb::ReadOptions(), impl_->handles.cfs[cf_open]));
-  for (it->SeekToFirst(); it->Valid(); it->Next())
-    if (it->key().size() == 8) ids.push_back(read_u64_be(it->key().ToStringView()));
-  ec = to_error(it->status());
+  rocksdb::DB& db = *impl_->db;
+  // The watermark, the entries at or below it and the records above it as
+  // of one moment (each batch of the writer is seen whole or not at all).
+  const rocksdb::Snapshot* snapshot = db.GetSnapshot();
+  rocksdb::ReadOptions ro;
+  ro.snapshot = snapshot;
+  std::string value;
+  rocksdb::Status st = db.Get(ro, impl_->handles.cfs[cf_open], slice(open_watermark_key), &value);
+  const std::uint64_t watermark = st.ok() && value.size() == 8 ? read_u64_be(value) : 0;
+  if (st.ok() || st.IsNotFound()) {
+    std::unique_ptr<rocksdb::Iterator> it(db.NewIterator(ro, impl_->handles.cfs[cf_open]));
+    for (it->SeekToFirst(); it->Valid(); it->Next()) {
+      if (it->key().size() != 8) continue;
+      const std::uint64_t id = read_u64_be(it->key().ToStringView());
+      if (id > watermark) break;
+      ids.push_back(id);
+    }
+    st = it->status();
+  }
+  if (st.ok())
+    st = impl_->for_open_records_above(watermark, ro, [&](std::uint64_t id) { ids.push_back(id); });
+  db.ReleaseSnapshot(snapshot);
+  ec = to_error(st);
   return ids;
 }
 

@@ -5,6 +5,10 @@
 //   column family  key                                         value
 //   messages       id (8 BE)                                   record (record.hpp)
 //   open           id                                          "" while a part is in flight
+//                  "watermark"                                 id (8 BE): every message up to
+//                                                              it that is open has its entry
+//                                                              (newer ones get theirs once open
+//                                                              for a while: message_log.hpp)
 //   smsc_ids       smsc NUL id key (message_id.hpp)            id + part (8 + 2 BE)
 //   recipients     address NUL queued_us (8 BE) id (8 BE)      ""
 //   idempotency    idempotency key                             id (8 BE)
@@ -96,6 +100,9 @@ std::string id_key(std::uint64_t id);
 std::string smsc_index_key(std::string_view smsc, std::string_view id_key);
 std::string part_value(std::uint64_t id, std::uint16_t part);
 bool read_part_value(std::string_view v, std::uint64_t& id, std::uint16_t& part) noexcept;
+
+// The open column family's one key that is not an id (9 octets).
+inline constexpr std::string_view open_watermark_key = "watermark";
 
 std::string deadline_key(std::int64_t deliver_by_us, std::uint64_t id);
 

@@ -1,8 +1,9 @@
 // Child process of message_log_crash_test: writes campaign messages (row =
 // id) and part updates to the log under sync: always and prints "ack ID
 // PART STATE" for each event once durable_ticket() covers it, until it is
-// killed. Each round leaves some messages unfinished: one with a part in
-// doubt (submitting), one waiting for a receipt, one still queued.
+// killed (open messages enter the open index 20 ms late). Each round
+// leaves some messages unfinished: one with a part in doubt (submitting),
+// one waiting for a receipt, one still queued.
 //   log_crash_child DIR
 #include <cstdio>
 #include <string>
@@ -15,6 +16,9 @@ int main(int argc, char** argv) {
   storage::log_options o;
   o.dir = argv[1];
   o.sync = storage::sync_policy::always;
+  // Short, so that a run of 5-120 ms leaves open messages both indexed
+  // and not yet indexed.
+  o.open_index_delay = std::chrono::milliseconds(20);
   storage::message_log log(o);
   std::uint64_t id = log.max_message_id();
   std::printf("ready %llu\n", static_cast<unsigned long long>(id));

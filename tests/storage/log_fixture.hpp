@@ -16,12 +16,28 @@
 #include <string>
 #include <vector>
 
+#include <rocksdb/db.h>
+
+#include "storage/detail/log_access.hpp"
+#include "storage/detail/varint.hpp"
 #include "storage/log_reader.hpp"
 #include "storage/message_log.hpp"
 
 namespace storage_test {
 
 using namespace storage;
+
+// The ids the open index holds itself (without the records newer than
+// it covers, which open_message_ids() adds).
+inline std::vector<std::uint64_t> indexed_open_ids(const message_log& log) {
+  const detail::db_handles& h = detail::log_access::handles(log);
+  std::unique_ptr<rocksdb::Iterator> it(h.db->NewIterator(rocksdb::ReadOptions(), h.cfs[detail::cf_open]));
+  std::vector<std::uint64_t> ids;
+  for (it->SeekToFirst(); it->Valid(); it->Next())
+    if (it->key().size() == 8) ids.push_back(detail::read_u64_be(it->key().ToStringView()));
+  EXPECT_TRUE(it->status().ok()) << it->status().ToString();
+  return ids;
+}
 
 // 2023-11-14 22:13:20 UTC, a round number far from zero.
 inline constexpr std::int64_t t0 = 1'700'000'000'000'000;

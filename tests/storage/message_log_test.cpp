@@ -615,3 +615,98 @@ TEST_F(message_log_test, an_update_that_comes_before_its_urgent_record_waits_for
 }
 
 }  // namespace
+
+namespace {
+
+using storage_test::indexed_open_ids;
+
+class open_index_test : public storage_test::log_test {
+ protected:
+  // 200 messages, the even ones delivered at once; returns the odd ones.
+  std::vector<std::uint64_t> two_hundred_half_delivered() {
+    std::error_code ec;
+    for (std::uint64_t id = 1; id <= 200; ++id) {
+      (void)log_->append(message(id), ec);
+      EXPECT_FALSE(ec) << ec.message();
+    }
+    for (std::uint64_t id = 2; id <= 200; id += 2) deliver(id);
+    settle();
+    std::vector<std::uint64_t> odd;
+    for (std::uint64_t id = 1; id < 200; id += 2) odd.push_back(id);
+    return odd;
+  }
+  void deliver(std::uint64_t id) {
+    std::error_code ec;
+    for (const part_update& u :
+         {submitted(id, 0, "opa-1"), accepted(id, 0, std::to_string(id)), to(id, 0, state::delivered)}) {
+      (void)log_->update(u, ec);
+      EXPECT_FALSE(ec) << ec.message();
+    }
+  }
+};
+
+// Most messages are final within a second or two: the open index hears
+// of a message only once it has been open for open_index_delay, and
+// open_message_ids() finds the newer ones by their records.
+TEST_F(open_index_test, leaves_a_message_out_until_it_has_been_open_for_the_delay) {
+  log_options o;
+  o.open_index_delay = std::chrono::hours(1);
+  o.max_cached_records = 8;  // most records leave the cache while they wait
+  open(sync_policy::interval, o);
+  std::vector<std::uint64_t> odd = two_hundred_half_delivered();
+  EXPECT_TRUE(indexed_open_ids(*log_).empty());
+  EXPECT_EQ(open_ids(), odd);
+  EXPECT_EQ(log_->counters().open_indexed.load(), 0u);
+  // Reopened (as after a crash, which leaves the same on disk), the log
+  // indexes the messages still open.
+  open(sync_policy::interval, o);
+  EXPECT_EQ(indexed_open_ids(*log_), odd);
+  EXPECT_EQ(open_ids(), odd);
+  // One of them final now leaves the index.
+  deliver(1);
+  settle();
+  odd.erase(odd.begin());
+  EXPECT_EQ(indexed_open_ids(*log_), odd);
+  EXPECT_EQ(open_ids(), odd);
+}
+
+TEST_F(open_index_test, indexes_a_message_still_open_after_the_delay_and_drops_it_once_final) {
+  log_options o;
+  o.open_index_delay = std::chrono::milliseconds(100);
+  o.max_cached_records = 8;
+  open(sync_policy::interval, o);
+  const std::vector<std::uint64_t> odd = two_hundred_half_delivered();
+  // The writer gets to them a few 50 ms marks later (bounded wait).
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+  while (indexed_open_ids(*log_) != odd && std::chrono::steady_clock::now() < deadline)
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  EXPECT_EQ(indexed_open_ids(*log_), odd);
+  EXPECT_EQ(open_ids(), odd);
+  EXPECT_GE(log_->counters().open_indexed.load(), odd.size());
+  // Final, they leave it, whether the writer still caches them or reads
+  // them back.
+  for (std::uint64_t id : odd) deliver(id);
+  settle();
+  EXPECT_TRUE(indexed_open_ids(*log_).empty());
+  EXPECT_TRUE(open_ids().empty());
+  // A record written again below the watermark is indexed at once.
+  add(message(7));
+  EXPECT_EQ(indexed_open_ids(*log_), std::vector<std::uint64_t>{7});
+}
+
+TEST_F(open_index_test, indexes_at_once_a_message_far_beyond_the_ids_it_defers) {
+  log_options o;
+  o.open_index_delay = std::chrono::hours(1);
+  open(sync_policy::interval, o);
+  const std::uint64_t far = std::uint64_t{1} << 40;
+  add(message(1));
+  add(message(far));
+  EXPECT_EQ(indexed_open_ids(*log_), std::vector<std::uint64_t>{far});
+  EXPECT_EQ(open_ids(), (std::vector<std::uint64_t>{1, far}));
+  deliver(far);
+  settle();
+  EXPECT_TRUE(indexed_open_ids(*log_).empty());
+  EXPECT_EQ(open_ids(), std::vector<std::uint64_t>{1});
+}
+
+}  // namespace
