@@ -87,8 +87,20 @@ struct gsm_tables {
   national_language single = national_language::none;
 };
 
+// Which ASCII characters the default alphabet has: most texts are
+// mostly ASCII, and their characters are costed three times (fit, plan,
+// parts), so they skip the table lookup.
+const std::array<bool, 0x80> ascii_in_default = [] {
+  std::array<bool, 0x80> in{};
+  for (const char32_t c : detail::locking_shift_table(national_language::none))
+    if (c != detail::no_char && c < in.size()) in[c] = true;
+  return in;
+}();
+
 // Septets for `c` under `t` (1 or 2), or 0 when the tables lack it.
 int gsm_cost(const gsm_tables& t, char32_t c) noexcept {
+  if (c < ascii_in_default.size() && t.locking == national_language::none && ascii_in_default[c])
+    return 1;
   if (index_for(t.locking).find(c) >= 0) return 1;
   if (find_shift(t.single, c) >= 0) return 2;
   return 0;
