@@ -535,8 +535,7 @@ class http_api::connection : public std::enable_shared_from_this<connection> {
       self->reply(http::status::accepted, body.dump());
     };
     // Only urgent events (notifications): not behind answers waiting for the normal lane.
-    (ticket ? api_.waiting_ : api_.waiting_urgent_).push_back(waiting{ticket, std::move(done), urgent});
-    api_.complete_durable();
+    api_.await_durable(waiting{ticket, std::move(done), urgent}, ticket == 0);
   }
 
   // An item that expects replies: sent from a pool number the customer
@@ -709,7 +708,7 @@ class http_api::connection : public std::enable_shared_from_this<connection> {
       return bad("opted_out", c->customer + " opted out of messages (replied with an opt-out keyword); nothing was sent");
     const std::uint64_t ticket = api_.log_.append(prepared->record, ec);
     if (ec) return reply(http::status::service_unavailable, error_body("busy", "the message log is behind; try again shortly"));
-    api_.waiting_.push_back(waiting{ticket, [self = shared_from_this(), prepared, conversation = c->id, from] {
+    api_.await_durable(waiting{ticket, [self = shared_from_this(), prepared, conversation = c->id, from] {
                                       self->api_.hand_over(std::move(prepared->message));
                                       ++self->api_.counters_.accepted;
                                       self->reply(http::status::accepted,
@@ -718,7 +717,6 @@ class http_api::connection : public std::enable_shared_from_this<connection> {
                                                        {"from", from}}
                                                       .dump());
                                     }});
-    api_.complete_durable();
   }
 
   static std::string url_decode(std::string_view s) {
@@ -806,9 +804,8 @@ class http_api::connection : public std::enable_shared_from_this<connection> {
         self->response_.set("Idempotent-Replayed", "true");
         self->reply(http::status::accepted, ids_body(ids, batch).dump(), true, false);
       };
-      api_.waiting_.push_back(waiting{api_.log_.issued_ticket(), std::move(done),
-                                      api_.log_.issued_ticket(storage::urgency::urgent)});
-      api_.complete_durable();
+      api_.await_durable(waiting{api_.log_.issued_ticket(), std::move(done),
+                                 api_.log_.issued_ticket(storage::urgency::urgent)});
       return true;
     }
     return false;
@@ -984,11 +981,24 @@ void http_api::cancel_unsent(const storage::message_record& r) {
 }
 
 void http_api::on_durable() {
+  // The log's durable tickets were stored before this call; an answer
+  // queued meanwhile is counted before its queuer reads them. With a
+  // fence on each side, either this sees the count or the queuer sees
+  // the tickets (await_durable).
+  std::atomic_thread_fence(std::memory_order_seq_cst);
+  if (waiting_count_.load(std::memory_order_relaxed) == 0) return;
   if (durable_posted_.exchange(true)) return;
   asio::post(io_, [this] {
     durable_posted_.store(false);
     complete_durable();
   });
+}
+
+void http_api::await_durable(waiting w, bool urgent_only) {
+  (urgent_only ? waiting_urgent_ : waiting_).push_back(std::move(w));
+  waiting_count_.fetch_add(1, std::memory_order_relaxed);
+  std::atomic_thread_fence(std::memory_order_seq_cst);  // pairs with on_durable()'s
+  complete_durable();
 }
 
 void http_api::complete_durable() {
@@ -997,6 +1007,7 @@ void http_api::complete_durable() {
     while (!q->empty() && ready(q->front())) {
       auto done = std::move(q->front().done);
       q->pop_front();
+      waiting_count_.fetch_sub(1, std::memory_order_relaxed);
       done();
     }
   }

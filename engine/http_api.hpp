@@ -132,6 +132,9 @@ class http_api {
     std::uint64_t urgent_ticket = 0;
   };
   void accept();
+  // Queues an answer (in `urgent_only` when it waits only for urgent
+  // events) and gives what is durable already.
+  void await_durable(waiting w, bool urgent_only = false);
   void complete_durable();
   void hand_over(std::unique_ptr<outbound_message> m);  // to the dispatcher, now or soon
   void cancel_unsent(const storage::message_record& r);
@@ -159,6 +162,10 @@ class http_api {
   bool overflow_timer_armed_ = false;
   std::size_t lane_capacity_;
   std::atomic<bool> durable_posted_{false};
+  // Answers in waiting_ and waiting_urgent_: when none wait, on_durable()
+  // does not wake this thread (the log's writer calls it after every
+  // batch, hundreds of times a second under a campaign).
+  std::atomic<std::size_t> waiting_count_{0};
   api_counters counters_;
   friend class connection;
 };
