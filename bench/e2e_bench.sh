@@ -97,52 +97,69 @@ EOF
     >"$work/report.txt" 2>"$work/smppd.err" &
   smppd_pid=$!
   api=$(listening_port API 200)
-  # The message log's memory by part, sampled every second; the largest
-  # value of each is printed after the run (smppd_log_memory_bytes).
   metrics=$(listening_port metrics 40)
-  : >"$work/memory"
-  if [[ -n $metrics ]]; then
-    (while kill -0 "$smppd_pid" 2>/dev/null; do
-       curl -s "http://127.0.0.1:$metrics/metrics" | grep -E '^smppd_log_(memory_bytes|cached_records)' >>"$work/memory" || true
-       sleep 1
-     done) &
-    sampler_pid=$!
-  fi
-  # OTPs while the campaign runs: one every 50 ms after a second's start.
-  sleep 1
-  # One client on one connection (a process per OTP would take a good part
-  # of a core from the run).
+  # One process drives the run, so that the harness takes little of the
+  # two cores from smppd (a shell loop forking curl every second took about 4%
+  # of the machine): one client on one keep-alive connection posts an OTP
+  # every 50 ms from a second after the start, and the message log's
+  # memory by part is sampled every second (smppd_log_memory_bytes; the
+  # largest value of each is printed after the run) until smppd exits.
   : >"$work/arrivals"
-  python3 - "$api" "$otps" >"$work/otp-ids" <<'PY' || true
+  : >"$work/memory"
+  python3 - "$api" "$otps" "${metrics:-0}" "$work/memory" >"$work/otp-ids" <<'PY' &
 import http.client, json, sys, time
-api, n = int(sys.argv[1]), int(sys.argv[2])
-conn = http.client.HTTPConnection("127.0.0.1", api, timeout=10)
-for i in range(1, n + 1):
-    body = json.dumps({"to": "+3707%07d" % i, "text": "Your code is %d" % (1000 + i), "from": "ACME"})
-    try:
-        conn.request("POST", "/v1/messages", body, {"Content-Type": "application/json"})
-        answer = conn.getresponse().read()
-        print(json.loads(answer)["id"], flush=True)
-    except (OSError, http.client.HTTPException, ValueError, KeyError):
-        break  # smppd finished (--once) or refused: no more OTPs
-    time.sleep(0.05)
+api, n, metrics, memory = int(sys.argv[1] or 0), int(sys.argv[2]), int(sys.argv[3]), sys.argv[4]
+start = time.monotonic()
+next_otp, next_sample, sent = start + 1.0, start, 0
+otp_conn = http.client.HTTPConnection("127.0.0.1", api, timeout=10) if api else None
+with open(memory, "a") as mem:
+    while True:
+        now = time.monotonic()
+        if metrics and now >= next_sample:
+            next_sample += 1.0
+            try:
+                c = http.client.HTTPConnection("127.0.0.1", metrics, timeout=10)
+                c.request("GET", "/metrics")
+                for line in c.getresponse().read().decode().splitlines():
+                    if line.startswith(("smppd_log_memory_bytes", "smppd_log_cached_records")):
+                        mem.write(line + "\n")
+                c.close()
+            except (OSError, http.client.HTTPException):
+                break  # smppd has exited
+        if otp_conn and sent < n and now >= next_otp:
+            body = json.dumps({"to": "+3707%07d" % (sent + 1), "text": "Your code is %d" % (1001 + sent), "from": "ACME"})
+            try:
+                otp_conn.request("POST", "/v1/messages", body, {"Content-Type": "application/json"})
+                print(json.loads(otp_conn.getresponse().read())["id"], flush=True)
+                sent += 1
+                next_otp = time.monotonic() + 0.05
+            except (OSError, http.client.HTTPException, ValueError, KeyError):
+                otp_conn = None  # smppd finished (--once) or refused: no more OTPs
+        if not metrics and (otp_conn is None or sent >= n):
+            break
+        wake = min(next_sample if metrics else float("inf"), next_otp if otp_conn and sent < n else float("inf"))
+        time.sleep(max(0.0, wake - time.monotonic()))
 PY
+  sampler_pid=$!
   wait "$smppd_pid" || { echo "e2e_bench: smppd failed:" >&2; cat "$work/smppd.err" >&2; exit 1; }
-  smppd_pid=""
-  [[ -n $sampler_pid ]] && { wait "$sampler_pid" 2>/dev/null || true; sampler_pid=""; }
+  # The run ends when smppd does (the driver notices within a second).
   end=$(date +%s.%N)
+  smppd_pid=""
+  wait "$sampler_pid" 2>/dev/null || true
+  sampler_pid=""
   settled=$(sed -n 's/^  rows *\([0-9]*\).*/\1/p' "$work/report.txt")
   rate=$(awk -v n="${settled:-0}" -v a="$start" -v b="$end" 'BEGIN { printf "%.0f", n / (b - a) }')
   rss=$(awk '{ printf "%.1f", $1 / 1024 }' "$work/rss.txt")
-  # smppd's CPU time (user + system): unlike the rate, it hardly moves
-  # with the host's other load, so it is the measure to compare builds by.
+  # smppd's CPU time (user + system): its work, to which other processes
+  # on the host add nothing; compare builds by it in interleaved runs.
   cpu=$(awk '{ printf "%.1f", $2 + $3 }' "$work/rss.txt")
   # Each OTP's acceptance from the log (all read at once), its first
   # arrival from smsc-sim.
-  # shellcheck disable=SC2046 # one id a word
   : >"$work/otps.json"
-  [[ -s $work/otp-ids ]] &&
+  if [[ -s $work/otp-ids ]]; then
+    # shellcheck disable=SC2046 # one id a word
     "$build/bin/smppctl" message --data-dir "$work/data" --json $(cat "$work/otp-ids") >"$work/otps.json" || true
+  fi
   python3 - "$work/otps.json" "$work/arrivals" >"$work/lat" <<'PY'
 import datetime, json, sys
 arrived = {}
