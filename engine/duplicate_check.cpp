@@ -67,10 +67,21 @@ void duplicate_check::recorded(std::string_view e164) { add(hash(e164)); }
 void duplicate_check::forget_durable() {
   const std::uint64_t durable = log_.durable_ticket();
   while (!pending_.empty() && pending_.front().ticket != 0 && pending_.front().ticket <= durable) {
-    auto it = pending_count_.find(pending_.front().e164);
-    if (--it->second == 0) pending_count_.erase(it);
+    uncount(pending_.front().key);
     pending_.pop_front();
   }
+}
+
+void duplicate_check::uncount(std::uint64_t key) {
+  auto it = pending_count_.find(key);
+  if (--it->second == 0) pending_count_.erase(it);
+}
+
+bool duplicate_check::is_pending(std::uint64_t key, std::string_view e164) const {
+  if (!pending_count_.contains(key)) return false;
+  // Newest first: a repeat usually follows its number closely.
+  return std::any_of(pending_.rbegin(), pending_.rend(),
+                     [&](const pending_number& p) { return p.key == key && p.e164 == e164; });
 }
 
 bool duplicate_check::in_log(std::string_view e164) {
@@ -88,19 +99,18 @@ bool duplicate_check::seen_before(std::string_view e164) {
   // The number let through last time but never appended (its message was
   // not recorded after all) is not the campaign's.
   if (!pending_.empty() && pending_.back().ticket == 0) {
-    auto it = pending_count_.find(pending_.back().e164);
-    if (--it->second == 0) pending_count_.erase(it);
+    uncount(pending_.back().key);
     pending_.pop_back();
   }
   forget_durable();
   const hashes h = hash(e164);
   if (maybe_has(h)) {
-    if (pending_count_.count(std::string(e164)) || in_log(e164)) return true;
+    if (is_pending(h.a, e164) || in_log(e164)) return true;
   } else {
     add(h);
   }
-  pending_.push_back(pending_number{std::string(e164), 0});
-  ++pending_count_[pending_.back().e164];
+  pending_.push_back(pending_number{h.a, std::string(e164), 0});
+  ++pending_count_[h.a];
   return false;
 }
 

@@ -63,7 +63,10 @@ class duplicate_check {
   bool maybe_has(const hashes& h) const noexcept;
   void add(const hashes& h) noexcept;
   bool in_log(std::string_view e164);
+  // Whether the number (its hash `key`) is among the pending ones.
+  bool is_pending(std::uint64_t key, std::string_view e164) const;
   void forget_durable();
+  void uncount(std::uint64_t key);
 
   std::string campaign_;
   const storage::message_log& log_;
@@ -73,13 +76,16 @@ class duplicate_check {
   std::uint64_t log_lookups_ = 0;
 
   // Numbers not yet durable in the log, oldest first, with their tickets
-  // (0 until appended() tells it).
+  // (0 until appended() tells it) and hashes. The count by hash answers
+  // "not pending" for nearly every number without comparing strings;
+  // equal hashes are told apart by the numbers themselves.
   struct pending_number {
+    std::uint64_t key = 0;
     std::string e164;
     std::uint64_t ticket = 0;
   };
   std::deque<pending_number> pending_;
-  std::unordered_map<std::string, std::uint32_t> pending_count_;
+  std::unordered_map<std::uint64_t, std::uint32_t> pending_count_;
 };
 
 }  // namespace engine
