@@ -127,10 +127,10 @@ struct log_options {
   std::size_t memtable_bytes = std::size_t{96} << 20;
   // The open index (the messages recovery looks at after a restart) gets
   // a message's entry only once the message has been open this long
-  // (checked every 50 ms): most messages are final within a second or
-  // two (resp, then receipt), and an entry written at once would be
-  // deleted again straight after, two of the writer's seven writes per
-  // message. Messages newer than the index covers are found by scanning
+  // (checked every 50 ms): a message whose receipt comes sooner never
+  // gets one, which would have been deleted again straight after (two of
+  // the writer's seven writes per message, when the SMSC answers at
+  // once). Messages newer than the index covers are found by scanning
   // their records instead: at open, which then indexes those still open,
   // and in open_message_ids(). So a longer delay saves more writes and
   // costs a longer scan after a crash (about delay x message rate
