@@ -534,8 +534,7 @@ class http_api::connection : public std::enable_shared_from_this<connection> {
         body["conversation" + std::string(batch ? "s" : "")] = batch ? conversations : conversations[0];
       self->reply(http::status::accepted, body.dump());
     };
-    // Only urgent events (notifications): not behind answers waiting for the normal lane.
-    api_.await_durable(waiting{ticket, std::move(done), urgent}, ticket == 0);
+    api_.await_durable(waiting{ticket, std::move(done), urgent});
   }
 
   // An item that expects replies: sent from a pool number the customer
@@ -994,8 +993,9 @@ void http_api::on_durable() {
   });
 }
 
-void http_api::await_durable(waiting w, bool urgent_only) {
-  (urgent_only ? waiting_urgent_ : waiting_).push_back(std::move(w));
+void http_api::await_durable(waiting w) {
+  // Only urgent events (notifications): not behind answers waiting for the normal lane.
+  (w.ticket == 0 ? waiting_urgent_ : waiting_).push_back(std::move(w));
   waiting_count_.fetch_add(1, std::memory_order_relaxed);
   std::atomic_thread_fence(std::memory_order_seq_cst);  // pairs with on_durable()'s
   complete_durable();

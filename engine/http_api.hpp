@@ -132,9 +132,8 @@ class http_api {
     std::uint64_t urgent_ticket = 0;
   };
   void accept();
-  // Queues an answer (in `urgent_only` when it waits only for urgent
-  // events) and gives what is durable already.
-  void await_durable(waiting w, bool urgent_only = false);
+  // Queues an answer and gives what is durable already.
+  void await_durable(waiting w);
   void complete_durable();
   void hand_over(std::unique_ptr<outbound_message> m);  // to the dispatcher, now or soon
   void cancel_unsent(const storage::message_record& r);

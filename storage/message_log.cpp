@@ -73,20 +73,25 @@ std::chrono::microseconds since(std::int64_t from_us, std::int64_t to_us) {
 
 rocksdb::Slice slice(std::string_view s) { return {s.data(), s.size()}; }
 
-// A set of ids within a sliding window: one bit per id from base (a
-// multiple of 64), for up to max_words x 64 ids past it. The engine
-// numbers messages one by one, so the ids of the last seconds are dense.
+// A set of ids above a watermark, in a sliding window: one bit per id
+// from base (the watermark's word), for up to max_words x 64 ids. The
+// engine numbers messages one by one, so the ids of the last seconds are
+// dense.
 class id_window {
  public:
   static constexpr std::uint64_t max_words = 1 << 16;  // 4 Mi ids, 512 KiB at most
 
-  void reset(std::uint64_t first) {
+  // Empty, holding ids above `watermark` from now on.
+  void reset(std::uint64_t watermark) {
     words_.clear();
-    base_ = first & ~std::uint64_t{63};
+    watermark_ = watermark;
+    base_ = watermark & ~std::uint64_t{63};
   }
-  // False (nothing done) for an id below the window or beyond its reach.
+  std::uint64_t watermark() const noexcept { return watermark_; }
+  // False (nothing done) for an id at or below the watermark or beyond
+  // the window's reach.
   bool insert(std::uint64_t id) {
-    if (id < base_) return false;
+    if (id <= watermark_) return false;
     const std::uint64_t w = (id - base_) >> 6;
     if (w >= max_words) return false;
     if (w >= words_.size()) words_.resize(w + 1);
@@ -104,9 +109,10 @@ class id_window {
     return w < words_.size() && (words_[w] & bit(id)) != 0;
   }
   // Calls f(id) for each id in the set up to `last`, ascending, and
-  // removes them; the window then starts at last's word.
+  // removes them: `last` becomes the watermark.
   template <class F>
   void take_through(std::uint64_t last, F&& f) {
+    watermark_ = std::max(watermark_, last);
     while (!words_.empty() && last >= base_) {
       std::uint64_t& front = words_.front();
       if (last - base_ < 63) {  // the word reaches past `last`: its lower bits only
@@ -126,6 +132,7 @@ class id_window {
 
  private:
   static std::uint64_t bit(std::uint64_t id) { return std::uint64_t{1} << (id & 63); }
+  std::uint64_t watermark_ = 0;
   std::uint64_t base_ = 0;
   std::deque<std::uint64_t> words_;
 };
@@ -181,12 +188,12 @@ struct message_log::impl {
   std::unordered_map<std::uint64_t, std::vector<event>> early;
   std::vector<std::uint64_t> released;
 
-  // The open index. Every open message with an id at or below
-  // open_watermark has its entry; above it, an open message is in
-  // `deferred` until the watermark passes it (or, beyond the window's
-  // reach, was indexed at once). The watermark follows max_written_id
-  // open_index_delay behind, through marks taken every 50 ms.
-  std::uint64_t open_watermark = 0;
+  // The open index. Every open message with an id at or below the
+  // watermark (deferred.watermark()) has its entry; above it, an open
+  // message is in `deferred` until the watermark passes it (or, beyond the
+  // window's reach, was indexed at once). The watermark follows
+  // max_written_id open_index_delay behind, through marks taken every
+  // 50 ms.
   id_window deferred;
   std::deque<std::pair<std::chrono::steady_clock::time_point, std::uint64_t>> open_marks;
   std::chrono::steady_clock::time_point last_open_mark{};
@@ -333,19 +340,18 @@ struct message_log::impl {
   // one (new, or written before the index was deferred) has every open
   // message indexed.
   void index_open_above_watermark() {
-    std::string value;
-    const rocksdb::Status st =
-        db->Get(rocksdb::ReadOptions(), handles.cfs[cf_open], slice(open_watermark_key), &value);
-    if (!st.ok() && !st.IsNotFound())
+    rocksdb::Status st;
+    const std::optional<std::uint64_t> stored = stored_open_watermark(rocksdb::ReadOptions(), st);
+    if (!st.ok())
       throw std::system_error(make_error_code(storage_errc::io_error),
                               "message log open index: " + st.ToString());
     rocksdb::WriteBatch batch;
-    if (st.ok() && value.size() == 8)
-      for_open_records_above(read_u64_be(value), rocksdb::ReadOptions(), [&](std::uint64_t id) {
+    if (stored)
+      for_open_records_above(*stored, rocksdb::ReadOptions(), [&](std::uint64_t id) {
         batch.Put(handles.cfs[cf_open], id_key(id), rocksdb::Slice());
       });
     put_open_watermark(max_written_id, batch);
-    deferred.reset(max_written_id + 1);
+    deferred.reset(max_written_id);
     rocksdb::WriteOptions wo;
     wo.sync = options.sync != sync_policy::never;
     if (const rocksdb::Status w = db->Write(wo, &batch); !w.ok())
@@ -354,10 +360,20 @@ struct message_log::impl {
   }
 
   void put_open_watermark(std::uint64_t w, rocksdb::WriteBatch& batch) {
-    open_watermark = w;
     std::string v;
     put_u64_be(v, w);
     batch.Put(handles.cfs[cf_open], slice(open_watermark_key), v);
+  }
+
+  // The watermark the database holds; none (status ok) in a database
+  // written before the index was deferred.
+  std::optional<std::uint64_t> stored_open_watermark(const rocksdb::ReadOptions& ro,
+                                                     rocksdb::Status& st) const {
+    std::string value;
+    st = db->Get(ro, handles.cfs[cf_open], slice(open_watermark_key), &value);
+    if (st.IsNotFound()) st = rocksdb::Status::OK();
+    if (!st.ok() || value.size() != 8) return std::nullopt;
+    return read_u64_be(value);
   }
 
   // Calls f(id) for each record above `watermark` with a part in flight.
@@ -605,7 +621,7 @@ struct message_log::impl {
   // A record read back from the database, to cache.
   cached loaded(message_record&& r) {
     self.counters_.record_reads.fetch_add(1, std::memory_order_relaxed);
-    const bool indexed = in_flight(r) && !(r.id > open_watermark && deferred.contains(r.id));
+    const bool indexed = in_flight(r) && !deferred.contains(r.id);
     const state st = r.st;
     return cached{std::move(r), indexed, st};
   }
@@ -836,7 +852,7 @@ struct message_log::impl {
     // one.
     const bool open = in_flight(r);
     if (open && !c.indexed_open) {
-      if (r.id <= open_watermark || !deferred.insert(r.id)) {
+      if (!deferred.insert(r.id)) {
         batch.Put(handles.cfs[cf_open], key, rocksdb::Slice());
         c.indexed_open = true;
         self.counters_.open_indexed.fetch_add(1, std::memory_order_relaxed);
@@ -845,7 +861,7 @@ struct message_log::impl {
       if (c.indexed_open) {
         batch.Delete(handles.cfs[cf_open], key);
         c.indexed_open = false;
-      } else if (r.id > open_watermark) {
+      } else {
         deferred.erase(r.id);
       }
     }
@@ -861,12 +877,12 @@ struct message_log::impl {
       if (open_marks.empty() || open_marks.back().second != max_written_id)
         open_marks.emplace_back(now, max_written_id);
     }
-    std::uint64_t through = open_watermark;
+    std::uint64_t through = deferred.watermark();
     while (!open_marks.empty() && now - open_marks.front().first >= options.open_index_delay) {
       through = std::max(through, open_marks.front().second);
       open_marks.pop_front();
     }
-    if (through == open_watermark) return;
+    if (through == deferred.watermark()) return;
     rocksdb::WriteBatch batch;
     std::uint64_t indexed = 0;
     deferred.take_through(through, [&](std::uint64_t id) {
@@ -1273,10 +1289,9 @@ std::vector<std::uint64_t> message_log::open_message_ids(std::error_code& ec) co
   const rocksdb::Snapshot* snapshot = db.GetSnapshot();
   rocksdb::ReadOptions ro;
   ro.snapshot = snapshot;
-  std::string value;
-  rocksdb::Status st = db.Get(ro, impl_->handles.cfs[cf_open], slice(open_watermark_key), &value);
-  const std::uint64_t watermark = st.ok() && value.size() == 8 ? read_u64_be(value) : 0;
-  if (st.ok() || st.IsNotFound()) {
+  rocksdb::Status st;
+  const std::uint64_t watermark = impl_->stored_open_watermark(ro, st).value_or(0);
+  if (st.ok()) {
     std::unique_ptr<rocksdb::Iterator> it(db.NewIterator(ro, impl_->handles.cfs[cf_open]));
     for (it->SeekToFirst(); it->Valid(); it->Next()) {
       if (it->key().size() != 8) continue;

@@ -16,8 +16,8 @@
 #include <thread>
 
 #include "engine/recipient_zone.hpp"
-#include "storage/message_log.hpp"
 #include "smpp/text.hpp"
+#include "storage/message_log.hpp"
 #include "storage/reconciler.hpp"
 #include "tests/support/child_process.hpp"
 #include "tests/support/temp_dir.hpp"
