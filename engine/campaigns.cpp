@@ -14,6 +14,7 @@
 
 #include "engine/log_report.hpp"
 #include "logging/logger.hpp"
+#include "logging/thread_name.hpp"
 
 namespace engine {
 
@@ -179,6 +180,7 @@ void campaign_manager::start_runner_locked(entry& e) {
     std::lock_guard lock(mutex_);
     e.problem = std::move(why);
   });
+  logging::name_thread(e.thread, "cmp:" + e.config.id);
 }
 
 void campaign_manager::retire_runner(entry& e) {

@@ -26,6 +26,7 @@
 #include "engine/two_way.hpp"
 #include "engine/webhooks.hpp"
 #include "logging/logger.hpp"
+#include "logging/thread_name.hpp"
 #include "smppd/version.hpp"
 #include "storage/log_reader.hpp"
 #include "storage/message_log.hpp"
@@ -493,6 +494,7 @@ int run_daemon(const config::settings& s, const daemon_options& opt) {
   boost::asio::post(io, [&replies] { replies->start(); });
   webhooks.start();
   std::thread io_thread([&io] { io.run(); });
+  logging::name_thread(io_thread, "dispatch");
 
   std::unique_ptr<campaign_manager> campaigns;
   try {
@@ -575,6 +577,7 @@ int run_daemon(const config::settings& s, const daemon_options& opt) {
       auto guard = boost::asio::make_work_guard(api_io);
       api_io.run();
     });
+    logging::name_thread(api_thread, "api");
   }
 
 
@@ -619,6 +622,7 @@ int run_daemon(const config::settings& s, const daemon_options& opt) {
       auto guard = boost::asio::make_work_guard(metrics_io);
       metrics_io.run();
     });
+    logging::name_thread(metrics_thread, "metrics");
   }
 
   // systemd (Type=notify): serving from here on.

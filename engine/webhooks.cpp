@@ -17,6 +17,7 @@
 #include <ctime>
 
 #include "logging/logger.hpp"
+#include "logging/thread_name.hpp"
 
 namespace engine {
 
@@ -292,6 +293,7 @@ void webhook_sender::start() {
   std::error_code ec;
   if (config_.webhooks.empty() && store_.outbox(1, ec).empty()) return;
   thread_ = std::thread([this] { run(); });
+  logging::name_thread(thread_, "webhooks");
 }
 
 void webhook_sender::stop() {

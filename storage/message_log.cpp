@@ -21,6 +21,7 @@
 #include <unordered_map>
 #include <unordered_set>
 
+#include "logging/thread_name.hpp"
 #include "storage/detail/log_access.hpp"
 #include "storage/detail/schema.hpp"
 #include "storage/detail/varint.hpp"
@@ -315,7 +316,11 @@ struct message_log::impl {
     index_open_above_watermark();
     load_stats_and_cursors();
     writer = std::thread([this] { run(); });
-    if (options.sync == sync_policy::interval) syncer = std::thread([this] { sync_loop(); });
+    logging::name_thread(writer, "log-writer");
+    if (options.sync == sync_policy::interval) {
+      syncer = std::thread([this] { sync_loop(); });
+      logging::name_thread(syncer, "log-sync");
+    }
   }
 
   ~impl() {

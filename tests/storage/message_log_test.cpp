@@ -5,7 +5,9 @@
 
 #include <algorithm>
 #include <filesystem>
+#include <fstream>
 #include <memory>
+#include <string>
 #include <thread>
 #include <vector>
 
@@ -36,6 +38,19 @@ TEST_F(message_log_test, stores_a_message_and_reads_it_back) {
   std::error_code ec;
   EXPECT_FALSE(log_->get(2, ec).has_value());
   EXPECT_EQ(ec, make_error_code(storage_errc::not_found));
+}
+
+// Operators tell the log's threads apart in `top -H` and perf by name.
+TEST_F(message_log_test, names_its_threads) {
+  open(sync_policy::interval);
+  std::vector<std::string> names;
+  for (const auto& t : std::filesystem::directory_iterator("/proc/self/task")) {
+    std::ifstream comm(t.path() / "comm");
+    std::string n;
+    if (std::getline(comm, n)) names.push_back(n);
+  }
+  EXPECT_EQ(std::count(names.begin(), names.end(), "log-writer"), 1);
+  EXPECT_EQ(std::count(names.begin(), names.end(), "log-sync"), 1);
 }
 
 TEST_F(message_log_test, follows_a_part_from_queued_to_delivered) {
