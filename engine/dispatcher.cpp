@@ -234,7 +234,7 @@ void dispatcher::reconfigure(dispatcher_options next, std::function<void(bool)> 
 void dispatcher::reroute(outbound_message& m) {
   if (auto op = router_.route(m.to); op && !options_.operators[*op].removed) {
     m.op = *op;
-    ready_.push_back(&m);
+    ready_for(m).push_back(&m);
     return;
   }
   lg::warn(component::dispatch, "message failed: its operator was removed and no other serves its number",
@@ -382,7 +382,7 @@ void dispatcher::pump() {
   const auto now = clock::now();
   const std::int64_t now_s = now_us() / 1'000'000;
   while (!window_held_.empty() && window_held_.begin()->first <= now_s) {
-    ready_.push_back(window_held_.begin()->second);
+    ready_for(*window_held_.begin()->second).push_back(window_held_.begin()->second);
     window_held_.erase(window_held_.begin());
     window_held_count_.fetch_sub(1, std::memory_order_relaxed);
   }
@@ -390,22 +390,34 @@ void dispatcher::pump() {
     outbound_message* m = retries_.top().message;
     retries_.pop();
     m->retry_pending = false;
-    ready_.push_back(m);
+    ready_for(*m).push_back(m);
   }
   std::optional<clock::time_point> wait_until;
-  // Retries first: they are the oldest work. Then each operator in turn,
-  // notifications strictly before campaigns.
-  for (std::size_t k = ready_.size(); k > 0 && !ready_.empty(); --k) {
-    outbound_message* m = ready_.front();
-    ready_.pop_front();
-    if (!try_send(*m, now, wait_until)) ready_.push_back(m);
-  }
-  for (std::size_t k = 0; k < ops_.size(); ++k) {
-    const std::size_t o = (next_op_ + k) % ops_.size();
-    auto& op = *ops_[o];
-    bool blocked = false;
-    const bool removed = o < options_.operators.size() && options_.operators[o].removed;
-    for (std::size_t l = 0; l < lane_count && !blocked; ++l) {
+  // Lane by lane, notifications strictly before campaigns: in each, first
+  // what is due again (the oldest work: retries, messages let go by their
+  // send window or a resumed campaign), then each operator's lane in turn.
+  // An operator whose message cannot go now (no room, its rate) sends
+  // nothing after it in this pass: a notification waiting keeps its
+  // campaigns waiting too.
+  op_blocked_.assign(ops_.size(), 0);
+  auto blocked = [&](const outbound_message& m) { return m.op < op_blocked_.size() && op_blocked_[m.op]; };
+  for (std::size_t l = 0; l < lane_count; ++l) {
+    auto& again = ready_[l];
+    for (std::size_t k = again.size(); k > 0 && !again.empty(); --k) {
+      outbound_message* m = again.front();
+      again.pop_front();
+      if (blocked(*m)) {
+        again.push_back(m);
+      } else if (!try_send(*m, now, wait_until)) {
+        again.push_back(m);
+        if (m->op < op_blocked_.size()) op_blocked_[m->op] = 1;
+      }
+    }
+    for (std::size_t k = 0; k < ops_.size(); ++k) {
+      const std::size_t o = (next_op_ + k) % ops_.size();
+      if (op_blocked_[o]) continue;
+      auto& op = *ops_[o];
+      const bool removed = o < options_.operators.size() && options_.operators[o].removed;
       for (;;) {
         outbound_message* m = op.head[l];
         if (!m) {
@@ -427,7 +439,7 @@ void dispatcher::pump() {
         }
         if (!try_send(*m, now, wait_until)) {
           op.head[l] = m;
-          blocked = true;  // a notification waiting keeps the campaign lane waiting too
+          op_blocked_[o] = 1;
           break;
         }
         op.head[l] = nullptr;
@@ -490,7 +502,7 @@ void dispatcher::campaign_changed(const campaign_gate* gate) {
           ++w;
           continue;
         }
-        ready_.push_front(w->second);
+        ready_for(*w->second).push_front(w->second);
         w = window_held_.erase(w);
         window_held_count_.fetch_sub(1, std::memory_order_relaxed);
       }
@@ -499,7 +511,7 @@ void dispatcher::campaign_changed(const campaign_gate* gate) {
     auto it = held_.find(gate);
     if (it == held_.end() || gate->holds()) return;
     // Back in front: they are older than anything still in the lanes.
-    for (auto m = it->second.rbegin(); m != it->second.rend(); ++m) ready_.push_front(*m);
+    for (auto m = it->second.rbegin(); m != it->second.rend(); ++m) ready_for(**m).push_front(*m);
     held_count_.fetch_sub(it->second.size(), std::memory_order_relaxed);
     held_.erase(it);
     pump();

@@ -405,7 +405,13 @@ class dispatcher : private smpp::session_handler {
   std::uint64_t next_tag_ = 1;
   std::unordered_map<std::uint64_t, message_entry> messages_;  // by message id
   std::priority_queue<retry_entry, std::vector<retry_entry>, std::greater<>> retries_;
-  std::deque<outbound_message*> ready_;  // retries that are due
+  // Taken from their lanes and due again (retries, those let go by their
+  // send window, a resumed campaign's, rerouted ones), by priority.
+  std::array<std::deque<outbound_message*>, lane_count> ready_;
+  std::deque<outbound_message*>& ready_for(const outbound_message& m) {
+    return ready_[static_cast<std::size_t>(m.priority)];
+  }
+  std::vector<char> op_blocked_;  // pump's scratch: an operator's older work waits
   std::unordered_map<const campaign_gate*, std::vector<outbound_message*>> held_;  // paused campaigns'
   std::atomic<std::size_t> held_count_{0};
   std::multimap<std::int64_t, outbound_message*> window_held_;  // by when their window opens (Unix seconds)

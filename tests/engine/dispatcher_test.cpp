@@ -3,7 +3,8 @@
 // happens to messages that cannot go now: validity over, send window
 // closed (held alone, or suppressed when the validity ends first), a
 // cancelled campaign's held messages. And, against smsc-sim, that a
-// notification dispatched before its record is durable is sent only after.
+// notification dispatched before its record is durable is sent only after,
+// and that a notification goes before campaign messages due again.
 #include "engine/dispatcher.hpp"
 
 #include <gtest/gtest.h>
@@ -249,60 +250,112 @@ namespace {
 
 const std::string bin_dir = SMPPD_BIN_DIR;
 
+// A dispatcher with one operator whose SMSC is a real smsc-sim on
+// loopback, which notes every submit it decodes (destination, time) in an
+// arrivals file; a real message log that tells the dispatcher what is
+// durable, and can be held in that callback.
+class dispatcher_with_sim : public ::testing::Test {
+ protected:
+  smppd::test::temp_dir dir{"smppd-dispatcher-sim-test"};
+  std::optional<smppd::test::child_process> sim;
+  std::atomic<bool> hold{false}, held{false};
+  std::atomic<engine::dispatcher*> sink{nullptr};
+  std::unique_ptr<storage::message_log> log;
+  std::unique_ptr<storage::reconciler> reconciler;
+  boost::asio::io_context io;
+  std::unique_ptr<engine::dispatcher> d;
+
+  void start(std::size_t window) {
+    const std::uint16_t port = smppd::test::start_smsc_sim(
+        sim, bin_dir + "/smsc-sim", {"--arrivals-file", (dir / "arrivals").string(), "--arrivals-prefix", "3706"});
+    ASSERT_NE(port, 0);
+    storage::log_options lo;
+    lo.dir = dir / "log";
+    lo.sync = storage::sync_policy::never;
+    lo.on_durable = [this](std::uint64_t) {
+      while (hold.load()) {
+        held.store(true);
+        std::this_thread::sleep_for(std::chrono::milliseconds(1));
+      }
+      if (auto* p = sink.load()) p->on_durable();
+    };
+    log = std::make_unique<storage::message_log>(lo);
+    reconciler = std::make_unique<storage::reconciler>(*log);
+    engine::dispatcher_options o;
+    engine::smsc_setup s;
+    s.name = "sim";
+    s.pool.client.host = "127.0.0.1";
+    s.pool.client.port = port;
+    s.pool.client.session.system_id = "acme";
+    s.pool.client.session.password = "secret";
+    s.pool.client.session.window = window;
+    o.smscs.push_back(s);
+    o.operators.push_back({"lt", {"+370"}, {{0, 1}}});
+    d = std::make_unique<engine::dispatcher>(io, o, *log, *reconciler);
+    sink.store(d.get());
+    d->start();
+    ASSERT_TRUE(run_until([&] { return d->counters(0).binds_bound.load() > 0; }, std::chrono::seconds(10)));
+  }
+
+  void TearDown() override {
+    if (d) {
+      bool stopped = false;
+      d->stop(std::chrono::seconds(1), [&] { stopped = true; });
+      run_until([&] { return stopped; }, std::chrono::seconds(5));
+    }
+    sink.store(nullptr);
+    d.reset();
+    if (sim) sim->stop();
+  }
+
+  template <class Done>
+  bool run_until(Done&& done, std::chrono::milliseconds limit) {
+    const auto end = std::chrono::steady_clock::now() + limit;
+    while (!done() && std::chrono::steady_clock::now() < end) io.run_for(std::chrono::milliseconds(20));
+    return done();
+  }
+
+  // The destinations smsc-sim received, in the order it decoded them.
+  std::vector<std::string> arrivals() {
+    std::ifstream in(dir / "arrivals");
+    std::vector<std::string> out;
+    std::string to, us;
+    while (in >> to >> us) out.push_back(to);
+    return out;
+  }
+
+  // A message with its record in the log (durable unless the writer is held).
+  std::unique_ptr<engine::outbound_message> message(std::uint64_t id, std::string to, engine::lane priority,
+                                                    storage::urgency how = storage::urgency::normal,
+                                                    std::uint64_t* ticket = nullptr) {
+    storage::message_record r;
+    r.id = id;
+    r.recipient = to;
+    r.queued_us = wall_us();
+    r.parts.resize(1);
+    std::error_code ec;
+    const std::uint64_t t = log->append(r, ec, how);
+    EXPECT_FALSE(ec);
+    if (ticket) *ticket = t;
+    auto m = std::make_unique<engine::outbound_message>();
+    m->id = id;
+    m->priority = priority;
+    m->to = std::move(to);
+    m->from = "ACME";
+    m->queued_us = r.queued_us;
+    EXPECT_FALSE(smpp::encode_text("Your code is 1234", {}, m->text));
+    return m;
+  }
+};
+
 // A notification from the API reaches the dispatcher as soon as its record
 // is queued in the log's urgent lane, before it is durable; its PDU must
 // still wait for that. The log's writer is held (in its durability
 // callback) while the record is queued and the message dispatched: nothing
 // reaches smsc-sim until the writer goes on, then the submit goes out and
 // the record and its parts' states are all in the log.
-TEST(dispatcher_notification, is_dispatched_before_its_record_is_durable_but_sent_only_after) {
-  smppd::test::temp_dir dir{"smppd-dispatcher-otp-test"};
-  const auto arrivals = dir / "arrivals";
-  std::optional<smppd::test::child_process> sim;
-  const std::uint16_t port = smppd::test::start_smsc_sim(
-      sim, bin_dir + "/smsc-sim", {"--arrivals-file", arrivals.string(), "--arrivals-prefix", "3706"});
-  ASSERT_NE(port, 0);
-
-  std::atomic<bool> hold{false}, held{false};
-  std::atomic<engine::dispatcher*> sink{nullptr};
-  storage::log_options lo;
-  lo.dir = dir / "log";
-  lo.sync = storage::sync_policy::never;
-  lo.on_durable = [&](std::uint64_t) {
-    while (hold.load()) {
-      held.store(true);
-      std::this_thread::sleep_for(std::chrono::milliseconds(1));
-    }
-    if (auto* d = sink.load()) d->on_durable();
-  };
-  storage::message_log log(lo);
-  storage::reconciler reconciler(log);
-  boost::asio::io_context io;
-  engine::dispatcher_options o;
-  engine::smsc_setup s;
-  s.name = "sim";
-  s.pool.client.host = "127.0.0.1";
-  s.pool.client.port = port;
-  s.pool.client.session.system_id = "acme";
-  s.pool.client.session.password = "secret";
-  o.smscs.push_back(s);
-  o.operators.push_back({"lt", {"+370"}, {{0, 1}}});
-  engine::dispatcher d(io, o, log, reconciler);
-  sink.store(&d);
-  d.start();
-  auto run_until = [&](auto&& done, std::chrono::milliseconds limit) {
-    const auto end = std::chrono::steady_clock::now() + limit;
-    while (!done() && std::chrono::steady_clock::now() < end) io.run_for(std::chrono::milliseconds(20));
-    return done();
-  };
-  auto sent = [&] {
-    std::ifstream in(arrivals);
-    std::string line;
-    int n = 0;
-    while (std::getline(in, line)) ++n;
-    return n;
-  };
-  ASSERT_TRUE(run_until([&] { return d.counters(0).binds_bound.load() > 0; }, std::chrono::seconds(10)));
+TEST_F(dispatcher_with_sim, dispatches_a_notification_before_its_record_is_durable_but_sends_it_only_after) {
+  ASSERT_NO_FATAL_FAILURE(start(64));
 
   // The writer is held after writing a first record.
   hold.store(true);
@@ -311,47 +364,59 @@ TEST(dispatcher_notification, is_dispatched_before_its_record_is_durable_but_sen
   first.recipient = "+37060000001";
   first.parts.resize(1);
   std::error_code ec;
-  (void)log.append(first, ec, storage::urgency::urgent);
+  (void)log->append(first, ec, storage::urgency::urgent);
   ASSERT_FALSE(ec);
   while (!held.load()) std::this_thread::sleep_for(std::chrono::milliseconds(1));
 
-  storage::message_record r;
-  r.id = 2;
-  r.recipient = "+37060000002";
-  r.queued_us = wall_us();
-  r.parts.resize(1);
-  const std::uint64_t record_ticket = log.append(r, ec, storage::urgency::urgent);
-  ASSERT_FALSE(ec);
-  auto m = std::make_unique<engine::outbound_message>();
-  m->id = 2;
-  m->priority = engine::lane::notification;
-  m->to = r.recipient;
-  m->from = "ACME";
-  m->queued_us = r.queued_us;
+  std::uint64_t record_ticket = 0;
+  auto m = message(2, "+37060000002", engine::lane::notification, storage::urgency::urgent, &record_ticket);
   m->urgent_log = true;
-  ASSERT_FALSE(smpp::encode_text("Your code is 1234", {}, m->text));
-  ASSERT_TRUE(d.enqueue(std::move(m)));
+  ASSERT_TRUE(d->enqueue(std::move(m)));
   io.run_for(std::chrono::milliseconds(300));
-  EXPECT_FALSE(log.is_durable(record_ticket));
-  EXPECT_EQ(sent(), 0) << "a PDU went out before its record was durable";
-  EXPECT_EQ(d.counters().submitted.load(), 0u);
+  EXPECT_FALSE(log->is_durable(record_ticket));
+  EXPECT_TRUE(arrivals().empty()) << "a PDU went out before its record was durable";
+  EXPECT_EQ(d->counters().submitted.load(), 0u);
 
   hold.store(false);
-  ASSERT_TRUE(run_until([&] { return sent() == 1 && d.counters().accepted.load() == 1; }, std::chrono::seconds(10)));
-  log.wait_durable(log.issued_ticket(storage::urgency::urgent));
-  log.wait_durable(log.issued_ticket());
-  const auto stored = log.get(2, ec);
+  ASSERT_TRUE(run_until([&] { return arrivals().size() == 1 && d->counters().accepted.load() == 1; },
+                        std::chrono::seconds(10)));
+  log->wait_durable(log->issued_ticket(storage::urgency::urgent));
+  log->wait_durable(log->issued_ticket());
+  const auto stored = log->get(2, ec);
   ASSERT_TRUE(stored) << ec.message();
   EXPECT_EQ(stored->recipient, "+37060000002");
   EXPECT_NE(stored->parts[0].st, storage::state::queued);
   EXPECT_NE(stored->parts[0].submitted_us, 0);
-  EXPECT_EQ(log.counters().unknown_messages.load(), 0u);
+  EXPECT_EQ(log->counters().unknown_messages.load(), 0u);
+}
 
-  bool stopped = false;
-  d.stop(std::chrono::seconds(1), [&] { stopped = true; });
-  run_until([&] { return stopped; }, std::chrono::seconds(5));
-  sink.store(nullptr);
-  sim->stop();
+// Campaign messages taken from their lane and due again (here a paused
+// campaign's, let go when it resumes; retries and those whose send window
+// opens take the same way) do not go ahead of a notification waiting: with
+// room for one PDU at a time, the OTP that was queued when the campaign
+// resumed is the first to reach the SMSC.
+TEST_F(dispatcher_with_sim, sends_a_waiting_notification_before_a_resumed_campaigns_messages) {
+  ASSERT_NO_FATAL_FAILURE(start(1));
+  engine::campaign_gate gate("c", engine::campaign_state::paused);
+  for (std::uint64_t id = 1; id <= 5; ++id) {
+    auto m = message(id, "+3706000000" + std::to_string(id), engine::lane::campaign);
+    m->campaign = "c";
+    m->gate = &gate;
+    ASSERT_TRUE(d->enqueue(std::move(m)));
+  }
+  ASSERT_TRUE(run_until([&] { return d->held_messages() == 5; }, std::chrono::seconds(5)));
+  log->wait_durable(log->issued_ticket());
+
+  // Resumed, and an OTP queued, before the dispatcher's thread looks again.
+  gate.state.store(engine::campaign_state::running);
+  d->campaign_changed(&gate);
+  ASSERT_TRUE(d->enqueue(message(9, "+37069999999", engine::lane::notification)));
+  log->wait_durable(log->issued_ticket());
+  ASSERT_TRUE(run_until([&] { return arrivals().size() == 6; }, std::chrono::seconds(10)));
+  const auto order = arrivals();
+  EXPECT_EQ(order.front(), "37069999999");
+  EXPECT_EQ(std::vector<std::string>(order.begin() + 1, order.end()),
+            (std::vector<std::string>{"37060000001", "37060000002", "37060000003", "37060000004", "37060000005"}));
 }
 
 }  // namespace
