@@ -7,11 +7,17 @@
 # smsc-sim settles most messages as delivered and some as undeliverable or
 # expired, after a short delay, so the report shows a realistic mix. Both
 # processes are stopped by PID; the temporary directory is removed.
+#
+# SMPPD_BUILD_DIR: the build directory (default build/). SMPPD_DEMO_NO_BUILD=1
+# runs the binaries already there, without installing or building (the
+# test of this script does).
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
-"$root/scripts/install-deps.sh"
 build=${SMPPD_BUILD_DIR:-$root/build}
-SMPPD_TARGETS="smppd smsc-sim smppctl" "$root/scripts/build.sh" "$build" -DCMAKE_BUILD_TYPE=Release
+if [[ ${SMPPD_DEMO_NO_BUILD:-0} != 1 ]]; then
+  "$root/scripts/install-deps.sh"
+  SMPPD_TARGETS="smppd smsc-sim smppctl" "$root/scripts/build.sh" "$build" -DCMAKE_BUILD_TYPE=Release
+fi
 
 work=$(mktemp -d /tmp/smppd-demo-XXXXXX)
 sim_pid=""
