@@ -799,7 +799,7 @@ void dispatcher::on_response(std::uint32_t, std::uint64_t tag, const smpp::respo
     bump(sc.throttled);
     lg::debug(component::dispatch, "throttled by the SMSC",
               {{"smsc", s.setup.name}, {"message", m.id}, {"part", f.part}, {"command_status", smpp::name(r.status)}});
-    if (s.rate.on_throttled(clock::now())) {
+    if (s.rate.on_throttled(clock::now(), sc.submitted.load(std::memory_order_relaxed))) {
       s.bucket.set_rate(s.rate.current(), clock::now());
       bump(sc.rate_reductions);
       sc.rate.store(s.rate.current(), std::memory_order_relaxed);
@@ -976,6 +976,7 @@ void dispatcher::tick() {
   const auto now = clock::now();
   for (std::size_t i = 0; i < smscs_.size(); ++i) {
     auto& s = smscs_[i];
+    s.rate.observe(smsc_counters_[i].submitted.load(std::memory_order_relaxed), now);
     if (s.rate.on_tick(now)) {
       s.bucket.set_rate(s.rate.current(), now);
       if (!s.rate.reduced())

@@ -15,6 +15,9 @@ void token_bucket::refill(clock::time_point now) {
 
 void token_bucket::set_rate(double rate, clock::time_point now) {
   refill(now);
+  // Limited from unlimited (an unlimited SMSC that throttles): a tenth of
+  // a second saved up at most, as a configured rate has.
+  if (unlimited()) burst_ = std::max(burst_, rate / 10);
   rate_ = rate;
 }
 
@@ -43,13 +46,40 @@ token_bucket::clock::time_point token_bucket::available_at(double n, clock::time
 adaptive_rate::adaptive_rate(double configured, clock::time_point now)
     : configured_(configured), current_(configured), last_step_(now) {}
 
-bool adaptive_rate::on_throttled(clock::time_point now) {
-  if (configured_ <= 0) return false;  // unlimited: nothing to adapt (the window still bounds us)
+void adaptive_rate::observe(std::uint64_t parts_sent, clock::time_point now) {
+  if (window_start_ == clock::time_point{} || parts_sent < window_parts_) {
+    window_start_ = now;
+    window_parts_ = parts_sent;
+    return;
+  }
+  const std::chrono::duration<double> elapsed = now - window_start_;
+  if (elapsed < std::chrono::seconds(1)) return;
+  observed_ = static_cast<double>(parts_sent - window_parts_) / elapsed.count();
+  window_start_ = now;
+  window_parts_ = parts_sent;
+}
+
+double adaptive_rate::observed(std::uint64_t parts_sent, clock::time_point now) const noexcept {
+  const std::chrono::duration<double> span = now - window_start_;
+  if (window_start_ == clock::time_point{} || parts_sent < window_parts_ || span < std::chrono::milliseconds(100))
+    return observed_;
+  return std::max(observed_, static_cast<double>(parts_sent - window_parts_) / span.count());
+}
+
+bool adaptive_rate::on_throttled(clock::time_point now, std::uint64_t parts_sent) {
   if (throttled_ever_ && now - last_throttle_ < cooldown) return false;
+  if (configured_ <= 0 && current_ <= 0) {
+    // Unlimited until now: lowered from what it was sent at. Nothing sent
+    // in view yet: the window still bounds it.
+    const double sent_at = observed(parts_sent, now);
+    if (sent_at <= 0) return false;
+    base_ = sent_at;
+    current_ = base_;
+  }
   throttled_ever_ = true;
   last_throttle_ = now;
   last_step_ = now;
-  const double lowered = std::max(current_ * decrease, configured_ * floor_fraction);
+  const double lowered = std::max(current_ * decrease, ceiling() * floor_fraction);
   const bool changed = lowered < current_;
   current_ = lowered;
   return changed;
@@ -58,7 +88,8 @@ bool adaptive_rate::on_throttled(clock::time_point now) {
 bool adaptive_rate::on_tick(clock::time_point now) {
   if (!reduced() || now - last_throttle_ < cooldown || now - last_step_ < step) return false;
   last_step_ = now;
-  current_ = std::min(configured_, current_ + configured_ * increase_fraction);
+  current_ += ceiling() * increase_fraction;
+  if (current_ >= ceiling()) current_ = configured_;  // back to the configured rate (0: unlimited)
   return true;
 }
 

@@ -8,6 +8,10 @@
 // per `cooldown`, so one burst of refusals counts once), additive
 // increase back towards the configured rate after a quiet period; never
 // below `floor_fraction` of the configured rate. The bucket follows it.
+// An SMSC without a configured rate (unlimited) is treated alike from the
+// rate it was sent at when the first THROTTLED came (parts per second over
+// the last second, from observe()): lowered from that, raised back towards
+// it, and unlimited again once there.
 //
 // Time comes from the caller (steady clock in the engine, chosen instants
 // in tests). One thread (the dispatcher).
@@ -46,12 +50,22 @@ class adaptive_rate {
 
   adaptive_rate(double configured, clock::time_point now);
 
+  // 0: unlimited.
   double current() const noexcept { return current_; }
   double configured() const noexcept { return configured_; }
-  bool reduced() const noexcept { return configured_ > 0 && current_ < configured_; }
+  bool reduced() const noexcept { return current_ > 0 && (configured_ <= 0 || current_ < configured_); }
 
-  // An ESME_RTHROTTLED arrived. True when the rate was lowered.
-  bool on_throttled(clock::time_point now);
+  // The parts sent so far (a running total), for the rate an unlimited
+  // SMSC is sent at; called periodically (every 100 ms in the engine).
+  void observe(std::uint64_t parts_sent, clock::time_point now);
+  // Parts per second over the last full second, or over the part of this
+  // one gone by (100 ms at least) when that is higher: a burst throttled
+  // early in a second counts at its rate.
+  double observed(std::uint64_t parts_sent, clock::time_point now) const noexcept;
+
+  // An ESME_RTHROTTLED arrived (`parts_sent`: the running total as for
+  // observe()). True when the rate was lowered.
+  bool on_throttled(clock::time_point now, std::uint64_t parts_sent = 0);
   // Periodic: raises the rate again after a quiet time. True when it changed.
   bool on_tick(clock::time_point now);
 
@@ -62,9 +76,17 @@ class adaptive_rate {
   static constexpr std::chrono::milliseconds step{1000};
 
  private:
+  // The rate to return to: the configured one, else the one observed at
+  // the first THROTTLED.
+  double ceiling() const noexcept { return configured_ > 0 ? configured_ : base_; }
+
   double configured_, current_;
+  double base_ = 0;
   clock::time_point last_throttle_{}, last_step_{};
   bool throttled_ever_ = false;
+  double observed_ = 0;  // parts per second over the last full second
+  clock::time_point window_start_{};
+  std::uint64_t window_parts_ = 0;
 };
 
 }  // namespace engine

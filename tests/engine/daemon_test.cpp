@@ -241,8 +241,9 @@ TEST_F(daemon_e2e, sends_a_campaign_once_and_prints_its_delivery_report) {
 
 TEST_F(daemon_e2e, a_10000_recipient_campaign_settles_everyone_once_through_drops_and_throttling) {
   // The SMSC drops every connection after 1.5 s and throttles above 3,000
-  // submits per second: binds reconnect, throttled parts are retried,
-  // parts in doubt become unknown (mark_unknown) and are never resent.
+  // submits per second: binds reconnect, throttled parts are retried and
+  // the rate lowered, parts in doubt become unknown (mark_unknown) and are
+  // never resent.
   start_sim({"--drop-every", "1.5", "--tps-cap", "3000"});
   write_csv("r.csv", 10000);
   auto cfg = write_config(
@@ -267,6 +268,14 @@ TEST_F(daemon_e2e, a_10000_recipient_campaign_settles_everyone_once_through_drop
   EXPECT_GE(delivered + j["by_state"].value("unknown", 0), 10000 - j["by_state"].value("failed", 0));
   EXPECT_GT(counts["submit_resps"].value("ESME_RTHROTTLED", 0), 0) << counts.dump();
   EXPECT_GT(counts["dropped_drop_every"].get<int>(), 0);
+  // The SMSC has no configured rate: its throttling lowered the rate it is
+  // sent at, from what it was sent at.
+  bool lowered = false;
+  for (std::size_t at = 0, nl; (nl = out.find('\n', at)) != std::string::npos; at = nl + 1)
+    if (auto f = smppd::test::parse_logfmt(std::string_view(out).substr(at, nl - at));
+        f && (*f)["msg"] == "rate lowered: the SMSC throttles" && (*f)["configured"] == "0")
+      lowered = std::stod((*f)["rate"]) > 0;
+  EXPECT_TRUE(lowered) << out;
 }
 
 TEST_F(daemon_e2e, starts_with_one_smsc_down_and_sends_through_the_other) {

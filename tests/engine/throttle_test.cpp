@@ -96,6 +96,58 @@ TEST(adaptive_rate, recovers_step_by_step_after_a_quiet_time) {
   EXPECT_FALSE(a.on_tick(t));
 }
 
+// An SMSC with no configured rate that throttles: lowered from the rate it
+// was sent at over the last second, raised back step by step, then
+// unlimited again.
+TEST(adaptive_rate, lowers_an_unlimited_smsc_from_the_rate_it_was_sent_at_and_frees_it_again) {
+  engine::adaptive_rate a(0, t0);
+  a.observe(0, t0);
+  EXPECT_FALSE(a.on_throttled(t0 + 50ms, 100));  // too little in view: no rate to lower
+  EXPECT_FALSE(a.on_throttled(t0 + 500ms, 0));   // nothing sent
+  EXPECT_DOUBLE_EQ(a.current(), 0);
+  a.observe(2000, t0 + 1s);
+  EXPECT_DOUBLE_EQ(a.observed(2000, t0 + 1s), 2000);
+  EXPECT_TRUE(a.on_throttled(t0 + 1s, 2000));
+  EXPECT_DOUBLE_EQ(a.current(), 1400);
+  EXPECT_TRUE(a.reduced());
+  EXPECT_DOUBLE_EQ(a.configured(), 0);
+  // Another throttle a second later lowers it again; what it is sent at
+  // now does not move the rate it returns to.
+  a.observe(3400, t0 + 2s);
+  EXPECT_TRUE(a.on_throttled(t0 + 2s, 3400));
+  EXPECT_DOUBLE_EQ(a.current(), 980);
+  auto t = t0 + 3s;
+  int steps = 0;
+  while (a.reduced() && steps < 100) {
+    if (a.on_tick(t)) ++steps;
+    t += 1s;
+  }
+  EXPECT_EQ(steps, 11);  // 980 + 100 a step, then unlimited at 2000
+  EXPECT_DOUBLE_EQ(a.current(), 0);
+  EXPECT_FALSE(a.reduced());
+}
+
+// A burst throttled early in a second counts at its own rate.
+TEST(adaptive_rate, takes_an_early_burst_at_its_rate) {
+  engine::adaptive_rate a(0, t0);
+  a.observe(0, t0);
+  EXPECT_DOUBLE_EQ(a.observed(3000, t0 + 250ms), 12000);
+  EXPECT_TRUE(a.on_throttled(t0 + 250ms, 3000));
+  EXPECT_DOUBLE_EQ(a.current(), 8400);
+}
+
+// A bucket limited after being unlimited saves up a tenth of a second.
+TEST(token_bucket, limited_after_unlimited_saves_a_tenth_of_a_second) {
+  engine::token_bucket b(0, 0, t0);
+  b.set_rate(1000, t0);
+  EXPECT_FALSE(b.unlimited());
+  EXPECT_TRUE(b.try_take(1, t0));  // the one token an unlimited bucket had
+  EXPECT_FALSE(b.try_take(1, t0));
+  int taken = 0;
+  while (b.try_take(1, t0 + 1s)) ++taken;
+  EXPECT_EQ(taken, 100);
+}
+
 struct pacing_case {
   double operator_tps, smsc_tps;  // 0: no limit
   int max_parts;                  // messages of 1..max_parts parts, in turn
