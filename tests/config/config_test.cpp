@@ -1,6 +1,8 @@
 // Tests of config/config.hpp: a full file read into structs, every error
-// reported at once with its line and column, secrets from the environment
-// and from files never echoed, cross-references checked.
+// reported at once with its line and column (and a table of broken
+// configurations, one per class of mistake, each with its exact
+// FILE:LINE:COLUMN message), secrets from the environment and from files
+// never echoed, cross-references checked.
 #include "config/config.hpp"
 
 #include <gtest/gtest.h>
@@ -598,6 +600,90 @@ TEST_F(config_files, an_empty_file_says_what_is_needed) {
   auto r = load("");
   ASSERT_EQ(r.errors.size(), 1u);
   EXPECT_NE(r.errors[0].message.find("empty"), std::string::npos);
+}
+
+// A table of broken configurations, one mistake each: every class of
+// error is reported once, as FILE:LINE:COLUMN: KEY: WHAT, pointing at the
+// mistake (the value, or the mapping that lacks a key).
+struct broken_config {
+  const char* what;
+  const char* yaml;  // after the valid lines below, unless it replaces them
+  const char* error;    // {dir}: the configuration's directory
+  bool whole = false;  // the yaml is the whole file
+};
+
+const char* const valid_head = "smscs: [{ name: a, host: h, system_id: s }]\n"
+                               "operators: [{ name: o, prefixes: [\"+1\"], smscs: [a] }]\n";
+
+const broken_config broken_configs[] = {
+    {"broken YAML", "smscs:\n  - name: a\n    host: [unclosed\n",
+     "smppd.yaml:4:1: not valid YAML: end of sequence flow not found", true},
+    {"not a mapping", "node: 5\n",
+     "smppd.yaml:3:7: node: expected a mapping of keys to values"},
+    {"unknown top-level key", "nodes: { data_dir: d }\n",
+     "smppd.yaml:3:1: nodes: unknown key \"nodes\" (did you mean \"node\"?)"},
+    {"unknown key, with a suggestion", "node: { dta_dir: d }\n",
+     "smppd.yaml:3:9: node.dta_dir: unknown key \"dta_dir\" (did you mean \"data_dir\"?)"},
+    {"not a number", "smscs: [{ name: a, host: h, system_id: s, port: http }]\n",
+     "smppd.yaml:1:49: smscs[0].port: expected a whole number from 1 to 65535, got \"http\"", true},
+    {"number out of range", "smscs: [{ name: a, host: h, system_id: s, window: 0 }]\n",
+     "smppd.yaml:1:51: smscs[0].window: expected a whole number from 1 to 10000, got \"0\"", true},
+    {"not one of the choices", "node: { sync: sometimes }\n",
+     "smppd.yaml:3:15: node.sync: expected always, never or every_<duration> (every_10ms), got \"sometimes\""},
+    {"a required key missing", "smscs: [{ name: a, system_id: s }]\noperators: [{ name: o, prefixes: [\"+1\"], smscs: [a] }]\n",
+     "smppd.yaml:1:9: smscs[0].host: missing (required)", true},
+    {"a duplicate name", "smscs: [{ name: a, host: h, system_id: s }, { name: a, host: h, system_id: s }]\noperators: [{ name: o, prefixes: [\"+1\"], smscs: [a] }]\n",
+     "smppd.yaml:1:53: smscs[1].name: duplicate SMSC name \"a\"", true},
+    {"a name that refers to nothing", "default_operator: nobody\n",
+     "smppd.yaml:3:19: default_operator: no operator named \"nobody\""},
+    {"a bad prefix", "smscs: [{ name: a, host: h, system_id: s }]\noperators: [{ name: o, prefixes: [\"3706\"], smscs: [a] }]\n",
+     "smppd.yaml:2:35: operators[0].prefixes[0]: expected '+' and digits, got \"3706\"", true},
+    {"a prefix twice", "smscs: [{ name: a, host: h, system_id: s }]\noperators: [{ name: o, prefixes: [\"+1\"], smscs: [a] }, { name: p, prefixes: [\"+1\"], smscs: [a] }]\n",
+     "smppd.yaml:2:78: operators[1].prefixes[0]: prefix +1 already belongs to operator \"o\"", true},
+    {"an environment variable not set", "smscs: [{ name: a, host: h, system_id: s, password: \"${SMPPD_TEST_UNSET}\" }]\noperators: [{ name: o, prefixes: [\"+1\"], smscs: [a] }]\n",
+     "smppd.yaml:1:53: smscs[0].password: environment variable SMPPD_TEST_UNSET is not set", true},
+    {"a secret in two places", "smscs: [{ name: a, host: h, system_id: s, password: x, password_file: pw }]\noperators: [{ name: o, prefixes: [\"+1\"], smscs: [a] }]\n",
+     "smppd.yaml:1:71: smscs[0].password_file: give password or password_file, not both", true},
+    {"a secret file that cannot be read", "smscs: [{ name: a, host: h, system_id: s, password_file: nothere }]\noperators: [{ name: o, prefixes: [\"+1\"], smscs: [a] }]\n",
+     "smppd.yaml:1:58: smscs[0].password_file: cannot read \"{dir}/nothere\"", true},
+    {"a secret too long (not echoed)", "smscs: [{ name: a, host: h, system_id: s, password: hunter2-too-long }]\noperators: [{ name: o, prefixes: [\"+1\"], smscs: [a] }]\n",
+     "smppd.yaml:1:53: smscs[0].password: at most 8 characters (SMPP 3.4)", true},
+    {"a bad duration", "campaigns: [{ id: c, recipients: spring.csv, from: ACME, text: hi, validity: forever }]\n",
+     "smppd.yaml:3:78: campaigns[0].validity: expected a duration such as 500ms, 30s, 5m, 24h or 7d, got \"forever\""},
+    {"a bad time of day", "campaigns: [{ id: c, recipients: spring.csv, from: ACME, text: hi, send_window: { start: 9am, end: \"20:00\", timezone: UTC } }]\n",
+     "smppd.yaml:3:90: campaigns[0].send_window.start: expected a time of day HH:MM, got \"9am\""},
+    {"an unknown time zone", "numbering: { default_time_zone: Mars/Olympus }\n",
+     "smppd.yaml:3:33: numbering.default_time_zone: unknown time zone \"Mars/Olympus\" (expected an IANA name such as Europe/Vilnius)"},
+    {"a broken template", "campaigns: [{ id: c, recipients: spring.csv, from: ACME, text: \"Hi {{name\" }]\n",
+     "smppd.yaml:3:64: campaigns[0].text: unterminated {{ at character 4"},
+    {"a recipients file missing", "campaigns: [{ id: c, recipients: nothere.csv, from: ACME, text: hi }]\n",
+     "smppd.yaml:3:34: campaigns[0].recipients: no such file \"{dir}/nothere.csv\""},
+    {"an address that is not one", "api: { listen: \"localhost-8080\" }\n",
+     "smppd.yaml:3:16: api.listen: expected HOST:PORT such as 127.0.0.1:8080 or [::1]:8080, got \"localhost-8080\""},
+    {"an API off loopback without tokens", "api: { listen: \"0.0.0.0:8080\" }\n",
+     "smppd.yaml:3:16: api.listen: listening on \"0.0.0.0\" (not loopback) needs api.tokens_file"},
+    {"an unknown log level", "logging: { level: loud }\n",
+     "smppd.yaml:3:19: logging.level: expected one of error, warn, info, debug, got \"loud\""},
+};
+
+TEST_F(config_files, names_each_class_of_mistake_with_its_place) {
+  unsetenv("SMPPD_TEST_UNSET");
+  write("pw", "abc\n");
+  for (const auto& c : broken_configs) {
+    SCOPED_TRACE(c.what);
+    const std::string yaml = c.whole ? std::string(c.yaml) : std::string(valid_head) + c.yaml;
+    auto r = load(yaml);
+    EXPECT_FALSE(r.value);
+    ASSERT_EQ(r.errors.size(), 1u) << all(r);
+    const auto& e = r.errors[0];
+    EXPECT_EQ(e.file, "smppd.yaml");
+    EXPECT_GT(e.line, 0);
+    EXPECT_GT(e.column, 0);
+    std::string expected = c.error;
+    if (const auto at = expected.find("{dir}"); at != std::string::npos) expected.replace(at, 5, dir.string());
+    EXPECT_EQ(e.to_string(), expected);
+    EXPECT_EQ(e.to_string().find("hunter2"), std::string::npos);
+  }
 }
 
 TEST(config_durations, parse_one_number_and_one_unit) {
