@@ -798,10 +798,29 @@ void check_references(reader& r, const YAML::Node& root, const settings& s) {
     const std::string path = "operators[" + std::to_string(i) + "]";
     if (!o.name.empty() && !ops.insert(o.name).second)
       r.error(on["name"], path + ".name", "duplicate operator name " + show(o.name));
-    for (std::size_t j = 0; j < o.smscs.size(); ++j)
-      if (!s.smsc(o.smscs[j].smsc))
+    const smsc_config* first = o.smscs.empty() ? nullptr : s.smsc(o.smscs.front().smsc);
+    for (std::size_t j = 0; j < o.smscs.size(); ++j) {
+      const smsc_config* c = s.smsc(o.smscs[j].smsc);
+      if (!c) {
         r.error(on["smscs"][j], path + ".smscs[" + std::to_string(j) + "]",
                 "no SMSC named " + show(o.smscs[j].smsc) + " in smscs");
+        continue;
+      }
+      // A message is encoded and split once, for its operator: whichever
+      // of the operator's SMSCs sends it must read the parts alike.
+      if (!first || c == first) continue;
+      std::vector<std::string> differ;
+      if (c->long_messages != first->long_messages) differ.push_back("long_messages");
+      if (c->gsm7_packing != first->gsm7_packing) differ.push_back("gsm7_packing");
+      if (c->data_coding_0 != first->data_coding_0) differ.push_back("data_coding_0");
+      if (differ.empty()) continue;
+      std::string list;
+      for (const auto& d : differ) list += (list.empty() ? "" : ", ") + d;
+      r.error(on["smscs"][j], path + ".smscs[" + std::to_string(j) + "]",
+              "SMSC " + show(c->name) + " differs from " + show(first->name) + " in " + list +
+                  ": texts are encoded once for the operator, so its SMSCs must agree on long_messages, "
+                  "gsm7_packing and data_coding_0");
+    }
     for (std::size_t j = 0; j < o.prefixes.size(); ++j) {
       auto [it, fresh] = prefix_owner.emplace(o.prefixes[j], o.name);
       if (!fresh)

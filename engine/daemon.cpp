@@ -183,8 +183,8 @@ engine_plan make_plan(const config::settings& s, const engine_plan* before) {
     t.smscs.clear();
     for (const auto& r : o.smscs) t.smscs.push_back(route_target{smsc_index.at(r.smsc), r.weight});
     tps[it->second] = o.tps;
-    // Texts are segmented once, for the operator's first SMSC (its SMSCs
-    // should share these settings).
+    // Texts are segmented once, for the operator's first SMSC (the
+    // configuration's check makes its SMSCs share these settings).
     encoding[it->second] = encoding_of(*s.smsc(o.smscs.front().smsc));
   }
   if (before)

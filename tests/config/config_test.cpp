@@ -60,6 +60,7 @@ smscs:
     gsm7_packing: packed
     receipt_id_format: hex
   - { name: opa-2, host: smsc.example.org, system_id: x, password_file: pw.txt,
+      long_messages: udh16, gsm7_packing: packed,
       tls: { ca_file: pw.txt, server_name: smsc.example.org } }
 operators:
   - { name: opa, prefixes: ["+3706"], smscs: [opa-1, { name: opa-2, weight: 3 }], tps: 1000 }
@@ -634,6 +635,12 @@ const broken_config broken_configs[] = {
      "smppd.yaml:1:9: smscs[0].host: missing (required)", true},
     {"a duplicate name", "smscs: [{ name: a, host: h, system_id: s }, { name: a, host: h, system_id: s }]\noperators: [{ name: o, prefixes: [\"+1\"], smscs: [a] }]\n",
      "smppd.yaml:1:53: smscs[1].name: duplicate SMSC name \"a\"", true},
+    {"an operator's SMSCs encoding texts differently",
+     "smscs: [{ name: a, host: h, system_id: s }, { name: b, host: h, system_id: s, long_messages: sar }]\n"
+     "operators: [{ name: o, prefixes: [\"+1\"], smscs: [a, b] }]\n",
+     "smppd.yaml:2:53: operators[0].smscs[1]: SMSC \"b\" differs from \"a\" in long_messages: texts are encoded "
+     "once for the operator, so its SMSCs must agree on long_messages, gsm7_packing and data_coding_0",
+     true},
     {"a name that refers to nothing", "default_operator: nobody\n",
      "smppd.yaml:3:19: default_operator: no operator named \"nobody\""},
     {"a bad prefix", "smscs: [{ name: a, host: h, system_id: s }]\noperators: [{ name: o, prefixes: [\"3706\"], smscs: [a] }]\n",
