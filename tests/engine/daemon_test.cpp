@@ -1185,3 +1185,51 @@ TEST_F(daemon_pacing, an_operators_tps_holds_within_2_percent_over_10_seconds) {
 TEST_F(daemon_pacing, a_campaigns_tps_holds_within_2_percent_over_10_seconds) {
   keeps_100_per_second("campaign", "", "", ", tps: 100");
 }
+
+// SIGTERM in the middle of a campaign, with smsc-sim answering each submit
+// 300 ms late so that the windows are full of parts waiting for their
+// resps: smppd stops taking rows, waits for those resps, writes the log and
+// unbinds each bind before it exits 0. No part is left in doubt (every
+// part written to the SMSC has its resp in the log), and a restart sends
+// the rest, nobody twice.
+TEST_F(daemon_e2e, stops_on_sigterm_after_draining_its_windows_and_unbinding) {
+  start_sim({"--resp-delay", "300"});
+  write_csv("r.csv", 3000);
+  auto cfg = write_config("campaigns:\n  - { id: t, recipients: r.csv, from: ACME, text: \"Hi {{name}}\" }\n",
+                          ", tps: 400");
+  {
+    child_process smppd(bin_dir + "/smppd", {"--config", cfg.string()}, true);
+    std::string seen;
+    ASSERT_NE(api_port(smppd, seen), 0) << seen;
+    for (int i = 0; i < 200 && sim_counts().value("submit_sm", 0) < 500; ++i) std::this_thread::sleep_for(50ms);
+    const auto asked = std::chrono::steady_clock::now();
+    const int st = smppd.stop(SIGTERM, 20s);
+    const auto took = std::chrono::steady_clock::now() - asked;
+    EXPECT_TRUE(WIFEXITED(st) && WEXITSTATUS(st) == 0) << st;
+    EXPECT_LT(took, 10s);
+  }
+  const json counts = sim_counts();
+  EXPECT_EQ(counts.value("unbinds", 0), 2) << counts.dump();
+  const int written = counts.value("submit_sm", 0);
+  EXPECT_GT(written, 0);
+  EXPECT_LT(written, 3000);
+  int submitted = 0;
+  for (const auto& m : all_messages(dir / "data")) {
+    for (const auto& p : m.parts) {
+      EXPECT_NE(p.st, storage::state::submitting) << "message " << m.id << ": a part in doubt";
+      EXPECT_NE(p.st, storage::state::unknown) << "message " << m.id;
+      if (p.submitted_us != 0) {
+        ++submitted;
+        EXPECT_NE(p.resp_us, 0) << "message " << m.id << ": written without its resp";
+      }
+    }
+  }
+  EXPECT_EQ(submitted, written);
+
+  auto [rc, out] = run_once(cfg, 60s);
+  ASSERT_EQ(rc, 0) << out;
+  EXPECT_NE(out.find("rows             3000 "), std::string::npos) << out;
+  const json after = sim_counts();
+  EXPECT_EQ(after["destinations"].size(), 3000u);
+  for (auto& [to, n] : after["destinations"].items()) EXPECT_EQ(n, 1) << to;
+}
