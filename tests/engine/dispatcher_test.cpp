@@ -4,7 +4,10 @@
 // closed (held alone, or suppressed when the validity ends first), a
 // cancelled campaign's held messages. And, against smsc-sim, that a
 // notification dispatched before its record is durable is sent only after,
-// and that a notification goes before campaign messages due again.
+// that a notification goes before campaign messages due again, and how
+// failures end: temporary ones retried with doubling delays until the
+// attempts run out, permanent ones final at once, a retry past the
+// validity suppressed.
 #include "engine/dispatcher.hpp"
 
 #include <gtest/gtest.h>
@@ -13,6 +16,7 @@
 
 #include <atomic>
 #include <fstream>
+#include <functional>
 #include <optional>
 #include <thread>
 
@@ -265,9 +269,13 @@ class dispatcher_with_sim : public ::testing::Test {
   boost::asio::io_context io;
   std::unique_ptr<engine::dispatcher> d;
 
-  void start(std::size_t window) {
-    const std::uint16_t port = smppd::test::start_smsc_sim(
-        sim, bin_dir + "/smsc-sim", {"--arrivals-file", (dir / "arrivals").string(), "--arrivals-prefix", "3706"});
+  std::vector<engine::final_event> finals;
+
+  // `sim_flags` for smsc-sim; `tweak` changes the dispatcher's options.
+  void start(std::size_t window, std::vector<std::string> sim_flags = {},
+             const std::function<void(engine::dispatcher_options&)>& tweak = {}) {
+    sim_flags.insert(sim_flags.end(), {"--arrivals-file", (dir / "arrivals").string(), "--arrivals-prefix", "3706"});
+    const std::uint16_t port = smppd::test::start_smsc_sim(sim, bin_dir + "/smsc-sim", sim_flags);
     ASSERT_NE(port, 0);
     storage::log_options lo;
     lo.dir = dir / "log";
@@ -291,7 +299,9 @@ class dispatcher_with_sim : public ::testing::Test {
     s.pool.client.session.window = window;
     o.smscs.push_back(s);
     o.operators.push_back({"lt", {"+370"}, {{0, 1}}});
+    if (tweak) tweak(o);
     d = std::make_unique<engine::dispatcher>(io, o, *log, *reconciler);
+    d->on_final = [this](const engine::final_event& e) { finals.push_back(e); };
     sink.store(d.get());
     d->start();
     ASSERT_TRUE(run_until([&] { return d->counters(0).binds_bound.load() > 0; }, std::chrono::seconds(10)));
@@ -317,10 +327,17 @@ class dispatcher_with_sim : public ::testing::Test {
 
   // The destinations smsc-sim received, in the order it decoded them.
   std::vector<std::string> arrivals() {
-    std::ifstream in(dir / "arrivals");
     std::vector<std::string> out;
-    std::string to, us;
-    while (in >> to >> us) out.push_back(to);
+    for (auto& [to, us] : arrivals_at()) out.push_back(to);
+    return out;
+  }
+  // The same with the time each arrived (Unix microseconds).
+  std::vector<std::pair<std::string, std::int64_t>> arrivals_at() {
+    std::ifstream in(dir / "arrivals");
+    std::vector<std::pair<std::string, std::int64_t>> out;
+    std::string to;
+    std::int64_t us = 0;
+    while (in >> to >> us) out.emplace_back(to, us);
     return out;
   }
 
@@ -417,6 +434,65 @@ TEST_F(dispatcher_with_sim, sends_a_waiting_notification_before_a_resumed_campai
   EXPECT_EQ(order.front(), "37069999999");
   EXPECT_EQ(std::vector<std::string>(order.begin() + 1, order.end()),
             (std::vector<std::string>{"37060000001", "37060000002", "37060000003", "37060000004", "37060000005"}));
+}
+
+// A temporary failure (ESME_RSYSERR) is retried after the initial delay,
+// then after twice and four times it, until the attempts run out: then the
+// part is failed, after exactly max_attempts submits.
+TEST_F(dispatcher_with_sim, retries_a_temporary_failure_with_doubling_delays_until_its_attempts_run_out) {
+  ASSERT_NO_FATAL_FAILURE(start(8, {"--reject", "1:ESME_RSYSERR"}, [](engine::dispatcher_options& o) {
+    o.retry_initial = std::chrono::milliseconds(100);
+    o.max_attempts = 4;
+  }));
+  ASSERT_TRUE(d->enqueue(message(1, "+37060000001", engine::lane::notification)));
+  ASSERT_TRUE(run_until([&] { return !finals.empty(); }, std::chrono::seconds(10)));
+  EXPECT_EQ(finals[0].state, storage::state::failed);
+  const auto at = arrivals_at();
+  ASSERT_EQ(at.size(), 4u);
+  for (std::size_t i = 1; i < at.size(); ++i) {
+    const std::int64_t gap = at[i].second - at[i - 1].second, wanted = 100'000 << (i - 1);
+    EXPECT_GE(gap, wanted) << "retry " << i;
+  }
+  EXPECT_EQ(d->counters().retried.load(), 3u);
+  log->wait_durable(log->issued_ticket());
+  std::error_code ec;
+  const auto r = log->get(1, ec);
+  ASSERT_TRUE(r) << ec.message();
+  EXPECT_EQ(r->st, storage::state::failed);
+  EXPECT_EQ(r->parts[0].attempts, 4u);
+}
+
+// A permanent failure (ESME_RINVDSTADR) is final at once: one submit.
+TEST_F(dispatcher_with_sim, fails_a_part_at_once_on_a_permanent_error) {
+  ASSERT_NO_FATAL_FAILURE(start(8, {"--reject", "1:ESME_RINVDSTADR"}, [](engine::dispatcher_options& o) {
+    o.retry_initial = std::chrono::milliseconds(100);
+  }));
+  ASSERT_TRUE(d->enqueue(message(1, "+37060000001", engine::lane::notification)));
+  ASSERT_TRUE(run_until([&] { return !finals.empty(); }, std::chrono::seconds(10)));
+  EXPECT_EQ(finals[0].state, storage::state::failed);
+  io.run_for(std::chrono::milliseconds(300));  // no retry follows
+  EXPECT_EQ(arrivals().size(), 1u);
+  EXPECT_EQ(d->counters().retried.load(), 0u);
+}
+
+// A retry that would come after the message's validity ends does not go:
+// the part is suppressed (validity) when its retry is due.
+TEST_F(dispatcher_with_sim, suppresses_a_retry_due_after_the_validity) {
+  ASSERT_NO_FATAL_FAILURE(start(8, {"--reject", "1:ESME_RSYSERR"}, [](engine::dispatcher_options& o) {
+    o.retry_initial = std::chrono::milliseconds(1500);
+  }));
+  auto m = message(1, "+37060000001", engine::lane::notification);
+  m->validity = std::chrono::seconds(1);
+  ASSERT_TRUE(d->enqueue(std::move(m)));
+  ASSERT_TRUE(run_until([&] { return !finals.empty(); }, std::chrono::seconds(10)));
+  EXPECT_EQ(finals[0].state, storage::state::suppressed);
+  EXPECT_EQ(arrivals().size(), 1u);
+  log->wait_durable(log->issued_ticket());
+  std::error_code ec;
+  const auto r = log->get(1, ec);
+  ASSERT_TRUE(r) << ec.message();
+  EXPECT_EQ(r->st, storage::state::suppressed);
+  EXPECT_EQ(r->parts[0].settled_by, storage::cause::validity);
 }
 
 }  // namespace
