@@ -1233,3 +1233,64 @@ TEST_F(daemon_e2e, stops_on_sigterm_after_draining_its_windows_and_unbinding) {
   EXPECT_EQ(after["destinations"].size(), 3000u);
   for (auto& [to, n] : after["destinations"].items()) EXPECT_EQ(n, 1) << to;
 }
+
+// An operator whose only SMSC is down holds its messages without holding
+// up another operator's: a campaign to both sends every message of the
+// operator that has a bind, the other's wait queued (none failed, none
+// lost) and go once it has one (here: after a restart with its SMSC up).
+TEST_F(daemon_e2e, an_operator_without_a_bind_does_not_hold_up_another) {
+  start_sim({});
+  {
+    std::ofstream out(dir / "r.csv");
+    out << "msisdn,name\n";
+    for (int i = 0; i < 200; ++i) out << "+3706" << (1000000 + i) << ",L" << i << "\n+3712" << (1000000 + i) << ",V" << i << "\n";
+  }
+  auto config = [&](std::uint16_t lt_port) {
+    std::ofstream(dir / "smppd.yaml")
+        << "node: { data_dir: data, sync: every_10ms }\n"
+        << "api: { listen: \"127.0.0.1:0\" }\n"
+        << "metrics: { listen: \"127.0.0.1:0\" }\n"
+        << "smscs:\n"
+        << "  - { name: lt-smsc, host: 127.0.0.1, port: " << lt_port << ", system_id: a, password: pw, reconnect_initial: 100ms }\n"
+        << "  - { name: lv-smsc, host: 127.0.0.1, port: " << sim_port << ", system_id: b, password: pw }\n"
+        << "operators:\n"
+        << "  - { name: lt, prefixes: [\"+370\"], smscs: [lt-smsc] }\n"
+        << "  - { name: lv, prefixes: [\"+371\"], smscs: [lv-smsc] }\n"
+        << "campaigns:\n  - { id: both, recipients: r.csv, from: ACME, text: \"Hello {{name}}\" }\n";
+    return dir / "smppd.yaml";
+  };
+  auto sent_to = [&](const std::string& prefix) {
+    int n = 0;
+    const json counts = sim_counts();
+    for (auto& [to, count] : counts["destinations"].items())
+      if (to.starts_with(prefix)) n += count.get<int>();
+    return n;
+  };
+  {
+    // lt's SMSC on port 1: nobody listens, its binds never come up.
+    child_process smppd(bin_dir + "/smppd", {"--config", config(1).string()}, true);
+    std::string seen;
+    const std::uint16_t port = api_port(smppd, seen);
+    ASSERT_NE(port, 0) << seen;
+    for (int i = 0; i < 100 && sent_to("3712") < 200; ++i) std::this_thread::sleep_for(100ms);
+    EXPECT_EQ(sent_to("3712"), 200);
+    EXPECT_EQ(sent_to("3706"), 0);
+    const json status = get(port, "/v1/status");
+    json lt;
+    for (const auto& o : status["operators"])
+      if (o["name"] == "lt") lt = o;
+    EXPECT_EQ(lt["queued"]["campaign"], 200) << lt.dump();
+    EXPECT_EQ(smppd.stop(SIGTERM, 20s), 0);
+  }
+  int queued = 0;
+  for (const auto& m : all_messages(dir / "data"))
+    if (m.recipient.starts_with("+3706")) {
+      EXPECT_EQ(m.st, storage::state::queued) << m.id;
+      ++queued;
+    }
+  EXPECT_EQ(queued, 200);
+  auto [rc, out] = run_once(config(sim_port), 60s);
+  ASSERT_EQ(rc, 0) << out;
+  EXPECT_EQ(sent_to("3706"), 200);
+  EXPECT_EQ(sent_to("3712"), 200);
+}
