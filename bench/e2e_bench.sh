@@ -148,6 +148,14 @@ PY
   wait "$sampler_pid" 2>/dev/null || true
   sampler_pid=""
   settled=$(sed -n 's/^  rows *\([0-9]*\).*/\1/p' "$work/report.txt")
+  # The figure counts only if every message was settled by its receipt,
+  # reconciled in the log (smsc-sim delivers them all).
+  delivered=$(sed -n '/^Campaign e2e$/,/^Campaign /s/^    delivered *\([0-9]*\).*/\1/p' "$work/report.txt" | head -1)
+  if [[ $settled != "$rows" || $delivered != "$rows" ]]; then
+    echo "e2e_bench: run $run: ${delivered:-0} of $rows messages delivered (${settled:-0} rows): not every receipt was reconciled" >&2
+    cat "$work/report.txt" >&2
+    exit 1
+  fi
   rate=$(awk -v n="${settled:-0}" -v a="$start" -v b="$end" 'BEGIN { printf "%.0f", n / (b - a) }')
   rss=$(awk '{ printf "%.1f", $1 / 1024 }' "$work/rss.txt")
   # smppd's CPU time (user + system): its work, to which other processes
