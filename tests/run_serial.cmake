@@ -3,7 +3,5 @@
 # so that a parallel ctest cannot starve the processes they measure. ctest
 # ignores a name that matches no test: rename a test here too.
 set_tests_properties(
-  daemon_pacing.an_smscs_tps_holds_within_2_percent_over_10_seconds
-  daemon_pacing.an_operators_tps_holds_within_2_percent_over_10_seconds
-  daemon_pacing.a_campaigns_tps_holds_within_2_percent_over_10_seconds
+  daemon_e2e.the_smsc_operator_and_campaign_tps_each_hold_within_2_percent_over_10_seconds
   PROPERTIES RUN_SERIAL TRUE)
