@@ -401,8 +401,10 @@ class sim_session : public sim_peer, public std::enable_shared_from_this<sim_ses
         shared_.mo_unacked(std::move(again));
       }
       mo_sequences_.erase(it);
-    } else
+    } else {
+      receipt_sequences_.erase(seq);
       bump(status == 0 ? counters_.receipts_acked : counters_.receipts_nacked);
+    }
   }
 
   // ---- submits ----------------------------------------------------------
@@ -694,7 +696,10 @@ class sim_session : public sim_peer, public std::enable_shared_from_this<sim_ses
     d.tlvs.receipted_message_id = message_id;
     d.tlvs.message_state = static_cast<std::uint8_t>(r.state);
     deliver_.sequence_number = next_sequence();
-    if (write(deliver_)) bump(counters_.receipts_sent);
+    if (write(deliver_)) {
+      bump(counters_.receipts_sent);
+      receipt_sequences_.emplace(deliver_.sequence_number, r);
+    }
   }
 
   void write_data_sm_mo(const mo_part& m) {
@@ -928,6 +933,10 @@ class sim_session : public sim_peer, public std::enable_shared_from_this<sim_ses
       left.push_back(receipts_.front());
       receipts_.pop_front();
     }
+    // Written but never acknowledged (the ESME may not have them): sent
+    // again, as an SMSC does with a deliver_sm it has no resp for.
+    for (auto& [seq, r] : receipt_sequences_) left.push_back(r);
+    receipt_sequences_.clear();
     left.insert(left.end(), outbound_.begin(), outbound_.end());
     outbound_.clear();
     if (!left.empty()) {
@@ -974,6 +983,7 @@ class sim_session : public sim_peer, public std::enable_shared_from_this<sim_ses
   std::vector<receipt_item> outbound_;  // for other connections, routed per read
   // MO parts awaiting deliver_sm_resp (the part itself with mo_redeliver).
   std::unordered_map<std::uint32_t, mo_part> mo_sequences_;
+  std::unordered_map<std::uint32_t, receipt_item> receipt_sequences_;  // written, awaiting deliver_sm_resp
 
   std::mutex inbox_mutex_;  // guards the four inbox_ members
   std::vector<receipt_item> inbox_receipts_;

@@ -397,6 +397,50 @@ TEST(smsc_sim, routes_receipts_to_a_receiver_of_the_same_system_id_or_holds_them
   EXPECT_EQ(receipted, ids);
 }
 
+// A receipt written to a connection that closes before its deliver_sm_resp
+// came (the ESME may never have read it) goes to the next receiver of the
+// system, as an SMSC sends again a deliver_sm it has no resp for; one that
+// was acknowledged does not.
+TEST(smsc_sim, sends_a_receipt_again_when_its_connection_closed_before_the_ack) {
+  running_sim sim({});
+  std::string kept, lost;
+  {
+    test_esme esme(sim.port());
+    ASSERT_EQ(esme.bind(command_id::bind_transceiver, "acme"), ESME_ROK);
+    esme.submit("4917", "kept", 1);
+    esme.submit("4918", "lost", 1);
+    for (int i = 0; i < 4; ++i) {
+      auto r = esme.next();
+      ASSERT_TRUE(r);
+      if (r->id() == command_id::submit_sm_resp) continue;
+      smpp::delivery_receipt receipt;
+      ASSERT_FALSE(smpp::parse_receipt(*r->pdu.get<smpp::deliver_sm>(), receipt));
+      if (kept.empty()) {
+        kept = receipt.message_id;
+        esme.ack(*r);
+      } else {
+        lost = receipt.message_id;  // read, never acknowledged
+      }
+    }
+    ASSERT_FALSE(lost.empty());
+    esme.drain_until_enquire_link_resp();
+  }
+  test_esme again(sim.port());
+  ASSERT_EQ(again.bind(command_id::bind_transceiver, "acme"), ESME_ROK);
+  const auto d = again.next();
+  ASSERT_TRUE(d);
+  smpp::delivery_receipt receipt;
+  ASSERT_FALSE(smpp::parse_receipt(*d->pdu.get<smpp::deliver_sm>(), receipt));
+  EXPECT_EQ(receipt.message_id, lost);
+  again.ack(*d);
+  for (const auto& more : again.drain_until_enquire_link_resp())
+    EXPECT_NE(more.id(), command_id::deliver_sm) << "the acknowledged receipt came again";
+  const std::string counts = sim.stop();
+  EXPECT_EQ(json_number(counts, "receipts_sent"), 3);
+  EXPECT_EQ(json_number(counts, "receipts_acked"), 2);
+  EXPECT_EQ(json_number(counts, "receipts_rerouted"), 1);
+}
+
 // ---- faults ---------------------------------------------------------------
 
 TEST(smsc_sim, throttles_submits_above_the_tps_cap) {
