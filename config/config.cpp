@@ -809,13 +809,14 @@ void check_references(reader& r, const YAML::Node& root, const settings& s) {
       // A message is encoded and split once, for its operator: whichever
       // of the operator's SMSCs sends it must read the parts alike.
       if (!first || c == first) continue;
-      std::vector<std::string> differ;
-      if (c->long_messages != first->long_messages) differ.push_back("long_messages");
-      if (c->gsm7_packing != first->gsm7_packing) differ.push_back("gsm7_packing");
-      if (c->data_coding_0 != first->data_coding_0) differ.push_back("data_coding_0");
-      if (differ.empty()) continue;
       std::string list;
-      for (const auto& d : differ) list += (list.empty() ? "" : ", ") + d;
+      auto differs = [&](bool d, const char* key) {
+        if (d) list += (list.empty() ? "" : ", ") + std::string(key);
+      };
+      differs(c->long_messages != first->long_messages, "long_messages");
+      differs(c->gsm7_packing != first->gsm7_packing, "gsm7_packing");
+      differs(c->data_coding_0 != first->data_coding_0, "data_coding_0");
+      if (list.empty()) continue;
       r.error(on["smscs"][j], path + ".smscs[" + std::to_string(j) + "]",
               "SMSC " + show(c->name) + " differs from " + show(first->name) + " in " + list +
                   ": texts are encoded once for the operator, so its SMSCs must agree on long_messages, "

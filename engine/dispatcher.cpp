@@ -400,17 +400,15 @@ void dispatcher::pump() {
   // nothing after it in this pass: a notification waiting keeps its
   // campaigns waiting too.
   op_blocked_.assign(ops_.size(), 0);
-  auto blocked = [&](const outbound_message& m) { return m.op < op_blocked_.size() && op_blocked_[m.op]; };
   for (std::size_t l = 0; l < lane_count; ++l) {
     auto& again = ready_[l];
     for (std::size_t k = again.size(); k > 0 && !again.empty(); --k) {
       outbound_message* m = again.front();
       again.pop_front();
-      if (blocked(*m)) {
+      const bool known = m->op < op_blocked_.size();
+      if ((known && op_blocked_[m->op]) || !try_send(*m, now, wait_until)) {
         again.push_back(m);
-      } else if (!try_send(*m, now, wait_until)) {
-        again.push_back(m);
-        if (m->op < op_blocked_.size()) op_blocked_[m->op] = 1;
+        if (known) op_blocked_[m->op] = 1;
       }
     }
     for (std::size_t k = 0; k < ops_.size(); ++k) {

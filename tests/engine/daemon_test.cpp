@@ -94,14 +94,14 @@ class daemon_e2e : public ::testing::Test {
   }
 
   fs::path write_config(const std::string& campaigns, const std::string& smsc_extra = "",
-                        const std::string& node_extra = "", const std::string& operator_extra = "") {
+                        const std::string& node_extra = "") {
     std::ofstream out(dir / "smppd.yaml");
     out << "node: { data_dir: data, sync: every_10ms" << node_extra << " }\n"
         << "api: { listen: \"127.0.0.1:0\" }\n"
         << "metrics: { listen: \"127.0.0.1:0\" }\n"
         << "smscs:\n  - { name: sim, host: 127.0.0.1, port: " << sim_port
         << ", system_id: smppd, password: pw, binds: 2, window: 64, enquire_link_s: 5" << smsc_extra << " }\n"
-        << "operators:\n  - { name: lt, prefixes: [\"+370\"], smscs: [sim]" << operator_extra << " }\n"
+        << "operators:\n  - { name: lt, prefixes: [\"+370\"], smscs: [sim] }\n"
         << "numbering: { default_country_code: \"370\", trunk_prefix: \"8\" }\n"
         << campaigns;
     return dir / "smppd.yaml";
