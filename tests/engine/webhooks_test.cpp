@@ -420,7 +420,14 @@ TEST_F(webhooks_e2e, https_delivers_to_a_receiver_whose_certificate_is_trusted_a
   EXPECT_EQ(json::parse(got[0].body)["text"], "Over TLS");
   // The self-signed certificate is not among the system's CAs: refused.
   ASSERT_TRUE(read_until(smppd, "kept as a dead letter", seen)) << seen;
-  const json letters = json::parse(call(http::verb::get, port, "/v1/webhooks/dead").second)["dead_letters"];
+  // Logged when queued for the message log: readable once the log's
+  // writer has applied it.
+  json letters;
+  for (int i = 0; i < 50; ++i) {
+    letters = json::parse(call(http::verb::get, port, "/v1/webhooks/dead").second)["dead_letters"];
+    if (!letters.empty()) break;
+    std::this_thread::sleep_for(100ms);
+  }
   ASSERT_EQ(letters.size(), 1u);
   EXPECT_EQ(letters[0]["webhook"], "untrusted");
   EXPECT_NE(letters[0]["last_error"].get<std::string>().find("TLS handshake"), std::string::npos) << letters;
