@@ -412,6 +412,28 @@ void read_node(reader& r, const YAML::Node& n, node_config& out) {
   if (auto v = r.integer<std::size_t>(n, "node", "log_cache_mib", 4, 65536)) out.log_cache_mib = *v;
 }
 
+void read_retry(reader& r, const YAML::Node& n, retry_config& out) {
+  if (!r.map(n, "retry", {"attempts", "first_delay", "max_delay"})) return;
+  if (auto v = r.integer<std::uint32_t>(n, "retry", "attempts", 1, 100)) out.attempts = *v;
+  constexpr std::chrono::milliseconds shortest{100}, longest = std::chrono::hours(24);
+  const auto bounded = [&](std::string_view key, std::chrono::milliseconds& to) {
+    const auto d = r.duration(n, "retry", key);
+    if (!d) return;
+    if (*d < shortest || *d > longest)
+      r.error(n[std::string(key)], "retry." + std::string(key), "expected 100ms to 24h, got " + show(n[std::string(key)].Scalar()));
+    else
+      to = *d;
+  };
+  bounded("first_delay", out.first_delay);
+  bounded("max_delay", out.max_delay);
+  if (out.max_delay < out.first_delay) {
+    const YAML::Node f = n["first_delay"], m = n["max_delay"];
+    r.error(m.IsDefined() ? m : n, "retry.max_delay",
+            "expected at least first_delay (" + (f.IsDefined() ? f.Scalar() : "2s, the default") + "), got " +
+                (m.IsDefined() ? show(m.Scalar()) : "5m (the default)"));
+  }
+}
+
 void read_smsc(reader& r, const YAML::Node& n, const std::string& path, smsc_config& s) {
   if (!r.map(n, path,
              {"name", "host", "port", "system_id", "password", "password_file", "system_type", "addr_ton",
@@ -899,8 +921,9 @@ load_result load_text(std::string_view yaml, std::string_view file, const fs::pa
       return out;
     }
     if (!r.map(root, "", {"node", "api", "metrics", "logging", "smscs", "operators", "default_operator", "numbering",
-                          "campaigns", "two_way"}))
+                          "retry", "campaigns", "two_way"}))
       return out;
+    if (root["retry"].IsDefined()) read_retry(r, root["retry"], s.retry);
     if (root["two_way"].IsDefined()) read_two_way(r, root["two_way"], s.two_way);
     if (root["node"].IsDefined()) read_node(r, root["node"], s.node);
     // Replies are kept as long as messages unless told otherwise.

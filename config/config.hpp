@@ -65,6 +65,17 @@ struct node_config {
   bool operator==(const node_config&) const = default;
 };
 
+// Temporary failures (ESME_RTHROTTLED, ESME_RSYSERR, ...) and, with
+// in_doubt: resend, parts in doubt are sent again: after first_delay,
+// then each time twice as long, at most max_delay apart, until a part has
+// had `attempts` submits (or its validity ends first).
+struct retry_config {
+  std::uint32_t attempts = 5;
+  std::chrono::milliseconds first_delay{std::chrono::seconds(2)};
+  std::chrono::milliseconds max_delay{std::chrono::minutes(5)};
+  bool operator==(const retry_config&) const = default;
+};
+
 struct api_config {
   endpoint listen{"127.0.0.1", 8080};
   std::filesystem::path tokens_file;  // empty: no tokens (loopback only)
@@ -286,6 +297,7 @@ struct settings {
   std::vector<operator_config> operators;
   std::string default_operator;
   numbering_config numbering;
+  retry_config retry;
   std::vector<campaign_config> campaigns;
   two_way_config two_way = default_two_way();
 

@@ -197,6 +197,9 @@ engine_plan make_plan(const config::settings& s, const engine_plan* before) {
   p.dispatch.operator_tps = std::move(tps);
   p.dispatch.in_doubt = s.node.in_doubt == config::in_doubt_policy::resend ? in_doubt_action::resend
                                                                            : in_doubt_action::mark_unknown;
+  p.dispatch.max_attempts = s.retry.attempts;
+  p.dispatch.retry_initial = s.retry.first_delay;
+  p.dispatch.retry_max = s.retry.max_delay;
   p.prepare.numbering = numbering_plan{s.numbering.default_country_code, s.numbering.trunk_prefix};
   p.prepare.routes = std::make_shared<const router>(p.dispatch.operators, p.dispatch.default_operator);
   p.prepare.encoding = std::move(encoding);
@@ -311,6 +314,10 @@ void reload(const daemon_options& opt, config::settings& running, engine_plan& p
       next.numbering.time_zones != running.numbering.time_zones ||
       next.numbering.default_time_zone != running.numbering.default_time_zone)
     notes.push_back("numbering changed");
+  if (next.retry != running.retry)
+    notes.push_back("retry changed: attempts " + std::to_string(next.retry.attempts) + ", first_delay " +
+                    std::to_string(next.retry.first_delay.count()) + " ms, max_delay " +
+                    std::to_string(next.retry.max_delay.count()) + " ms (retries already waiting keep their time)");
   // Every node setting is read when the log opens (retention and
   // orphan_receipts too).
   if (next.node != running.node || next.api.listen != running.api.listen ||

@@ -225,6 +225,10 @@ void dispatcher::reconfigure(dispatcher_options next, std::function<void(bool)> 
     options_.operators = std::move(next.operators);
     options_.operator_tps = std::move(next.operator_tps);
     options_.default_operator = next.default_operator;
+    // Retries already waiting keep their time; the next failure uses these.
+    options_.max_attempts = next.max_attempts;
+    options_.retry_initial = next.retry_initial;
+    options_.retry_max = next.retry_max;
     router_ = router(options_.operators, options_.default_operator);
     if (done) done(true);
     pump();

@@ -66,6 +66,7 @@ operators:
   - { name: opa, prefixes: ["+3706"], smscs: [opa-1, { name: opa-2, weight: 3 }], tps: 1000 }
 default_operator: opa
 numbering: { default_country_code: "370" }
+retry: { attempts: 3, first_delay: 500ms, max_delay: 1m }
 campaigns:
   - id: spring-sale
     recipients: spring.csv
@@ -116,6 +117,7 @@ TEST_F(config_files, reads_every_section_into_structs) {
   EXPECT_EQ(s.operators[0].smscs[1].weight, 3u);
   EXPECT_EQ(s.default_operator, "opa");
   EXPECT_EQ(s.numbering.default_country_code, "370");
+  EXPECT_EQ(s.retry, (config::retry_config{3, 500ms, 1min}));
   ASSERT_EQ(s.campaigns.size(), 1u);
   const auto& c = s.campaigns[0];
   EXPECT_EQ(c.recipients, dir / "spring.csv");
@@ -671,6 +673,12 @@ const broken_config broken_configs[] = {
      "smppd.yaml:3:16: api.listen: listening on \"0.0.0.0\" (not loopback) needs api.tokens_file"},
     {"an unknown log level", "logging: { level: loud }\n",
      "smppd.yaml:3:19: logging.level: expected one of error, warn, info, debug, got \"loud\""},
+    {"retries out of range", "retry: { attempts: 0 }\n",
+     "smppd.yaml:3:20: retry.attempts: expected a whole number from 1 to 100, got \"0\""},
+    {"a retry delay too short", "retry: { first_delay: 10ms }\n",
+     "smppd.yaml:3:23: retry.first_delay: expected 100ms to 24h, got \"10ms\""},
+    {"retry delays the wrong way round", "retry: { first_delay: 1m, max_delay: 30s }\n",
+     "smppd.yaml:3:38: retry.max_delay: expected at least first_delay (1m), got \"30s\""},
 };
 
 TEST_F(config_files, names_each_class_of_mistake_with_its_place) {
@@ -691,6 +699,23 @@ TEST_F(config_files, names_each_class_of_mistake_with_its_place) {
     EXPECT_EQ(e.to_string(), expected);
     EXPECT_EQ(e.to_string().find("hunter2"), std::string::npos);
   }
+}
+
+TEST_F(config_files, retries_five_times_from_2s_doubling_up_to_5m_unless_told_otherwise) {
+  auto r = load(std::string(valid_head));
+  ASSERT_TRUE(r.value) << all(r);
+  EXPECT_EQ(r.value->retry, (config::retry_config{5, 2s, 5min}));
+  r = load(std::string(valid_head) + "retry: { attempts: 1 }\n");
+  ASSERT_TRUE(r.value) << all(r);
+  EXPECT_EQ(r.value->retry, (config::retry_config{1, 2s, 5min}));
+  // A first delay above the default longest one needs max_delay as well.
+  r = load(std::string(valid_head) + "retry: { first_delay: 10m }\n");
+  ASSERT_EQ(r.errors.size(), 1u) << all(r);
+  EXPECT_EQ(r.errors[0].to_string(),
+            "smppd.yaml:3:8: retry.max_delay: expected at least first_delay (10m), got 5m (the default)");
+  r = load(std::string(valid_head) + "retry: { first_delay: 10m, max_delay: 10m }\n");
+  ASSERT_TRUE(r.value) << all(r);
+  EXPECT_EQ(r.value->retry, (config::retry_config{5, 10min, 10min}));
 }
 
 TEST(config_durations, parse_one_number_and_one_unit) {

@@ -1337,3 +1337,53 @@ TEST_F(daemon_e2e, a_notification_it_answered_is_in_the_log_though_it_dies_at_on
     EXPECT_EQ(m->record.text, "Your code is " + std::to_string(i));
   }
 }
+
+// `retry` in the configuration sets how often a temporary failure is sent
+// again, and SIGHUP changes it for the failures that follow: smsc-sim
+// answers every submit with ESME_RSYSERR; ten notifications get 2 submits
+// each, and after a reload to 4 attempts ten more get 4.
+TEST_F(daemon_e2e, retries_temporary_failures_as_configured_and_a_reload_changes_that) {
+  start_sim({"--reject", "1:ESME_RSYSERR"});
+  auto configure = [&](int attempts) {
+    return write_config("retry: { attempts: " + std::to_string(attempts) + ", first_delay: 100ms, max_delay: 200ms }\n");
+  };
+  child_process smppd(bin_dir + "/smppd", {"--config", configure(2).string()}, true);
+  std::string seen;
+  const std::uint16_t port = api_port(smppd, seen);
+  ASSERT_NE(port, 0) << seen;
+  std::vector<std::uint64_t> ids;
+  auto send_ten = [&](int first) {
+    for (int i = first; i < first + 10; ++i) {
+      auto [status, body] = post(port, "/v1/messages",
+                                 R"({"to": "+3706)" + std::to_string(4000000 + i) + R"(", "text": "Code )" +
+                                     std::to_string(i) + R"(", "from": "ACME"})");
+      ASSERT_EQ(status, 202) << body;
+      ids.push_back(std::stoull(json::parse(body)["id"].get<std::string>()));
+    }
+  };
+  auto settle = [&] {
+    for (int i = 0; i < 100 && get(port, "/v1/status")["open_messages"] != 0; ++i) std::this_thread::sleep_for(100ms);
+    return get(port, "/v1/status")["open_messages"].get<int>();
+  };
+  ASSERT_NO_FATAL_FAILURE(send_ten(0));
+  EXPECT_EQ(settle(), 0);
+  EXPECT_EQ(sim_counts()["submit_sm"], 20);
+
+  configure(4);
+  seen.clear();
+  smppd.signal(SIGHUP);
+  ASSERT_TRUE(read_until(smppd, "retry changed: attempts 4, first_delay 100 ms, max_delay 200 ms", seen)) << seen;
+  ASSERT_NO_FATAL_FAILURE(send_ten(10));
+  EXPECT_EQ(settle(), 0);
+  EXPECT_EQ(sim_counts()["submit_sm"], 60);
+  EXPECT_EQ(smppd.stop(SIGTERM, 20s), 0);
+
+  std::map<std::uint64_t, storage::message_record> by_id;
+  for (auto& m : all_messages(dir / "data")) by_id.emplace(m.id, std::move(m));
+  ASSERT_EQ(by_id.size(), 20u);
+  for (std::size_t i = 0; i < ids.size(); ++i) {
+    const auto& m = by_id.at(ids[i]);
+    EXPECT_EQ(m.st, storage::state::failed) << m.id;
+    EXPECT_EQ(m.parts.at(0).attempts, i < 10 ? 2u : 4u) << m.id;
+  }
+}
