@@ -98,7 +98,7 @@ std::string status_text(const json& s) {
     out += pad(c.value("name", ""), 24) +
            pad(std::to_string(c.value("bound", 0)) + "/" + std::to_string(c.value("binds", 0)), 8) +
            pad(std::to_string(c.value("outstanding", 0)) + "/" + std::to_string(c.value("window", 0)), 11) + pad(tps > 0 ? number(tps) : "-", 10) +
-           (tps > 0 ? number(rate) : "-") + (c.value("rate_reduced", false) ? "  (lowered after throttling)" : "") +
+           (rate > 0 ? number(rate) : "-") + (c.value("rate_reduced", false) ? "  (lowered after throttling)" : "") +
            "\n";
   }
   out += "\n" + pad("OPERATOR", 24) + pad("TPS", 10) + pad("QUEUED NOTIFICATIONS", 22) + "QUEUED CAMPAIGN\n";

@@ -151,6 +151,12 @@ struct mo_verdict {
 };
 
 // What the dispatcher's SMSCs and operators look like now (status).
+// Whether throttling holds an SMSC's rate (`now`, 0: none) below the
+// configured one (0: none, so any limit is one throttling set).
+constexpr bool rate_is_reduced(double configured, double now) noexcept {
+  return now > 0 && (configured <= 0 || now < configured);
+}
+
 struct smsc_status {
   std::string name;
   std::size_t binds = 0;         // configured sessions
@@ -159,6 +165,7 @@ struct smsc_status {
   double tps = 0;                // configured; 0: no limit
   double rate = 0;               // now (lowered after ESME_RTHROTTLED); 0: no limit
   std::size_t window = 0;        // outstanding requests allowed, over all binds
+  bool rate_reduced() const noexcept { return rate_is_reduced(tps, rate); }
 };
 struct operator_status {
   std::string name;

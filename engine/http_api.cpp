@@ -84,7 +84,7 @@ json to_json(const dispatcher_status& d) {
                      {"window", s.window},
                      {"tps", s.tps},
                      {"rate", s.rate},
-                     {"rate_reduced", s.tps > 0 && s.rate < s.tps}});
+                     {"rate_reduced", s.rate_reduced()}});
   for (const auto& o : d.operators)
     operators.push_back({{"name", o.name},
                          {"tps", o.tps},

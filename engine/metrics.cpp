@@ -220,6 +220,9 @@ class metrics_server::collector : public prometheus::Collectable {
     auto& rate = family(out, "smppd_smsc_tps_current",
                         "Submits per second allowed now: the limit, lowered after throttling (0: no limit).",
                         MetricType::Gauge);
+    auto& reduced = family(out, "smppd_smsc_rate_reduced",
+                           "1 while throttling holds the rate below the configured tps (without one: limits it at all).",
+                           MetricType::Gauge);
     for (const auto& x : smscs) {
       const std::size_t i = *x.active;
       const auto& c = d.counters(i);
@@ -228,7 +231,9 @@ class metrics_server::collector : public prometheus::Collectable {
       if (i < lay.smsc_window.size()) sample(window, static_cast<double>(lay.smsc_window[i]), smsc(x));
       sample(in_use, c.window_in_use.load(std::memory_order_relaxed), smsc(x));
       if (i < lay.smsc_tps.size()) sample(tps, lay.smsc_tps[i], smsc(x));
-      sample(rate, c.rate.load(std::memory_order_relaxed), smsc(x));
+      const double now = c.rate.load(std::memory_order_relaxed);
+      sample(rate, now, smsc(x));
+      sample(reduced, rate_is_reduced(i < lay.smsc_tps.size() ? lay.smsc_tps[i] : 0, now) ? 1 : 0, smsc(x));
     }
     if (s_.log) {
       auto& parts = family(out, "smppd_smsc_parts", "The SMSC account's parts by state, as the log has them.",

@@ -700,6 +700,32 @@ TEST_F(daemon_e2e, status_shows_an_smsc_rate_lowered_by_throttling) {
   EXPECT_TRUE(WIFEXITED(st) && WEXITSTATUS(st) == 0) << st;
 }
 
+// An SMSC without a tps of ours that throttles gets a limit from the rate
+// it was sent at; status shows that limit as a lowered rate.
+TEST_F(daemon_e2e, status_shows_the_limit_throttling_set_on_an_smsc_without_a_tps) {
+  start_sim({"--tps-cap", "200"});
+  write_csv("r.csv", 3000);
+  auto cfg = write_config("campaigns:\n  - { id: c, recipients: r.csv, from: ACME, text: \"Sale {{name}}\" }\n");
+  child_process smppd(bin_dir + "/smppd", {"--config", cfg.string()}, true);
+  std::string seen;
+  const auto port = api_port(smppd, seen);
+  ASSERT_NE(port, 0) << seen;
+  json smsc;
+  for (int i = 0; i < 50; ++i) {
+    smsc = get(port, "/v1/status")["smscs"][0];
+    if (smsc["rate_reduced"].get<bool>()) break;
+    std::this_thread::sleep_for(100ms);
+  }
+  EXPECT_TRUE(smsc["rate_reduced"].get<bool>()) << smsc.dump();
+  EXPECT_EQ(smsc["tps"], 0.0) << smsc.dump();
+  const double rate = smsc["rate"].get<double>();
+  EXPECT_GT(rate, 0.0) << smsc.dump();
+  auto text = run_ctl({"status", "--api", "127.0.0.1:" + std::to_string(port)});
+  EXPECT_EQ(text.first, 0) << text.second;
+  EXPECT_NE(text.second.find("(lowered after throttling)"), std::string::npos) << text.second;
+  EXPECT_EQ(smppd.stop(SIGTERM, 20s), 0);
+}
+
 TEST_F(daemon_e2e, api_tokens_batches_idempotency_templates_lookup_and_readiness) {
   start_sim({});
   // Two tokens made the way an operator makes them.

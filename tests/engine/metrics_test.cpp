@@ -150,6 +150,7 @@ TEST_F(metrics_e2e, counts_a_campaign_the_binds_and_the_rates_without_secrets) {
   EXPECT_EQ(value(text, "smppd_smsc_window_size" + sim_label), 128);
   EXPECT_EQ(value(text, "smppd_smsc_tps_limit" + sim_label), 500);
   EXPECT_EQ(value(text, "smppd_smsc_tps_current" + sim_label), 500);
+  EXPECT_EQ(value(text, "smppd_smsc_rate_reduced" + sim_label), 0);
   EXPECT_EQ(value(text, "smppd_smsc_rate_reductions_total" + sim_label), 0);
   EXPECT_EQ(value(text, "smppd_submit_response_seconds_count" + sim_label), 200);
   EXPECT_EQ(value(text, "smppd_submit_response_seconds_bucket{smsc=\"sim\",le=\"+Inf\"}"), 200);
@@ -217,9 +218,25 @@ TEST_F(metrics_e2e, shows_the_adaptive_rate_falling_when_the_smsc_throttles) {
       [&](const std::string& t) { return value(t, "smppd_smsc_tps_current" + sim_label).value_or(400) < 400; }, 30s);
   EXPECT_EQ(value(text, "smppd_smsc_tps_limit" + sim_label), 400);
   EXPECT_LT(value(text, "smppd_smsc_tps_current" + sim_label).value_or(400), 400);
+  EXPECT_EQ(value(text, "smppd_smsc_rate_reduced" + sim_label), 1);
   EXPECT_GE(value(text, "smppd_smsc_rate_reductions_total" + sim_label).value_or(0), 1);
   EXPECT_GE(value(text, "smppd_throttled_responses_total" + sim_label).value_or(0), 1);
   EXPECT_GE(value(text, "smppd_parts_retried_total" + sim_label).value_or(0), 1);
+}
+
+// Without a tps of ours, the first ESME_RTHROTTLED limits the SMSC at 70%
+// of the rate it was sent at: the limit appears and counts as reduced.
+TEST_F(metrics_e2e, shows_a_limit_set_by_throttling_on_an_smsc_without_a_tps) {
+  start_sim({"--tps-cap", "50"});
+  write_csv(2000);
+  start_smppd(write_config(""));
+  const std::string sim_label = "{smsc=\"sim\"}";
+  const std::string text = scrape_until(
+      [&](const std::string& t) { return value(t, "smppd_smsc_rate_reduced" + sim_label).value_or(0) == 1; }, 30s);
+  EXPECT_EQ(value(text, "smppd_smsc_rate_reduced" + sim_label), 1);
+  EXPECT_EQ(value(text, "smppd_smsc_tps_limit" + sim_label), 0);
+  EXPECT_GT(value(text, "smppd_smsc_tps_current" + sim_label).value_or(0), 0);
+  EXPECT_GE(value(text, "smppd_smsc_rate_reductions_total" + sim_label).value_or(0), 1);
 }
 
 TEST_F(metrics_e2e, counts_refusals_by_operator_and_status_and_times_the_receipts) {
