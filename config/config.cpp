@@ -419,8 +419,9 @@ void read_retry(reader& r, const YAML::Node& n, retry_config& out) {
   const auto bounded = [&](std::string_view key, std::chrono::milliseconds& to) {
     const auto d = r.duration(n, "retry", key);
     if (!d) return;
+    const YAML::Node v = n[std::string(key)];
     if (*d < shortest || *d > longest)
-      r.error(n[std::string(key)], "retry." + std::string(key), "expected 100ms to 24h, got " + show(n[std::string(key)].Scalar()));
+      r.error(v, "retry." + std::string(key), "expected 100ms to 24h, got " + show(v.Scalar()));
     else
       to = *d;
   };

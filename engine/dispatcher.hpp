@@ -150,13 +150,13 @@ struct mo_verdict {
   std::uint64_t ticket = 0;
 };
 
-// What the dispatcher's SMSCs and operators look like now (status).
 // Whether throttling holds an SMSC's rate (`now`, 0: none) below the
 // configured one (0: none, so any limit is one throttling set).
 constexpr bool rate_is_reduced(double configured, double now) noexcept {
   return now > 0 && (configured <= 0 || now < configured);
 }
 
+// What the dispatcher's SMSCs and operators look like now (status).
 struct smsc_status {
   std::string name;
   std::size_t binds = 0;         // configured sessions

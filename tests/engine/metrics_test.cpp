@@ -124,6 +124,18 @@ class metrics_e2e : public ::testing::Test {
     ADD_FAILURE() << "the metrics never got there:\n" << text;
     return text;
   }
+
+  // smsc-sim takes 50 submits a second and answers the rest with
+  // ESME_RTHROTTLED while smppd sends a 2,000-recipient campaign (its SMSC
+  // entry gets `smsc_extra`): the scrape once the SMSC's rate shows
+  // reduced (or after 30 s).
+  std::string scrape_once_throttled(const std::string& smsc_extra) {
+    start_sim({"--tps-cap", "50"});
+    write_csv(2000);
+    start_smppd(write_config(smsc_extra));
+    return scrape_until(
+        [&](const std::string& t) { return value(t, "smppd_smsc_rate_reduced{smsc=\"sim\"}").value_or(0) == 1; }, 30s);
+  }
 };
 
 TEST_F(metrics_e2e, counts_a_campaign_the_binds_and_the_rates_without_secrets) {
@@ -208,14 +220,9 @@ TEST_F(metrics_e2e, counts_a_campaign_the_binds_and_the_rates_without_secrets) {
 }
 
 TEST_F(metrics_e2e, shows_the_adaptive_rate_falling_when_the_smsc_throttles) {
-  // The SMSC takes 50 submits per second and answers ESME_RTHROTTLED
-  // beyond; smppd is allowed 400.
-  start_sim({"--tps-cap", "50"});
-  write_csv(2000);
-  start_smppd(write_config(", tps: 400"));
+  // smppd is allowed 400 submits a second.
+  const std::string text = scrape_once_throttled(", tps: 400");
   const std::string sim_label = "{smsc=\"sim\"}";
-  const std::string text = scrape_until(
-      [&](const std::string& t) { return value(t, "smppd_smsc_tps_current" + sim_label).value_or(400) < 400; }, 30s);
   EXPECT_EQ(value(text, "smppd_smsc_tps_limit" + sim_label), 400);
   EXPECT_LT(value(text, "smppd_smsc_tps_current" + sim_label).value_or(400), 400);
   EXPECT_EQ(value(text, "smppd_smsc_rate_reduced" + sim_label), 1);
@@ -227,12 +234,8 @@ TEST_F(metrics_e2e, shows_the_adaptive_rate_falling_when_the_smsc_throttles) {
 // Without a tps of ours, the first ESME_RTHROTTLED limits the SMSC at 70%
 // of the rate it was sent at: the limit appears and counts as reduced.
 TEST_F(metrics_e2e, shows_a_limit_set_by_throttling_on_an_smsc_without_a_tps) {
-  start_sim({"--tps-cap", "50"});
-  write_csv(2000);
-  start_smppd(write_config(""));
+  const std::string text = scrape_once_throttled("");
   const std::string sim_label = "{smsc=\"sim\"}";
-  const std::string text = scrape_until(
-      [&](const std::string& t) { return value(t, "smppd_smsc_rate_reduced" + sim_label).value_or(0) == 1; }, 30s);
   EXPECT_EQ(value(text, "smppd_smsc_rate_reduced" + sim_label), 1);
   EXPECT_EQ(value(text, "smppd_smsc_tps_limit" + sim_label), 0);
   EXPECT_GT(value(text, "smppd_smsc_tps_current" + sim_label).value_or(0), 0);
